@@ -1,0 +1,233 @@
+"""The usagekit error hierarchy.
+
+Every error usagekit raises on purpose derives from :class:`UsagekitError`::
+
+    UsagekitError
+    ├── ConfigError                 missing key, bad base URL, bad arguments (before any request)
+    ├── APIError                    the server answered with an error status
+    │   ├── BadRequestError         400, 422
+    │   ├── AuthenticationError     401
+    │   ├── PermissionDeniedError   403
+    │   ├── NotFoundError           404
+    │   ├── RateLimitError          429 (``.retry_after`` in seconds, or None)
+    │   └── ServerError             5xx
+    ├── APIConnectionError          the request never got an answer (DNS, refused, reset, truncated)
+    │   └── APITimeoutError         ... because a timeout expired
+    ├── ResponseValidationError     the body is not JSON or not the documented shape
+    └── PaginationError             a cursor that repeats, is missing, or never ends
+
+Exception text carries the provider, method, path, status and request id; it never carries a
+credential, a query string or a header value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "NotFoundError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "UsagekitError",
+    "error_class_for_status",
+]
+
+
+class UsagekitError(Exception):
+    """Base class of every error usagekit raises on purpose."""
+
+
+class ConfigError(UsagekitError, ValueError):
+    """A client or a call was configured wrongly; raised before any request is sent.
+
+    Examples: a missing API key (the message names the environment variable to set), a base URL
+    that is not http(s), a window whose start is not before its end, a filter value the endpoint
+    does not allow.
+    """
+
+
+class APIError(UsagekitError):
+    """The provider answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status of the response.
+        provider: Which provider answered (``"openai"``, ``"basedash"``, ...).
+        method: The HTTP method of the request.
+        path: The URL path of the request (never the query string).
+        request_id: The provider's request id header, when it sent one.
+        body: The parsed JSON error body, or the raw text when it was not JSON, or None.
+        message: The most useful human-readable message found in the body.
+        retry_after: Seconds the server asked us to wait before retrying, or None.
+        should_retry: The server's ``x-should-retry`` header as a bool, or None when absent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        provider: str,
+        method: str = "GET",
+        path: str = "",
+        request_id: str | None = None,
+        body: Any = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
+        self.message = message
+        self.retry_after = retry_after
+        self.should_retry = should_retry
+        self.status_code = status_code
+        self.provider = provider
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.body = body
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = f"{self.provider} {self.method} {self.path} -> {self.status_code}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        if self.message:
+            text += f": {self.message}"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class BadRequestError(APIError):
+    """400 or 422: the provider rejected the request's parameters."""
+
+
+class AuthenticationError(APIError):
+    """401: the credential is missing, wrong or of the wrong kind."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credential is valid but may not read this resource."""
+
+
+class NotFoundError(APIError):
+    """404: the resource (organization, endpoint) does not exist or is not visible."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests, after retries were exhausted or the wait exceeded the cap.
+
+    ``.retry_after`` holds the seconds the server asked us to wait, or None when it gave no
+    usable hint.
+    """
+
+    def _render(self) -> str:
+        text = super()._render()
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:.3f}s)"
+        return text
+
+
+class ServerError(APIError):
+    """5xx: the provider failed; retried automatically before this is raised."""
+
+
+class APIConnectionError(UsagekitError):
+    """The request got no complete answer: refused, reset, dropped or truncated.
+
+    Attributes:
+        provider: Which provider was being called.
+        method: The HTTP method of the request.
+        path: The URL path of the request.
+    """
+
+    def __init__(self, message: str, *, provider: str, method: str = "GET", path: str = "") -> None:
+        self.provider = provider
+        self.method = method
+        self.path = path
+        super().__init__(f"{provider} {method} {path}: {message}")
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, read, write or pool)."""
+
+
+class ResponseValidationError(UsagekitError):
+    """The body is not JSON, or does not have the documented shape.
+
+    Attributes:
+        provider: Which provider answered.
+        endpoint: The endpoint name (``"usage.completions"``, ``"ai_usage"``, ...).
+        field: The dotted path of the first offending field, or None when the body is not JSON.
+        request_id: The provider's request id header, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        endpoint: str,
+        field: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.endpoint = endpoint
+        self.field = field
+        self.request_id = request_id
+        where = f"{provider} {endpoint}"
+        if field:
+            where += f", field {field!r}"
+        if request_id:
+            where += f" (request id {request_id})"
+        super().__init__(f"{where}: {message}")
+
+
+class PaginationError(UsagekitError):
+    """The provider's cursors do not terminate: repeated, missing, or past the page cap.
+
+    Attributes:
+        provider: Which provider was being paginated.
+        endpoint: The endpoint name.
+        pages: How many pages had been fetched when the walk was stopped.
+    """
+
+    def __init__(self, message: str, *, provider: str, endpoint: str, pages: int) -> None:
+        self.provider = provider
+        self.endpoint = endpoint
+        self.pages = pages
+        super().__init__(f"{provider} {endpoint}: {message} (after {pages} pages)")
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[APIError]:
+    """Return the error class for an HTTP error status.
+
+    Args:
+        status_code: An HTTP status >= 400.
+
+    Returns:
+        The most specific :class:`APIError` subclass; :class:`ServerError` for 5xx and
+        :class:`APIError` itself for any other status.
+    """
+    if status_code >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status_code, APIError)

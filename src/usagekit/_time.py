@@ -1,0 +1,121 @@
+"""Time windows: every ``start``/``end`` argument in usagekit goes through here.
+
+Accepted forms: an aware ``datetime`` (converted to UTC), a naive ``datetime`` (taken as UTC),
+a ``date`` (midnight UTC), unix seconds (``int`` or ``float``), or an ISO-8601 string
+(``"2026-11-01"``, ``"2026-11-01T12:00:00+01:00"``, ``"2026-11-01T12:00Z"``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from dateutil.parser import isoparse
+
+from ._errors import ConfigError
+
+__all__ = ["TimeLike", "Window", "as_utc", "resolve_window", "to_unix", "utcnow"]
+
+TimeLike = datetime | date | int | float | str
+"""Anything usagekit accepts as a point in time."""
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: TimeLike, *, name: str = "time") -> datetime:
+    """Convert any accepted time form to an aware UTC datetime.
+
+    Args:
+        value: The point in time (see the module docstring for accepted forms).
+        name: The argument's name, used in the error message.
+
+    Returns:
+        An aware datetime in UTC.
+
+    Raises:
+        ConfigError: The value is of another type, not finite, or not a valid ISO-8601 string.
+    """
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a datetime, date, unix seconds or ISO-8601 string")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be finite unix seconds, got {value!r}")
+        try:
+            return _EPOCH + timedelta(seconds=value)
+        except OverflowError:
+            raise ConfigError(f"{name} is out of range: {value!r} unix seconds") from None
+    if isinstance(value, str):
+        try:
+            parsed = isoparse(value.strip())
+        except (ValueError, OverflowError):
+            raise ConfigError(f"{name} is not an ISO-8601 date or datetime: {value!r}") from None
+        return as_utc(parsed, name=name)
+    raise ConfigError(
+        f"{name} must be a datetime, date, unix seconds or ISO-8601 string, "
+        f"got {type(value).__name__}"
+    )
+
+
+def to_unix(value: datetime) -> int:
+    """Return whole unix seconds for an aware datetime (rounded down)."""
+    return math.floor((value - _EPOCH).total_seconds())
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window ``[start, end)`` in UTC; ``end`` None means open-ended."""
+
+    start: datetime
+    end: datetime | None
+
+    def contains(self, moment: datetime) -> bool:
+        """Return whether ``moment`` lies in the window."""
+        return moment >= self.start and (self.end is None or moment < self.end)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Return whether ``[start, end)`` overlaps the window."""
+        return end > self.start and (self.end is None or start < self.end)
+
+
+def resolve_window(
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    default_start: datetime | None = None,
+) -> Window:
+    """Validate and normalize a ``start``/``end`` pair.
+
+    Args:
+        start: The inclusive start, in any accepted form; None to use ``default_start``.
+        end: The exclusive end, in any accepted form, or None for "up to now".
+        default_start: What a missing start means; when None, ``start`` is required.
+
+    Returns:
+        The window in UTC.
+
+    Raises:
+        ConfigError: A bound is malformed, ``start`` is missing, or ``start >= end``.
+    """
+    if start is None:
+        if default_start is None:
+            raise ConfigError("start is required")
+        start_dt = default_start
+    else:
+        start_dt = as_utc(start, name="start")
+    end_dt = None if end is None else as_utc(end, name="end")
+    if end_dt is not None and start_dt >= end_dt:
+        raise ConfigError(
+            f"start must be before end, got start={start_dt.isoformat()} end={end_dt.isoformat()}"
+        )
+    return Window(start_dt, end_dt)
