@@ -21,12 +21,8 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from tenacity import (
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from ._errors import APIConnectionError, APIError
@@ -144,8 +140,9 @@ class RetryPolicy:
         jitter: Fraction of each backoff that is randomized (0 disables jitter).
         max_retry_after: A server hint above this many seconds is not slept; the error is raised
             with ``.retry_after`` set, for the caller to decide.
-        max_total: Ceiling, in seconds, of one request's total time spent retrying: no retry is
-            started whose wait would cross it.
+        max_total: Ceiling, in seconds, of one request's total wait between attempts: no retry
+            is started whose wait would cross it (with the per-attempt timeout and
+            ``max_retries``, this bounds a request's total time).
     """
 
     max_retries: int = 2
@@ -219,11 +216,25 @@ class RetryPolicy:
     def tenacity_arguments(self) -> dict[str, Any]:
         """The stop/wait/retry arguments for ``tenacity.Retrying`` or ``AsyncRetrying``."""
         return {
-            "stop": stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_total),
+            "stop": stop_after_attempt(self.max_retries + 1) | _StopBeforeTotalWait(self.max_total),
             "wait": _PolicyWait(self),
             "retry": retry_if_exception(self.is_retryable),
             "reraise": True,
         }
+
+
+class _StopBeforeTotalWait(stop_base):
+    """Stop when the next wait would take the total waited beyond ``max_total``.
+
+    Counts planned waits (tenacity's ``idle_for``), not the wall clock, so the bound holds the
+    same with an injected sleep as with a real one.
+    """
+
+    def __init__(self, max_total: float) -> None:
+        self.max_total = max_total
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.idle_for + (retry_state.upcoming_sleep or 0.0) > self.max_total
 
 
 class _PolicyWait(wait_base):

@@ -1,0 +1,32 @@
+# The two commands of the README; each sets itself up on a fresh machine.
+#   make demo   install usagekit and print a cross-provider report from the built-in sandbox
+#   make test   install usagekit with its dev extra and run the test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/usagekit report --demo
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict src/
+
+bench: install
+	$(BIN)/python -m benchmarks
