@@ -18,6 +18,7 @@ __all__ = [
     "LEVEL",
     "MEASURE_ATTRIBUTES",
     "MetricKind",
+    "TOKEN_METRICS",
     "UsageRecord",
     "record_id",
 ]
@@ -45,6 +46,11 @@ MEASURE_ATTRIBUTES: frozenset[str] = frozenset({"quantity", "quantity_unit"})
 """Attribute keys that describe the measured amount rather than identify the fact (OpenAI
 costs' own ``quantity``/``quantity_unit``). They are kept on the record but left out of its id,
 so that a corrected figure replaces the old record instead of standing beside it."""
+
+TOKEN_METRICS: frozenset[str] = frozenset({"input_tokens", "output_tokens", "total_tokens"})
+"""The whole-token metrics: summing these (unit ``"tokens"``) counts every token once. Breakdown
+metrics such as OpenAI's ``input_cached_tokens`` or ``input_audio_tokens`` are parts of
+``input_tokens`` and are left out of token totals."""
 
 _SEP = "\x1f"
 _NONE = "\x00"

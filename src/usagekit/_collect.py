@@ -1,0 +1,260 @@
+"""Fetch every client's records concurrently into one :class:`UsageReport`.
+
+Sync clients each run in a worker thread; async clients run together on one event loop (the
+caller's, for :func:`acollect`; a private one in a worker thread for :func:`collect`, so that it
+also works inside Jupyter, where a loop is already running). One provider failing never loses
+the others: its error, and whatever arrived before it, are kept in the report's failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ._client import AsyncClientBase
+from ._records import UsageRecord
+from ._report import ProviderFailure, ProviderStatus, UsageReport
+from ._time import TimeLike, resolve_window, utcnow
+
+__all__ = [
+    "AsyncRecordSource",
+    "Progress",
+    "RecordSource",
+    "acollect",
+    "collect",
+    "month_start",
+]
+
+
+class RecordSource(Protocol):
+    """Anything with a provider name and a ``records(start, end)`` iterator: every sync client."""
+
+    provider: str
+
+    def records(self, start: Any = None, end: Any = None) -> Iterator[UsageRecord]: ...
+
+
+class AsyncRecordSource(Protocol):
+    """The async twin of :class:`RecordSource`: ``records`` is an async iterator."""
+
+    provider: str
+
+    def records(self, start: Any = None, end: Any = None) -> AsyncIterator[UsageRecord]: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event, passed to ``on_progress``.
+
+    Attributes:
+        provider: The provider concerned.
+        event: ``"started"``, ``"records"`` (more records arrived), ``"done"`` or ``"failed"``.
+        records: Records received so far from this provider.
+        error: The reason, for ``"failed"``.
+    """
+
+    provider: str
+    event: str
+    records: int
+    error: str | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+_PROGRESS_EVERY = 500
+
+
+def month_start(moment: datetime | None = None) -> datetime:
+    """Midnight UTC on the first day of ``moment``'s month (default: now)."""
+    current = moment or utcnow()
+    return current.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class _Outcome:
+    provider: str
+    records: list[UsageRecord]
+    seconds: float
+    error: BaseException | None = None
+
+
+def _is_async(client: object) -> bool:
+    records = getattr(client, "records", None)
+    return isinstance(client, AsyncClientBase) or inspect.isasyncgenfunction(records)
+
+
+def _provider(client: object) -> str:
+    return str(getattr(client, "provider", type(client).__name__))
+
+
+class _Tracker:
+    """Counts records per provider and reports progress (thread-safe enough: one per client)."""
+
+    def __init__(self, provider: str, callback: ProgressCallback | None) -> None:
+        self.provider = provider
+        self.callback = callback
+        self.count = 0
+
+    def emit(self, event: str, error: str | None = None) -> None:
+        if self.callback is not None:
+            self.callback(Progress(self.provider, event, self.count, error))
+
+    def add(self) -> None:
+        self.count += 1
+        if self.count % _PROGRESS_EVERY == 0:
+            self.emit("records")
+
+
+def _drain(
+    client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
+) -> _Outcome:
+    tracker = _Tracker(_provider(client), on_progress)
+    records: list[UsageRecord] = []
+    began = time.monotonic()
+    tracker.emit("started")
+    try:
+        for record in client.records(start, end):
+            records.append(record)
+            tracker.add()
+    except Exception as exc:  # one provider's failure must not lose the others
+        tracker.emit("failed", f"{type(exc).__name__}: {exc}")
+        return _Outcome(tracker.provider, records, time.monotonic() - began, exc)
+    tracker.emit("done")
+    return _Outcome(tracker.provider, records, time.monotonic() - began)
+
+
+async def _adrain(
+    client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
+) -> _Outcome:
+    tracker = _Tracker(_provider(client), on_progress)
+    records: list[UsageRecord] = []
+    began = time.monotonic()
+    tracker.emit("started")
+    try:
+        async for record in client.records(start, end):
+            records.append(record)
+            tracker.add()
+    except Exception as exc:  # one provider's failure must not lose the others
+        tracker.emit("failed", f"{type(exc).__name__}: {exc}")
+        return _Outcome(tracker.provider, records, time.monotonic() - began, exc)
+    tracker.emit("done")
+    return _Outcome(tracker.provider, records, time.monotonic() - began)
+
+
+def _report(outcomes: Sequence[_Outcome], start: datetime, end: datetime | None) -> UsageReport:
+    failures = [
+        ProviderFailure(o.provider, o.error, tuple(o.records))
+        for o in outcomes
+        if o.error is not None
+    ]
+    statuses = [
+        ProviderStatus(
+            o.provider,
+            0 if o.error is not None else len(o.records),
+            o.seconds,
+            None if o.error is None else f"{type(o.error).__name__}: {o.error}",
+        )
+        for o in outcomes
+    ]
+    kept = (r for o in outcomes if o.error is None for r in o.records)
+    return UsageReport.from_records(
+        kept, failures=failures, statuses=statuses, start=start, end=end
+    )
+
+
+def _window(start: TimeLike | None, end: TimeLike | None) -> tuple[datetime, datetime | None]:
+    window = resolve_window(start, end, default_start=month_start())
+    return window.start, window.end
+
+
+def collect(
+    clients: Iterable[Any],
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> UsageReport:
+    """Fetch every client's records concurrently and return them as one report.
+
+    Works from a plain script and from a Jupyter cell. The wall time is close to that of the
+    slowest provider, not the sum.
+
+    Args:
+        clients: Sync and/or async provider clients (anything with ``provider`` and
+            ``records(start, end)``), in any mix.
+        start: Window start in any accepted form; default the first of this month, UTC.
+        end: Window end; default now.
+        on_progress: Called with a :class:`Progress` event as providers start, stream and end
+            (from worker threads).
+
+    Returns:
+        The report: records of the providers that succeeded, and failures with their partial
+        records.
+
+    Raises:
+        ConfigError: A malformed window, before any request.
+    """
+    begin, finish = _window(start, end)
+    clients = list(clients)
+    sync_clients = [(i, c) for i, c in enumerate(clients) if not _is_async(c)]
+    async_clients = [(i, c) for i, c in enumerate(clients) if _is_async(c)]
+    outcomes: dict[int, _Outcome] = {}
+
+    async def run_async() -> list[_Outcome]:
+        return list(
+            await asyncio.gather(
+                *(_adrain(c, begin, finish, on_progress) for _, c in async_clients)
+            )
+        )
+
+    workers = max(1, len(sync_clients) + (1 if async_clients else 0))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usagekit-collect") as pool:
+        futures = {i: pool.submit(_drain, c, begin, finish, on_progress) for i, c in sync_clients}
+        async_future = pool.submit(asyncio.run, run_async()) if async_clients else None
+        for i, future in futures.items():
+            outcomes[i] = future.result()
+        if async_future is not None:
+            for (i, _), outcome in zip(async_clients, async_future.result(), strict=True):
+                outcomes[i] = outcome
+    return _report([outcomes[i] for i in range(len(clients))], begin, finish)
+
+
+async def acollect(
+    clients: Iterable[Any],
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> UsageReport:
+    """The async form of :func:`collect`: ``report = await usagekit.acollect(clients)``.
+
+    Async clients run on the current event loop; sync clients run in worker threads.
+
+    Args:
+        clients: Sync and/or async provider clients, in any mix.
+        start: Window start; default the first of this month, UTC.
+        end: Window end; default now.
+        on_progress: Called with a :class:`Progress` event as providers start, stream and end.
+
+    Returns:
+        The report.
+
+    Raises:
+        ConfigError: A malformed window, before any request.
+    """
+    begin, finish = _window(start, end)
+    loop = asyncio.get_running_loop()
+    clients = list(clients)
+    tasks = [
+        _adrain(c, begin, finish, on_progress)
+        if _is_async(c)
+        else loop.run_in_executor(None, _drain, c, begin, finish, on_progress)
+        for c in clients
+    ]
+    outcomes: list[_Outcome] = list(await asyncio.gather(*tasks))
+    return _report(outcomes, begin, finish)

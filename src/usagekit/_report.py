@@ -1,0 +1,472 @@
+"""The result of :func:`usagekit.collect`: records, failures, and answers without pandas."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from ._errors import ConfigError, UsagekitError
+from ._records import LEVEL, TOKEN_METRICS, UsageRecord
+
+__all__ = ["DIMENSION_ALIASES", "ProviderFailure", "ProviderStatus", "Total", "UsageReport"]
+
+_TICK = timedelta(microseconds=1)
+
+DimensionValue = str | None
+Group = tuple[DimensionValue, ...]
+
+DIMENSION_ALIASES: dict[str, str] = {
+    "provider": "provider",
+    "source": "source",
+    "metric": "metric",
+    "unit": "unit",
+    "kind": "kind",
+    "organization": "organization_id",
+    "organization_id": "organization_id",
+    "project": "project_id",
+    "project_id": "project_id",
+    "user": "user_id",
+    "user_id": "user_id",
+    "email": "user_email",
+    "user_email": "user_email",
+    "api_key": "api_key_id",
+    "api_key_id": "api_key_id",
+    "model": "model",
+    "line_item": "line_item",
+    "hour": "hour",
+    "day": "day",
+    "month": "month",
+}
+"""Names accepted by ``by=``: record fields, short aliases, the UTC calendar units ``hour``,
+``day`` and ``month`` of a record's start, and ``attributes.<key>`` for any attribute."""
+
+
+def _dimension_getter(name: str) -> Callable[[UsageRecord], DimensionValue]:
+    if name.startswith("attributes."):
+        key = name.split(".", 1)[1]
+        return lambda r: r.attributes.get(key)
+    target = DIMENSION_ALIASES.get(name)
+    if target is None:
+        allowed = ", ".join(sorted(DIMENSION_ALIASES)) + ", attributes.<key>"
+        raise ConfigError(f"cannot group by {name!r}; allowed: {allowed}")
+    if target == "hour":
+        return lambda r: r.start.strftime("%Y-%m-%dT%H:00Z")
+    if target == "day":
+        return lambda r: r.start.date().isoformat()
+    if target == "month":
+        return lambda r: r.start.strftime("%Y-%m")
+    return lambda r: getattr(r, target)
+
+
+def _series_key(record: UsageRecord) -> tuple[Any, ...]:
+    """Everything that identifies a level's series, i.e. the record's identity minus time."""
+    return (
+        record.provider,
+        record.source,
+        record.metric,
+        record.unit,
+        record.dimensions(),
+        tuple(sorted(record.attributes.items())),
+    )
+
+
+@dataclass(frozen=True)
+class Total:
+    """One line of :meth:`UsageReport.totals`.
+
+    Attributes:
+        group: The values of the ``by`` dimensions, in their order.
+        metric: The metric.
+        unit: The unit (the currency for cost).
+        quantity: Flows summed; levels as the latest value per series, summed across series.
+        records: How many records contributed.
+    """
+
+    group: Group
+    metric: str
+    unit: str
+    quantity: Decimal
+    records: int
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """How fetching one client went.
+
+    Attributes:
+        provider: The provider name.
+        records: Records kept from it (0 when it failed).
+        seconds: Wall time spent on it.
+        error: None when it succeeded, else a one-line reason.
+    """
+
+    provider: str
+    records: int
+    seconds: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the provider was fetched completely."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class ProviderFailure:
+    """A provider that failed, why, and what had arrived before it failed.
+
+    The partial records are kept here, not in the report's records, so that totals never
+    silently include an incomplete provider.
+
+    Attributes:
+        provider: The provider name.
+        error: The exception.
+        partial_records: Records received before the failure.
+    """
+
+    provider: str
+    error: BaseException
+    partial_records: tuple[UsageRecord, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """A one-line explanation."""
+        kind = type(self.error).__name__
+        return (
+            f"{kind}: {self.error}"
+            if isinstance(self.error, UsagekitError)
+            else f"{kind}: {self.error!r}"
+        )
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Records from every provider that succeeded, and what failed.
+
+    Records are de-duplicated by id (the same fact fetched twice counts once).
+
+    Attributes:
+        records: The records, in fetch order.
+        failures: One entry per failed provider.
+        statuses: One entry per client, in the order given.
+        start: The window's start (UTC).
+        end: The window's end (UTC), or None for "up to now".
+    """
+
+    records: tuple[UsageRecord, ...]
+    failures: tuple[ProviderFailure, ...] = ()
+    statuses: tuple[ProviderStatus, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[UsageRecord],
+        *,
+        failures: Sequence[ProviderFailure] = (),
+        statuses: Sequence[ProviderStatus] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> UsageReport:
+        """Build a report, keeping the last of several records with the same id.
+
+        Args:
+            records: Any records.
+            failures: Providers that failed.
+            statuses: Per-client outcome.
+            start: The window's start.
+            end: The window's end.
+
+        Returns:
+            The report.
+        """
+        unique: dict[str, UsageRecord] = {}
+        for record in records:
+            unique[record.id] = record
+        return cls(tuple(unique.values()), tuple(failures), tuple(statuses), start, end)
+
+    # -- container protocol ---------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[UsageRecord]:
+        return iter(self.records)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every provider was fetched completely."""
+        return not self.failures
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        """The providers that contributed records, sorted."""
+        return tuple(sorted({r.provider for r in self.records}))
+
+    def filter(self, **criteria: str | None) -> UsageReport:
+        """Return a report holding only the records matching every criterion.
+
+        Args:
+            **criteria: Dimension name (see :data:`DIMENSION_ALIASES`) to required value.
+
+        Returns:
+            A new report with the same failures and statuses.
+
+        Raises:
+            ConfigError: An unknown dimension.
+        """
+        getters = [(_dimension_getter(name), value) for name, value in criteria.items()]
+        kept = [r for r in self.records if all(get(r) == value for get, value in getters)]
+        return UsageReport(tuple(kept), self.failures, self.statuses, self.start, self.end)
+
+    # -- answers --------------------------------------------------------------------------
+
+    def totals(
+        self,
+        by: str | Sequence[str] = (),
+        *,
+        metric: str | None = None,
+        unit: str | None = None,
+    ) -> list[Total]:
+        """Total each metric per group, never summing a level over time.
+
+        Flows are summed. For a level (bytes stored, credits remaining), the latest value of
+        each series within the group is taken, and those latest values are summed across
+        series (e.g. vector store bytes across projects at the end of the window).
+
+        Args:
+            by: One dimension name or several (see :data:`DIMENSION_ALIASES`).
+            metric: Only this metric (``"cost"``, ``"input_tokens"``, ...).
+            unit: Only this unit (``"USD"``, ``"tokens"``, ...).
+
+        Returns:
+            Totals sorted by group, then metric and unit.
+
+        Raises:
+            ConfigError: An unknown dimension.
+        """
+        names = [by] if isinstance(by, str) else list(by)
+        getters = [_dimension_getter(name) for name in names]
+        flows: dict[tuple[Group, str, str], Decimal] = defaultdict(Decimal)
+        counts: dict[tuple[Group, str, str], int] = defaultdict(int)
+        latest: dict[tuple[Group, str, str], dict[tuple[Any, ...], UsageRecord]] = defaultdict(dict)
+        for record in self.records:
+            if (metric is not None and record.metric != metric) or (
+                unit is not None and record.unit != unit
+            ):
+                continue
+            key = (tuple(get(record) for get in getters), record.metric, record.unit)
+            counts[key] += 1
+            if record.kind == LEVEL:
+                series = latest[key]
+                current = series.get(_series_key(record))
+                if current is None or record.end > current.end:
+                    series[_series_key(record)] = record
+            else:
+                flows[key] += record.quantity
+        for key, series in latest.items():
+            flows[key] += sum((r.quantity for r in series.values()), Decimal(0))
+        rows = [Total(g, m, u, q, counts[(g, m, u)]) for (g, m, u), q in flows.items()]
+        rows.sort(key=lambda t: (tuple("" if v is None else v for v in t.group), t.metric, t.unit))
+        return rows
+
+    def total_cost(self) -> dict[str, Decimal]:
+        """Total cost per currency, e.g. ``{"USD": Decimal("123.45")}``."""
+        return {t.unit: t.quantity for t in self.totals(metric="cost")}
+
+    def cost_by(self, by: str | Sequence[str]) -> dict[Any, dict[str, Decimal]]:
+        """Cost per group and currency.
+
+        Args:
+            by: One dimension (keys are its values) or several (keys are tuples).
+
+        Returns:
+            ``{group: {currency: amount}}``, largest total first.
+        """
+        single = isinstance(by, str)
+        result: dict[Any, dict[str, Decimal]] = defaultdict(dict)
+        for total in self.totals(by, metric="cost"):
+            result[total.group[0] if single else total.group][total.unit] = total.quantity
+        return dict(sorted(result.items(), key=lambda kv: -sum(kv[1].values(), Decimal(0))))
+
+    def tokens_by(self, by: str | Sequence[str] = "model") -> dict[Any, Decimal]:
+        """Whole tokens (see :data:`usagekit.TOKEN_METRICS`) per group, largest first.
+
+        Args:
+            by: One dimension (keys are its values) or several (keys are tuples).
+
+        Returns:
+            ``{group: tokens}``; breakdown metrics such as cached tokens are not added again.
+        """
+        single = isinstance(by, str)
+        result: dict[Any, Decimal] = defaultdict(Decimal)
+        for total in self.totals(by, unit="tokens"):
+            if total.metric in TOKEN_METRICS:
+                result[total.group[0] if single else total.group] += total.quantity
+        return dict(sorted(result.items(), key=lambda kv: -kv[1]))
+
+    def tokens_by_model(self) -> dict[str | None, Decimal]:
+        """Whole tokens per model, largest first."""
+        return self.tokens_by("model")
+
+    def summary(self, by: str | Sequence[str] = "provider") -> list[dict[str, Any]]:
+        """One row per group: cost per currency, whole tokens and record count.
+
+        Args:
+            by: The dimension(s) to group by.
+
+        Returns:
+            Rows with keys ``group`` (the dimension values joined by `` / ``), ``cost``
+            (currency to amount), ``tokens`` and ``records``, largest cost first.
+        """
+        rows: dict[Group, dict[str, Any]] = {}
+        for total in self.totals(by):
+            row = rows.setdefault(
+                total.group, {"group": total.group, "cost": {}, "tokens": Decimal(0), "records": 0}
+            )
+            row["records"] += total.records
+            if total.metric == "cost":
+                row["cost"][total.unit] = total.quantity
+            elif total.unit == "tokens" and total.metric in TOKEN_METRICS:
+                row["tokens"] += total.quantity
+        ordered = sorted(rows.values(), key=lambda r: -sum(r["cost"].values(), Decimal(0)))
+        for row in ordered:
+            row["group"] = " / ".join("-" if v is None else v for v in row["group"])
+        return ordered
+
+    # -- exports --------------------------------------------------------------------------
+
+    def to_csv(self, target: str | Path | IO[str]) -> int:
+        """Write the records as CSV (see :func:`usagekit.write_csv`); returns the count."""
+        from ._export import write_csv
+
+        return write_csv(self.records, target)
+
+    def to_jsonl(self, target: str | Path | IO[str]) -> int:
+        """Write the records as JSON Lines (see :func:`usagekit.write_jsonl`)."""
+        from ._export import write_jsonl
+
+        return write_jsonl(self.records, target)
+
+    def to_parquet(self, path: str | Path) -> int:
+        """Write the records as Parquet (needs the ``parquet`` extra)."""
+        from ._export import write_parquet
+
+        return write_parquet(self.records, path)
+
+    def to_pandas(self) -> Any:
+        """The records as a pandas DataFrame (needs the ``pandas`` extra)."""
+        from ._export import to_pandas
+
+        return to_pandas(self.records)
+
+    def to_focus(self) -> list[dict[str, Any]]:
+        """The cost records as FOCUS 1.2 rows (see :func:`usagekit.focus_rows`)."""
+        from ._focus import focus_rows
+
+        return list(focus_rows(self.records))
+
+    def to_focus_csv(self, target: str | Path | IO[str]) -> int:
+        """Write the cost records as FOCUS 1.2 CSV."""
+        from ._focus import write_focus_csv
+
+        return write_focus_csv(self.records, target)
+
+    # -- display --------------------------------------------------------------------------
+
+    def _window_text(self) -> str:
+        start = self.start.isoformat() if self.start else "?"
+        end = self.end.isoformat() if self.end else "now"
+        return f"{start} to {end}"
+
+    def __repr__(self) -> str:
+        cost = ", ".join(f"{amount:.2f} {cur}" for cur, amount in self.total_cost().items())
+        return (
+            f"UsageReport({len(self.records)} records from {len(self.providers)} providers, "
+            f"cost {cost or 'none'}, {len(self.failures)} failed)"
+        )
+
+    def _repr_html_(self) -> str:
+        """A summary table for Jupyter."""
+        rows = self.summary("provider")
+        currencies = sorted({c for row in rows for c in row["cost"]})
+        head = "".join(f"<th>cost {html.escape(c)}</th>" for c in currencies)
+        body = []
+        for row in rows:
+            cells = "".join(
+                f"<td style='text-align:right'>{row['cost'].get(c, Decimal(0)):,.2f}</td>"
+                for c in currencies
+            )
+            body.append(
+                f"<tr><td>{html.escape(row['group'])}</td>{cells}"
+                f"<td style='text-align:right'>{row['tokens']:,}</td>"
+                f"<td style='text-align:right'>{row['records']:,}</td></tr>"
+            )
+        failures = "".join(
+            f"<li><b>{html.escape(f.provider)}</b>: {html.escape(f.reason)}</li>"
+            for f in self.failures
+        )
+        return (
+            "<div class='usagekit-report'>"
+            f"<p><b>usagekit report</b>, {html.escape(self._window_text())}: "
+            f"{len(self.records):,} records</p>"
+            f"<table><thead><tr><th>provider</th>{head}<th>tokens</th><th>records</th></tr>"
+            f"</thead><tbody>{''.join(body)}</tbody></table>"
+            + (f"<p>Failed providers:</p><ul>{failures}</ul>" if failures else "")
+            + "</div>"
+        )
+
+    def plot_spend(self, ax: Any = None, *, currency: str = "USD") -> Any:
+        """Draw spend per UTC day by provider as stacked bars (needs the ``plot`` extra).
+
+        Records longer than a day (e.g. a whole billing period) cannot be placed on one day
+        and are left out; the title says how many.
+
+        Args:
+            ax: A matplotlib ``Axes`` to draw on; a new figure is made when None.
+            currency: The currency to plot.
+
+        Returns:
+            The matplotlib ``Axes``.
+
+        Raises:
+            ConfigError: matplotlib is not installed.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ConfigError("plot_spend needs matplotlib: pip install 'usagekit[plot]'") from None
+        daily: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        skipped = 0
+        for record in self.records:
+            if record.metric != "cost" or record.unit != currency:
+                continue
+            if record.start.date() != (record.end - _TICK).date():  # not within one UTC day
+                skipped += 1
+                continue
+            daily[record.provider][record.start.date().isoformat()] += record.quantity
+        days = sorted({d for per_day in daily.values() for d in per_day})
+        if ax is None:
+            _, ax = plt.subplots(figsize=(10, 4))
+        bottom = [0.0] * len(days)
+        for provider in sorted(daily):
+            values = [float(daily[provider].get(d, Decimal(0))) for d in days]
+            ax.bar(days, values, bottom=bottom, label=provider)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        title = f"Spend per day by provider ({currency})"
+        if skipped:
+            title += f"; {skipped} longer-than-a-day records not shown"
+        ax.set_title(title)
+        ax.set_ylabel(currency)
+        ax.tick_params(axis="x", labelrotation=90)
+        if daily:
+            ax.legend()
+        return ax
