@@ -24,9 +24,9 @@ async def resolve(value: Any) -> Any:
         value = await value
     if isinstance(value, AsyncIterable):
         return [item async for item in value]
-    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, dict, list, tuple)):
-        if hasattr(value, "__next__") or hasattr(value, "iter_pages"):
-            return list(value)
+    lazy = hasattr(value, "__next__") or hasattr(value, "iter_pages")
+    if isinstance(value, Iterable) and lazy:
+        return list(value)
     return value
 
 

@@ -28,7 +28,13 @@ def test_missing_credential_names_the_variable(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize(
     "base_url",
-    ["ftp://api.example.test", "api.example.test/v1", "http://", "https://h/v1?x=1", "https://h/#f"],
+    [
+        "ftp://api.example.test",
+        "api.example.test/v1",
+        "http://",
+        "https://h/v1?x=1",
+        "https://h/#f",
+    ],
 )
 def test_bad_base_urls_are_config_errors(base_url: str) -> None:
     with pytest.raises(usagekit.ConfigError, match="base_url"):
@@ -37,7 +43,13 @@ def test_bad_base_urls_are_config_errors(base_url: str) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"timeout": -1}, {"timeout": "soon"}, {"max_retries": -1}, {"max_retries": 1.5}, {"max_pages": 0}],
+    [
+        {"timeout": -1},
+        {"timeout": "soon"},
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"max_pages": 0},
+    ],
 )
 def test_bad_options_are_config_errors(options: dict[str, object]) -> None:
     with pytest.raises(usagekit.ConfigError):

@@ -66,7 +66,9 @@ def test_measure_attributes_do_not_change_the_id() -> None:
 
 
 def test_none_and_the_string_none_are_different_facts() -> None:
-    assert UsageRecord(**{**BASE, "user_id": None}).id != UsageRecord(**{**BASE, "user_id": "None"}).id
+    assert (
+        UsageRecord(**{**BASE, "user_id": None}).id != UsageRecord(**{**BASE, "user_id": "None"}).id
+    )
 
 
 def test_trusted_constructor_gives_the_validated_id() -> None:

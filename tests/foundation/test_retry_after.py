@@ -62,7 +62,9 @@ PAST = format_datetime(NOW - timedelta(hours=1), usegmt=True)
         ({"retry-after": "bogus"}, {"error": {"retryAfterMs": 100}}, 0.1),
     ],
 )
-def test_parse_retry_after_table(headers: dict[str, str], body: Any, expected: float | None) -> None:
+def test_parse_retry_after_table(
+    headers: dict[str, str], body: Any, expected: float | None
+) -> None:
     result = parse_retry_after(httpx.Headers(headers), body, now=NOW)
     if expected is None:
         assert result is None
@@ -77,8 +79,10 @@ def test_parse_retry_after_table(headers: dict[str, str], body: Any, expected: f
     ),
     body=st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-        lambda children: st.lists(children, max_size=3)
-        | st.dictionaries(st.sampled_from(["error", "retryAfterMs", "x"]), children, max_size=3),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.sampled_from(["error", "retryAfterMs", "x"]), children, max_size=3)
+        ),
         max_leaves=8,
     ),
 )
@@ -94,7 +98,9 @@ def test_header_lookup_is_case_insensitive_with_httpx_headers() -> None:
     assert retry_after_from_body({"error": {"retryAfterMs": 20}}) == 0.02
 
 
-def _api_error(status: int, retry_after: float | None = None, should: bool | None = None) -> APIError:
+def _api_error(
+    status: int, retry_after: float | None = None, should: bool | None = None
+) -> APIError:
     cls = RateLimitError if status == 429 else APIError
     return cls("x", status_code=status, provider="p", retry_after=retry_after, should_retry=should)
 

@@ -15,7 +15,9 @@ from usagekit._logging import redact
 from ._fake import BASE_URL, CANARY, make_client
 
 
-async def test_secret_canary(mode: str, sleeps: SleepRecorder, caplog: pytest.LogCaptureFixture) -> None:
+async def test_secret_canary(
+    mode: str, sleeps: SleepRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level: httpx and httpcore included
     client = make_client(mode, max_retries=2)
     install_sleep(client, sleeps)
@@ -47,10 +49,13 @@ async def test_secret_canary(mode: str, sleeps: SleepRecorder, caplog: pytest.Lo
         assert "org_canary_1234" not in text
 
 
-def test_the_filter_redacts_credential_headers_in_any_record(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_filter_redacts_credential_headers_in_any_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG, logger="usagekit")
     logging.getLogger("usagekit").debug(
-        "headers %s", {"Authorization": "Bearer abc.def", "api-key": "unsiloed_xyz", "x-other": "ok"}
+        "headers %s",
+        {"Authorization": "Bearer abc.def", "api-key": "unsiloed_xyz", "x-other": "ok"},
     )
     assert "abc.def" not in caplog.text and "unsiloed_xyz" not in caplog.text
     assert "x-other" in caplog.text and "[redacted]" in caplog.text

@@ -74,7 +74,9 @@ async def test_every_status_maps_to_its_error(
 async def test_query_string_never_appears_in_error_text(mode: str) -> None:
     client = make_client(mode, max_retries=0)
     with _router() as router:
-        router.get("/things").mock(return_value=httpx.Response(400, json={"error": {"message": "no"}}))
+        router.get("/things").mock(
+            return_value=httpx.Response(400, json={"error": {"message": "no"}})
+        )
         with pytest.raises(usagekit.BadRequestError) as caught:
             await resolve(client.list(user_ids=["secret-user"]))
     assert "secret-user" not in str(caught.value) and "/v1/things" in str(caught.value)
@@ -97,7 +99,9 @@ async def test_retry_sequence_honours_each_hint_exactly(mode: str, sleeps: Sleep
     assert sleeps.calls == [0.25, 2.0, 1.2]
 
 
-async def test_429_storm_is_bounded_and_raises_rate_limit_error(mode: str, sleeps: SleepRecorder) -> None:
+async def test_429_storm_is_bounded_and_raises_rate_limit_error(
+    mode: str, sleeps: SleepRecorder
+) -> None:
     client = make_client(mode, max_retries=3)
     install_sleep(client, sleeps)
     with _router() as router:
@@ -218,7 +222,12 @@ async def test_malformed_bodies_are_response_validation_errors(
         with pytest.raises(usagekit.ResponseValidationError) as caught:
             await resolve(client.get())
     exc = caught.value
-    assert (exc.provider, exc.endpoint, exc.field, exc.request_id) == ("fake", "thing", field, "req_9")
+    assert (exc.provider, exc.endpoint, exc.field, exc.request_id) == (
+        "fake",
+        "thing",
+        field,
+        "req_9",
+    )
     assert text in str(exc)
 
 
