@@ -27,10 +27,12 @@ from ._errors import (
     APIError,
     APITimeoutError,
     ConfigError,
+    RateLimitError,
     ResponseValidationError,
     error_class_for_status,
 )
 from ._logging import SENSITIVE_HEADERS, logger, redact, register_secret
+from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryPolicy, parse_retry_after
 from ._version import __version__
 
@@ -118,6 +120,8 @@ class TransportConfig:
         error_hints: Extra guidance appended to an error's text, by status code.
         max_pages: Page cap for one pagination walk.
         max_redirects: Redirect hops followed per attempt.
+        adaptive_rate_limit: Learn the server's rate from its 429 hints and pace requests
+            (see :class:`~usagekit.AdaptiveRateLimiter`); dormant until the first throttle.
     """
 
     provider: str
@@ -128,6 +132,7 @@ class TransportConfig:
     error_hints: Mapping[int, str] = field(default_factory=dict)
     max_pages: int = 10_000
     max_redirects: int = 5
+    adaptive_rate_limit: bool = True
 
     def __post_init__(self) -> None:
         for secret in self.credentials.values():
@@ -236,9 +241,12 @@ def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
 class _TransportCore:
     """The part of a transport that does no I/O."""
 
-    def __init__(self, config: TransportConfig) -> None:
+    def __init__(self, config: TransportConfig, rate_limiter: AdaptiveRateLimiter | None) -> None:
         self.config = config
         self._secrets = tuple(s.get_secret_value() for s in config.credentials.values())
+        if rate_limiter is None and config.adaptive_rate_limit:
+            rate_limiter = AdaptiveRateLimiter()
+        self.rate_limiter = rate_limiter if config.adaptive_rate_limit else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.config.provider!r})"
@@ -319,6 +327,21 @@ class _TransportCore:
             should_retry={"true": True, "false": False}.get(should),
         )
 
+    def pace(self) -> float:
+        """Seconds to wait before the next attempt, as the adaptive rate limiter says."""
+        return self.rate_limiter.reserve() if self.rate_limiter is not None else 0.0
+
+    def settle(self, spec: RequestSpec, request: httpx.Request, response: httpx.Response) -> None:
+        """Raise for an error status (see :meth:`raise_for_status`), teaching the limiter."""
+        try:
+            self.raise_for_status(spec, request, response)
+        except RateLimitError as exc:
+            if self.rate_limiter is not None:
+                self.rate_limiter.on_throttle(exc.retry_after)
+            raise
+        if self.rate_limiter is not None:
+            self.rate_limiter.on_success()
+
     def decode(self, spec: RequestSpec, response: httpx.Response, type_: Any) -> Any:
         """Validate a 2xx response's body into ``type_`` (see :func:`decode_body`)."""
         return decode_body(
@@ -393,15 +416,18 @@ class Transport(_TransportCore):
         *,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        rate_limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, rate_limiter)
         self._owns_client = http_client is None
         self.http_client = http_client or httpx.Client(follow_redirects=False)
         self.sleep = sleep
 
     def derive(self, config: TransportConfig) -> Transport:
         """Return a transport with another config sharing this one's connection pool."""
-        return Transport(config, http_client=self.http_client, sleep=self.sleep)
+        return Transport(
+            config, http_client=self.http_client, sleep=self.sleep, rate_limiter=self.rate_limiter
+        )
 
     def close(self) -> None:
         """Close the connection pool, if this transport created it."""
@@ -409,6 +435,9 @@ class Transport(_TransportCore):
             self.http_client.close()
 
     def _attempt(self, spec: RequestSpec) -> httpx.Response:
+        wait = self.pace()
+        if wait > 0:
+            self.sleep(wait)
         request = self.build_request(self.http_client, spec)
         started = time.monotonic()
         for _ in range(self.config.max_redirects + 1):
@@ -422,7 +451,7 @@ class Transport(_TransportCore):
             response.close()
             request = follow
         self.log_response(spec, response, started)
-        self.raise_for_status(spec, request, response)
+        self.settle(spec, request, response)
         return response
 
     def send(self, spec: RequestSpec) -> httpx.Response:
@@ -471,15 +500,18 @@ class AsyncTransport(_TransportCore):
         *,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = _async_sleep,
+        rate_limiter: AdaptiveRateLimiter | None = None,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, rate_limiter)
         self._owns_client = http_client is None
         self.http_client = http_client or httpx.AsyncClient(follow_redirects=False)
         self.sleep = sleep
 
     def derive(self, config: TransportConfig) -> AsyncTransport:
         """Return a transport with another config sharing this one's connection pool."""
-        return AsyncTransport(config, http_client=self.http_client, sleep=self.sleep)
+        return AsyncTransport(
+            config, http_client=self.http_client, sleep=self.sleep, rate_limiter=self.rate_limiter
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool, if this transport created it."""
@@ -487,6 +519,9 @@ class AsyncTransport(_TransportCore):
             await self.http_client.aclose()
 
     async def _attempt(self, spec: RequestSpec) -> httpx.Response:
+        wait = self.pace()
+        if wait > 0:
+            await self.sleep(wait)
         request = self.build_request(self.http_client, spec)
         started = time.monotonic()
         for _ in range(self.config.max_redirects + 1):
@@ -500,7 +535,7 @@ class AsyncTransport(_TransportCore):
             await response.aclose()
             request = follow
         self.log_response(spec, response, started)
-        self.raise_for_status(spec, request, response)
+        self.settle(spec, request, response)
         return response
 
     async def send(self, spec: RequestSpec) -> httpx.Response:
