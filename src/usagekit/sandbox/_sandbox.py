@@ -1,0 +1,493 @@
+"""The public ``Sandbox``: a running server, its keys, its ground truth and client factories."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ._data import SandboxData
+from ._faults import FaultController, FaultSettings, SandboxStats
+from ._server import App, SandboxHTTPServer
+from ._util import Clock, TimeLike
+
+if TYPE_CHECKING:
+    from usagekit import (  # type: ignore[attr-defined, unused-ignore]
+        AsyncBasedashClient,
+        AsyncDaramexClient,
+        AsyncOpenAIClient,
+        AsyncUnsiloedClient,
+        BasedashClient,
+        DaramexClient,
+        OpenAIClient,
+        UnsiloedClient,
+    )
+
+__all__ = ["AsyncSandboxClients", "Sandbox", "SandboxClients", "SandboxKeys", "serve"]
+
+
+@dataclass(frozen=True)
+class SandboxKeys:
+    """Credentials the sandbox accepts (derived from the seed).
+
+    Attributes:
+        openai_admin_key: Admin key that reads OpenAI usage and costs.
+        openai_project_key: A project key (``sk-proj-...``): answered with 403.
+        basedash_api_key: Basedash API key.
+        basedash_org_id: The Basedash organization the key administers.
+        unsiloed_api_key: Unsiloed API key.
+        unsiloed_orphan_api_key: A key whose organization is gone: answered with 404.
+        daramex_token: Daramex session JWT.
+        daramex_org_id: The Daramex organization of ``daramex_token``.
+        daramex_other_token: A valid token of another organization (403 with
+            ``daramex_org_id`` as ``x-org-id``).
+        daramex_other_org_id: The other organization.
+    """
+
+    openai_admin_key: str
+    openai_project_key: str
+    basedash_api_key: str
+    basedash_org_id: str
+    unsiloed_api_key: str
+    unsiloed_orphan_api_key: str
+    daramex_token: str
+    daramex_org_id: str
+    daramex_other_token: str
+    daramex_other_org_id: str
+
+    def env(self) -> dict[str, str]:
+        """Environment variables a client reads its credentials from."""
+        return {
+            "OPENAI_ADMIN_KEY": self.openai_admin_key,
+            "BASEDASH_API_KEY": self.basedash_api_key,
+            "BASEDASH_ORG_ID": self.basedash_org_id,
+            "UNSILOED_API_KEY": self.unsiloed_api_key,
+            "DARAMEX_TOKEN": self.daramex_token,
+            "DARAMEX_ORG_ID": self.daramex_org_id,
+        }
+
+
+class SandboxClients(NamedTuple):
+    """One client per provider, all pointed at the sandbox."""
+
+    openai: OpenAIClient
+    basedash: BasedashClient
+    unsiloed: UnsiloedClient
+    daramex: DaramexClient
+
+
+class AsyncSandboxClients(NamedTuple):
+    """One async client per provider, all pointed at the sandbox."""
+
+    openai: AsyncOpenAIClient
+    basedash: AsyncBasedashClient
+    unsiloed: AsyncUnsiloedClient
+    daramex: AsyncDaramexClient
+
+
+def _check_loopback(host: str) -> str:
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"host must be a loopback address, got {host!r}") from None
+    if not address.is_loopback:
+        raise ValueError(f"the sandbox only binds loopback addresses, got {host!r}")
+    return host
+
+
+class Sandbox:
+    """A local server that emulates OpenAI, Basedash, Unsiloed and Daramex usage APIs.
+
+    Use ``serve()`` (or ``Sandbox(...).start()`` / ``stop()``, or ``with Sandbox(...)``).
+    Nothing is generated at start-up: data is made per hour on first use.
+
+    Args:
+        seed: Data seed (same seed, same data, same keys).
+        port: Port, 0 for a free one.
+        host: Loopback address to bind.
+        fault_rate: Chance (0..1) of a random fault per request.
+        fault_seed: Seed of the fault random stream.
+        latency: Seconds added to every response.
+        rate_limit: Requests per second per credential (token bucket), or None.
+        rate_limit_burst: Token bucket size.
+        endless_cursor: OpenAI pages always say ``has_more`` with a fresh cursor.
+        cursor_cycle: OpenAI's last page hands back a cursor seen before.
+        fault_weights: Relative weights of the fault kinds (see ``FAULT_KINDS``).
+        retry_after_ms: Range of injected 429 retry hints, in milliseconds.
+        slow_seconds: Delay of a ``slow`` fault.
+        now: A fixed "now" for reproducible data, or None for real time.
+        history_days: Days of data before the day of ``now``.
+        log_requests: Log every request (logger ``usagekit.sandbox``, INFO).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
+        latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_limit_burst: int = 2,
+        endless_cursor: bool = False,
+        cursor_cycle: bool = False,
+        fault_weights: Mapping[str, float] | None = None,
+        retry_after_ms: tuple[int, int] = (10, 100),
+        slow_seconds: float = 0.2,
+        now: TimeLike | None = None,
+        history_days: int = 120,
+        log_requests: bool = False,
+    ) -> None:
+        self.host = _check_loopback(host)
+        self._requested_port = port
+        self.seed = seed
+        self.clock = Clock(now)
+        self.data = SandboxData(seed, clock=self.clock, history_days=history_days)
+        settings = FaultSettings(
+            fault_rate=fault_rate,
+            latency=latency,
+            rate_limit=rate_limit,
+            rate_limit_burst=rate_limit_burst,
+            endless_cursor=endless_cursor,
+            cursor_cycle=cursor_cycle,
+            retry_after_ms=retry_after_ms,
+            slow_seconds=slow_seconds,
+            **({"fault_weights": dict(fault_weights)} if fault_weights is not None else {}),
+        )
+        self._faults = FaultController(settings, fault_seed)
+        self.stats = SandboxStats()
+        self._app = App(self.data, self._faults, self.stats)
+        self._log_requests = log_requests
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        catalog = self.data.catalog
+        main, other = catalog.daramex_orgs[0], catalog.daramex_orgs[1]
+        self.keys = SandboxKeys(
+            openai_admin_key=catalog.openai_admin_key,
+            openai_project_key=catalog.openai_project_key,
+            basedash_api_key=catalog.basedash_api_key,
+            basedash_org_id=catalog.basedash_org_id,
+            unsiloed_api_key=catalog.unsiloed_api_key,
+            unsiloed_orphan_api_key=catalog.unsiloed_orphan_key,
+            daramex_token=main.token,
+            daramex_org_id=main.id,
+            daramex_other_token=other.token,
+            daramex_other_org_id=other.id,
+        )
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> Sandbox:
+        """Bind and serve in a background thread.
+
+        Returns:
+            This sandbox.
+
+        Raises:
+            RuntimeError: If it is already running.
+            OSError: If the port cannot be bound.
+        """
+        if self._server is not None:
+            raise RuntimeError("the sandbox is already running")
+        server = SandboxHTTPServer(
+            self.host, self._requested_port, self._app, log_requests=self._log_requests
+        )
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"usagekit-sandbox:{server.server_port}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection (idempotent)."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is up."""
+        return self._server is not None
+
+    def __enter__(self) -> Sandbox:
+        return self if self.running else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"Sandbox(seed={self.seed}, {where})"
+
+    # ---------------------------------------------------------------- addresses
+
+    @property
+    def port(self) -> int:
+        """The bound port.
+
+        Raises:
+            RuntimeError: If the sandbox is not running.
+        """
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running: call start() or use serve()")
+        return self._server.server_port
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_urls(self) -> dict[str, str]:
+        """Base URL per provider (``openai``, ``basedash``, ``unsiloed``, ``daramex``)."""
+        return {
+            "openai": f"{self.url}/v1",
+            "basedash": self.url,
+            "unsiloed": f"{self.url}/api/v1",
+            "daramex": self.url,
+        }
+
+    # ---------------------------------------------------------------- behaviour
+
+    @property
+    def settings(self) -> FaultSettings:
+        """The misbehaviour settings in force."""
+        return self._faults.settings
+
+    def configure(self, *, fault_seed: int | None = None, **changes: Any) -> FaultSettings:
+        """Change misbehaviour at run time.
+
+        Args:
+            fault_seed: Re-seed the fault random stream.
+            **changes: Any ``FaultSettings`` field: ``fault_rate``, ``fault_weights``,
+                ``retry_after_ms``, ``slow_seconds``, ``latency``, ``rate_limit``,
+                ``rate_limit_burst``, ``endless_cursor``, ``cursor_cycle``.
+
+        Returns:
+            The new settings.
+
+        Raises:
+            ValueError: For unknown names or invalid values.
+        """
+        settings = self._faults.configure(fault_seed, **changes)
+        self._app.sync_settings()
+        return settings
+
+    def inject_faults(self, kind: str, times: int = 1, *, provider: str | None = None) -> None:
+        """Make the next ``times`` requests (to ``provider`` or any) fail with ``kind``.
+
+        Args:
+            kind: One of ``FAULT_KINDS``.
+            times: How many requests.
+            provider: ``openai``, ``basedash``, ``unsiloed``, ``daramex``, or None for any.
+
+        Raises:
+            ValueError: For an unknown kind.
+        """
+        self._faults.inject(kind, times, provider)
+
+    def reset(self) -> None:
+        """Back to no misbehaviour: default settings, nothing queued, counters at zero."""
+        self._faults.configure(**{f: getattr(FaultSettings(), f) for f in _SETTING_FIELDS})
+        self._faults.clear_injected()
+        self._app.sync_settings()
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        """Zero the counters and forget retry hints and rate-limit buckets."""
+        self.stats.reset()
+        self._faults.reset()
+
+    def set_now(self, now: TimeLike | None) -> None:
+        """Freeze the clock at ``now`` (None: real time).
+
+        The data does not change, only how much of it is visible.
+        """
+        self.clock.set(now)
+
+    # ---------------------------------------------------------------- clients
+
+    def openai_client(self, **kw: Any) -> OpenAIClient:
+        """An ``OpenAIClient`` with the admin key and the sandbox base URL (``**kw`` passed on)."""
+        from usagekit import OpenAIClient  # type: ignore[attr-defined, unused-ignore]
+
+        api_key = kw.pop("api_key", self.keys.openai_admin_key)
+        kw.setdefault("base_url", self.base_urls["openai"])
+        return OpenAIClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def basedash_client(self, **kw: Any) -> BasedashClient:
+        """A ``BasedashClient`` with the key, org id and base URL (``**kw`` passed on)."""
+        from usagekit import BasedashClient  # type: ignore[attr-defined, unused-ignore]
+
+        api_key = kw.pop("api_key", self.keys.basedash_api_key)
+        kw.setdefault("org_id", self.keys.basedash_org_id)
+        kw.setdefault("base_url", self.base_urls["basedash"])
+        return BasedashClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def unsiloed_client(self, **kw: Any) -> UnsiloedClient:
+        """An ``UnsiloedClient`` with the key and base URL (``**kw`` passed on)."""
+        from usagekit import UnsiloedClient  # type: ignore[attr-defined, unused-ignore]
+
+        api_key = kw.pop("api_key", self.keys.unsiloed_api_key)
+        kw.setdefault("base_url", self.base_urls["unsiloed"])
+        return UnsiloedClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def daramex_client(self, **kw: Any) -> DaramexClient:
+        """A ``DaramexClient`` with the token, org id and base URL (``**kw`` passed on)."""
+        from usagekit import DaramexClient  # type: ignore[attr-defined, unused-ignore]
+
+        token = kw.pop("token", self.keys.daramex_token)
+        kw.setdefault("org_id", self.keys.daramex_org_id)
+        kw.setdefault("base_url", self.base_urls["daramex"])
+        return DaramexClient(token, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def clients(self, **kw: Any) -> SandboxClients:
+        """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
+        return SandboxClients(
+            self.openai_client(**kw),
+            self.basedash_client(**kw),
+            self.unsiloed_client(**kw),
+            self.daramex_client(**kw),
+        )
+
+    def async_openai_client(self, **kw: Any) -> AsyncOpenAIClient:
+        """An ``AsyncOpenAIClient`` (see ``openai_client``)."""
+        from usagekit import AsyncOpenAIClient  # type: ignore[attr-defined, unused-ignore]
+
+        api_key = kw.pop("api_key", self.keys.openai_admin_key)
+        kw.setdefault("base_url", self.base_urls["openai"])
+        return AsyncOpenAIClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def async_basedash_client(self, **kw: Any) -> AsyncBasedashClient:
+        """An ``AsyncBasedashClient`` (see ``basedash_client``)."""
+        from usagekit import AsyncBasedashClient  # type: ignore[attr-defined, unused-ignore]
+
+        api_key = kw.pop("api_key", self.keys.basedash_api_key)
+        kw.setdefault("org_id", self.keys.basedash_org_id)
+        kw.setdefault("base_url", self.base_urls["basedash"])
+        return AsyncBasedashClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def async_unsiloed_client(self, **kw: Any) -> AsyncUnsiloedClient:
+        """An ``AsyncUnsiloedClient`` (see ``unsiloed_client``)."""
+        from usagekit import AsyncUnsiloedClient  # type: ignore[attr-defined, unused-ignore]
+
+        api_key = kw.pop("api_key", self.keys.unsiloed_api_key)
+        kw.setdefault("base_url", self.base_urls["unsiloed"])
+        return AsyncUnsiloedClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def async_daramex_client(self, **kw: Any) -> AsyncDaramexClient:
+        """An ``AsyncDaramexClient`` (see ``daramex_client``)."""
+        from usagekit import AsyncDaramexClient  # type: ignore[attr-defined, unused-ignore]
+
+        token = kw.pop("token", self.keys.daramex_token)
+        kw.setdefault("org_id", self.keys.daramex_org_id)
+        kw.setdefault("base_url", self.base_urls["daramex"])
+        return AsyncDaramexClient(token, **kw)  # type: ignore[no-any-return, unused-ignore]
+
+    def async_clients(self, **kw: Any) -> AsyncSandboxClients:
+        """All four async clients (``**kw`` goes to each)."""
+        return AsyncSandboxClients(
+            self.async_openai_client(**kw),
+            self.async_basedash_client(**kw),
+            self.async_unsiloed_client(**kw),
+            self.async_daramex_client(**kw),
+        )
+
+
+_SETTING_FIELDS = tuple(FaultSettings.__dataclass_fields__)
+
+
+@contextmanager
+def serve(
+    *,
+    seed: int = 1,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    fault_rate: float = 0.0,
+    fault_seed: int = 0,
+    latency: float = 0.0,
+    rate_limit: float | None = None,
+    rate_limit_burst: int = 2,
+    endless_cursor: bool = False,
+    cursor_cycle: bool = False,
+    fault_weights: Mapping[str, float] | None = None,
+    retry_after_ms: tuple[int, int] = (10, 100),
+    slow_seconds: float = 0.2,
+    now: TimeLike | None = None,
+    history_days: int = 120,
+    log_requests: bool = False,
+) -> Iterator[Sandbox]:
+    """Run a sandbox for the duration of a ``with`` block.
+
+    Args:
+        seed: Data seed.
+        port: Port, 0 for a free one.
+        host: Loopback address to bind.
+        fault_rate: Chance (0..1) of a random fault per request.
+        fault_seed: Seed of the fault random stream.
+        latency: Seconds added to every response.
+        rate_limit: Requests per second per credential, or None.
+        rate_limit_burst: Token bucket size.
+        endless_cursor: OpenAI pages never end.
+        cursor_cycle: OpenAI's last page hands back a cursor seen before.
+        fault_weights: Relative weights of the fault kinds.
+        retry_after_ms: Range of injected 429 hints (ms).
+        slow_seconds: Delay of a ``slow`` fault.
+        now: Fixed "now", or None for real time.
+        history_days: Days of history before the day of ``now``.
+        log_requests: Log every request.
+
+    Yields:
+        The running sandbox.
+
+    Example:
+        >>> with serve(seed=1) as sb:  # doctest: +SKIP
+        ...     client = sb.openai_client()
+    """
+    sandbox = Sandbox(
+        seed=seed,
+        port=port,
+        host=host,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        latency=latency,
+        rate_limit=rate_limit,
+        rate_limit_burst=rate_limit_burst,
+        endless_cursor=endless_cursor,
+        cursor_cycle=cursor_cycle,
+        fault_weights=fault_weights,
+        retry_after_ms=retry_after_ms,
+        slow_seconds=slow_seconds,
+        now=now,
+        history_days=history_days,
+        log_requests=log_requests,
+    )
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
