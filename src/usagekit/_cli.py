@@ -217,8 +217,8 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
         out.write("\n")
         for status in report.statuses:
             state = "ok" if status.ok else f"FAILED: {status.error}"
-            line = f"{status.provider:<10} {status.records:>8,} records  {status.seconds:6.2f} s"
-            out.write(f"  {line}  {state}\n")
+            counts = f"{status.provider:<10} {status.records:>8,} records  {status.seconds:6.2f} s"
+            out.write(f"  {counts}  {state}\n")
 
 
 def _is_level(report: UsageReport, metric: str) -> bool:

@@ -114,15 +114,15 @@ def build_config(
     Raises:
         ConfigError: A malformed base URL, timeout, retry count or page cap.
     """
-    return TransportConfig(
+    config = TransportConfig(
         provider=provider,
         base_url=validate_base_url(base_url, provider=provider),
         credentials=dict(credentials),
         timeout=_timeout(timeout),
         retry=_retry_policy(max_retries, retry),
         error_hints=dict(error_hints or {}),
-        **({} if max_pages is None else {"max_pages": max_pages}),
     )
+    return config if max_pages is None else dataclasses.replace(config, max_pages=max_pages)
 
 
 def _derived_config(

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
@@ -155,6 +155,9 @@ def _first_error_field(error: ValidationError) -> tuple[str, str]:
         return "", str(error)
     first = details[0]
     location = ".".join(str(part) for part in first["loc"])
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        tag = str(first.get("ctx", {}).get("discriminator", "")).strip("'\"")
+        location = ".".join(part for part in (location, tag) if part)
     extra = f" and {len(details) - 1} more" if len(details) > 1 else ""
     return location, f"{first['msg']} ({first['type']}){extra}"
 
@@ -471,14 +474,18 @@ class Transport(_TransportCore):
         response: httpx.Response = retrying(self._attempt, spec)
         return response
 
-    def request(self, spec: RequestSpec, type_: type[T]) -> T:
-        """Send a request and validate its body into ``type_``.
+    @overload
+    def request(self, spec: RequestSpec, type_: type[T]) -> T: ...
+    @overload
+    def request(self, spec: RequestSpec, type_: Any) -> Any: ...
+    def request(self, spec: RequestSpec, type_: Any) -> Any:
+        """Send a request and validate its body into ``type_`` (a model, or any type pydantic
+        validates, such as ``list[Model]`` or an annotated union).
 
         Raises:
             ResponseValidationError: The body is not JSON or not of the documented shape.
         """
-        result: T = self.decode(spec, self.send(spec), type_)
-        return result
+        return self.decode(spec, self.send(spec), type_)
 
 
 async def _async_sleep(seconds: float) -> None:
@@ -544,10 +551,13 @@ class AsyncTransport(_TransportCore):
         response: httpx.Response = await retrying(self._attempt, spec)
         return response
 
-    async def request(self, spec: RequestSpec, type_: type[T]) -> T:
+    @overload
+    async def request(self, spec: RequestSpec, type_: type[T]) -> T: ...
+    @overload
+    async def request(self, spec: RequestSpec, type_: Any) -> Any: ...
+    async def request(self, spec: RequestSpec, type_: Any) -> Any:
         """Send a request and validate its body into ``type_`` (see :meth:`Transport.request`)."""
-        result: T = self.decode(spec, await self.send(spec), type_)
-        return result
+        return self.decode(spec, await self.send(spec), type_)
 
 
 def params_from(**values: Any) -> Params:

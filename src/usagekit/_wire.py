@@ -27,7 +27,11 @@ def _from_unix(value: Any) -> Any:
     if isinstance(value, bool):
         return value  # let pydantic reject it
     if isinstance(value, (int, float, Decimal)):
-        return datetime.fromtimestamp(float(value), _UTC)
+        try:
+            return datetime.fromtimestamp(float(value), _UTC)
+        except (OverflowError, OSError, ValueError):
+            # pydantic turns a ValueError into a ValidationError naming the field
+            raise ValueError(f"unix time out of range: {value}") from None
     return value
 
 
