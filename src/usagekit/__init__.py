@@ -35,6 +35,18 @@ from ._errors import (
     ServerError,
     UsagekitError,
 )
+from ._export import (
+    RECORD_COLUMNS,
+    ExportError,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+    to_pandas,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
+from ._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_rows, write_focus_csv, write_focus_parquet
 from ._logging import SensitiveDataFilter
 from ._openai import (
     AsyncOpenAIClient,
@@ -65,6 +77,20 @@ from ._unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._version import __version__
 
 __all__ = [
+    "write_focus_parquet",
+    "write_focus_csv",
+    "focus_rows",
+    "FOCUS_VERSION",
+    "FOCUS_COLUMNS",
+    "write_parquet",
+    "write_jsonl",
+    "write_csv",
+    "to_pandas",
+    "read_parquet",
+    "read_jsonl",
+    "read_csv",
+    "ExportError",
+    "RECORD_COLUMNS",
     "FLOW",
     "LEVEL",
     "APIConnectionError",

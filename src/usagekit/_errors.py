@@ -14,7 +14,8 @@ Every error usagekit raises on purpose derives from :class:`UsagekitError`::
     ├── APIConnectionError          the request never got an answer (DNS, refused, reset, truncated)
     │   └── APITimeoutError         ... because a timeout expired
     ├── ResponseValidationError     the body is not JSON or not the documented shape
-    └── PaginationError             a cursor that repeats, is missing, or never ends
+    ├── PaginationError             a cursor that repeats, is missing, or never ends
+    └── ExportError                 a file being read back is malformed (usagekit._export)
 
 Exception text carries the provider, method, path, status and request id; it never carries a
 credential, a query string or a header value.

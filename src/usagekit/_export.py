@@ -31,6 +31,7 @@ Parquet (``pip install 'usagekit[parquet]'``) stores ``quantity`` as ``decimal12
 
 from __future__ import annotations
 
+import csv
 import functools
 import importlib
 import json
@@ -102,9 +103,9 @@ _TIME_COLUMNS = frozenset({"start", "end"})
 DEFAULT_BATCH_SIZE = 50_000
 """Rows per Parquet row group, and so the most rows a Parquet writer holds at once."""
 
-PathLike: TypeAlias = "str | os.PathLike[str]"
+PathLike: TypeAlias = str | os.PathLike[str]
 """A file system path."""
-TextTarget: TypeAlias = "str | os.PathLike[str] | IO[str]"
+TextTarget: TypeAlias = str | os.PathLike[str] | IO[str]
 """A path, or an open text stream."""
 
 
@@ -498,7 +499,7 @@ def _csv_field(value: str | None) -> str:
     return value
 
 
-def csv_line(values: Sequence[str | None]) -> str:
+def csv_line(values: Iterable[str | None]) -> str:
     """Return one CSV record in which ``None`` and ``""`` stay distinct.
 
     ``None`` is an empty unquoted field, the empty string a quoted empty field (``""``); other
@@ -510,10 +511,32 @@ def csv_line(values: Sequence[str | None]) -> str:
     Returns:
         The line, ending in ``\r\n`` (RFC 4180).
     """
-    line = ",".join(['""' if value == "" else value or "" for value in values])
-    if line.count(",") == len(values) - 1 and _SPECIAL.search(line) is None:
-        return line + "\r\n"
     return ",".join([_csv_field(value) for value in values]) + "\r\n"
+
+
+def csv_row_writer(out: IO[str]) -> Callable[[Sequence[str | None]], None]:
+    """Return a function that writes rows to ``out`` exactly as :func:`csv_line` formats them.
+
+    Rows without an empty string go through the C ``csv`` writer (minimal quoting, ``None`` as
+    an empty field), which is what :func:`csv_line` produces for them; the rare rows holding an
+    empty string are formatted by :func:`csv_line`, which quotes it.
+
+    Args:
+        out: The text stream.
+
+    Returns:
+        The row writer.
+    """
+    fast = csv.writer(out, lineterminator="\r\n").writerow
+    write = out.write
+
+    def write_row(values: Sequence[str | None]) -> None:
+        if "" in values:
+            write(csv_line(values))
+        else:
+            fast(values)
+
+    return write_row
 
 
 def csv_header(columns: Iterable[str]) -> str:
@@ -598,10 +621,10 @@ def write_csv(records: Iterable[UsageRecord], target: TextTarget) -> int:
     """
     count = 0
     with text_sink(target) as out:
-        write = out.write
-        write(csv_header(RECORD_COLUMNS))
+        out.write(csv_header(RECORD_COLUMNS))
+        write_row = csv_row_writer(out)
         for record in records:
-            write(csv_line(_record_values(record)))
+            write_row(_record_values(record))
             count += 1
     return count
 

@@ -79,7 +79,7 @@ from ._export import (
     PathLike,
     TextTarget,
     csv_header,
-    csv_line,
+    csv_row_writer,
     decimal_type,
     format_decimal,
     format_time,
@@ -173,6 +173,7 @@ _REQUIRED_COLUMNS = frozenset(
     {
         "BilledCost",
         "BillingAccountId",
+        "BillingAccountType",
         "BillingCurrency",
         "BillingPeriodEnd",
         "BillingPeriodStart",
@@ -484,10 +485,10 @@ def write_focus_csv(records: Iterable[UsageRecord], target: TextTarget) -> int:
     """
     count = 0
     with text_sink(target) as out:
-        write = out.write
-        write(csv_header(FOCUS_COLUMNS))
+        out.write(csv_header(FOCUS_COLUMNS))
+        write_row = csv_row_writer(out)
         for values in _cost_rows(records):
-            write(csv_line(_csv_values(values)))
+            write_row(_csv_values(values))
             count += 1
     return count
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -17,6 +18,7 @@ __all__ = [
     "FLOW",
     "LEVEL",
     "MEASURE_ATTRIBUTES",
+    "Measure",
     "MetricKind",
     "TOKEN_METRICS",
     "UsageRecord",
@@ -56,6 +58,45 @@ _SEP = "\x1f"
 _NONE = "\x00"
 
 
+@functools.lru_cache(maxsize=8192)
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _id_prefix(
+    provider: str,
+    source: str,
+    start: datetime,
+    end: datetime,
+    dimensions: tuple[str | None, ...],
+    attributes: Mapping[str, str],
+) -> str:
+    """Hash what the records of one result share (128 bits, hex)."""
+    parts = [provider, source, _iso(start), _iso(end)]
+    parts.extend(_NONE if value is None else value for value in dimensions)
+    if attributes:
+        for key in sorted(attributes):
+            if key not in MEASURE_ATTRIBUTES:
+                parts.append(f"{key}={attributes[key]}")
+    return hashlib.blake2b(_SEP.join(parts).encode(), digest_size=16).hexdigest()
+
+
+_SUFFIXES: dict[tuple[str, str, str], str] = {}
+
+
+def _id_suffix(metric: str, unit: str, kind: str) -> str:
+    """Hash what tells a result's records apart (64 bits, hex), cached per distinct triple."""
+    key = (metric, unit, kind)
+    suffix = _SUFFIXES.get(key)
+    if suffix is None:
+        text = _SEP.join(key).encode()
+        suffix = hashlib.blake2b(text, digest_size=8).hexdigest()
+        if len(_SUFFIXES) > 4096:  # metrics are few; never let odd inputs grow this unbounded
+            _SUFFIXES.clear()
+        _SUFFIXES[key] = suffix
+    return suffix
+
+
 def record_id(
     provider: str,
     source: str,
@@ -81,14 +122,15 @@ def record_id(
         attributes: Provider-specific dimensions; :data:`MEASURE_ATTRIBUTES` are ignored.
 
     Returns:
-        32 lower-case hex characters.
+        48 lower-case hex characters: a 128-bit hash of what a result's records share, then a
+        64-bit hash of metric, unit and kind.
     """
-    parts = [provider, source, start.isoformat(), end.isoformat(), metric, unit, kind]
-    parts.extend(_NONE if value is None else value for value in dimensions)
-    for key in sorted(attributes):
-        if key not in MEASURE_ATTRIBUTES:
-            parts.append(f"{key}={attributes[key]}")
-    return hashlib.blake2b(_SEP.join(parts).encode(), digest_size=16).hexdigest()
+    prefix = _id_prefix(provider, source, start, end, dimensions, attributes)
+    return prefix + _id_suffix(metric, unit, kind)
+
+
+Measure = tuple[str, Decimal, str, MetricKind]
+"""``(metric, quantity, unit, kind)``: one measured amount of a result."""
 
 
 class UsageRecord(BaseModel):
@@ -214,27 +256,19 @@ class UsageRecord(BaseModel):
         line_item: str | None = None,
         attributes: dict[str, str] | None = None,
     ) -> UsageRecord:
-        """Build a record from values already validated by a wire model, skipping validation.
+        """Build one record from values already validated by a wire model, skipping validation.
 
-        For usagekit's own mappers on the hot path: the caller guarantees what validation would
-        check (aware UTC datetimes with ``end > start``, a finite ``Decimal``, an upper-case
-        currency for cost). The id is computed exactly as for a validated record.
+        See :meth:`trusted_many`, which this calls with a single measure.
 
         Returns:
             The record.
         """
-        attrs = attributes if attributes is not None else {}
-        dims = (organization_id, project_id, user_id, user_email, api_key_id, model, line_item)
-        return cls.model_construct(
-            id=record_id(provider, source, start, end, metric, unit, kind, dims, attrs),
+        (record,) = cls.trusted_many(
+            ((metric, quantity, unit, kind),),
             provider=provider,
             source=source,
             start=start,
             end=end,
-            metric=metric,
-            quantity=quantity,
-            unit=unit,
-            kind=kind,
             organization_id=organization_id,
             project_id=project_id,
             user_id=user_id,
@@ -242,8 +276,96 @@ class UsageRecord(BaseModel):
             api_key_id=api_key_id,
             model=model,
             line_item=line_item,
-            attributes=attrs,
+            attributes=attributes,
         )
+        return record
+
+    @classmethod
+    def trusted_many(
+        cls,
+        measures: Iterable[Measure],
+        *,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        organization_id: str | None = None,
+        project_id: str | None = None,
+        user_id: str | None = None,
+        user_email: str | None = None,
+        api_key_id: str | None = None,
+        model: str | None = None,
+        line_item: str | None = None,
+        attributes: dict[str, str] | None = None,
+    ) -> list[UsageRecord]:
+        """Build the records of one result (same interval and dimensions, several measures).
+
+        For usagekit's own mappers on the hot path, this skips validation: the caller
+        guarantees what validation would check (aware UTC datetimes with ``end > start``, finite
+        ``Decimal`` quantities, an upper-case currency for cost). Ids are exactly those of
+        validated records; the shared part of the id is hashed once for all the measures.
+
+        Args:
+            measures: ``(metric, quantity, unit, kind)`` for each record.
+            provider: The provider name.
+            source: The endpoint name.
+            start: Interval start, aware UTC.
+            end: Interval end, aware UTC.
+            organization_id: Organization dimension.
+            project_id: Project dimension.
+            user_id: User dimension.
+            user_email: User e-mail dimension.
+            api_key_id: API key dimension.
+            model: Model dimension.
+            line_item: Line item dimension.
+            attributes: Provider-specific dimensions (each record gets its own copy).
+
+        Returns:
+            One record per measure, in order.
+        """
+        attrs = attributes or {}
+        dims = (organization_id, project_id, user_id, user_email, api_key_id, model, line_item)
+        prefix = _id_prefix(provider, source, start, end, dims, attrs)
+        base: dict[str, Any] = {
+            "id": "",
+            "provider": provider,
+            "source": source,
+            "start": start,
+            "end": end,
+            "metric": "",
+            "quantity": _ZERO,
+            "unit": "",
+            "kind": FLOW,
+            "organization_id": organization_id,
+            "project_id": project_id,
+            "user_id": user_id,
+            "user_email": user_email,
+            "api_key_id": api_key_id,
+            "model": model,
+            "line_item": line_item,
+            "attributes": attrs,
+        }
+        new, set_dict = object.__new__, object.__setattr__
+        set_fields_set, set_extra, set_private = _SLOT_SETTERS
+        fields_set = _FIELD_NAMES
+        suffix = _id_suffix
+        out: list[UsageRecord] = []
+        for metric, quantity, unit, kind in measures:
+            fields = base.copy()
+            fields["id"] = prefix + suffix(metric, unit, kind)
+            fields["metric"] = metric
+            fields["quantity"] = quantity
+            fields["unit"] = unit
+            fields["kind"] = kind
+            fields["attributes"] = attrs.copy() if attrs else {}
+            # exactly the state model_construct leaves, without its per-field overhead
+            record = new(cls)
+            set_dict(record, "__dict__", fields)
+            set_fields_set(record, fields_set)
+            set_extra(record, None)
+            set_private(record, None)
+            out.append(record)
+        return out
 
     @property
     def is_cost(self) -> bool:
@@ -252,3 +374,11 @@ class UsageRecord(BaseModel):
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+
+_ZERO = Decimal(0)
+_FIELD_NAMES: set[str] = set(UsageRecord.model_fields)
+_SLOT_SETTERS: tuple[Any, ...] = tuple(
+    getattr(BaseModel, name).__set__
+    for name in ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+)

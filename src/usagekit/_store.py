@@ -62,7 +62,7 @@ _DIMENSION_DDL = "".join(f"    {name} TEXT,\n" for name in DIMENSIONS)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     provider TEXT NOT NULL,
     source TEXT NOT NULL,
     start_us INTEGER NOT NULL,
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL,
 {_DIMENSION_DDL}    attributes TEXT NOT NULL,
     run_id INTEGER
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS records_start ON records (start_us);
 CREATE INDEX IF NOT EXISTS records_provider_source ON records (provider, source, start_us);
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -108,10 +108,13 @@ CREATE TABLE IF NOT EXISTS sync_runs (
 CREATE INDEX IF NOT EXISTS sync_runs_provider ON sync_runs (provider, run_id);
 """
 
+# The newest fetch wins: a row written by a sync run is not overwritten by a run that started
+# before it (two syncs at once), so its run id always names the newest run that wrote it.
 _UPSERT = (
     f"INSERT INTO records ({_COLUMN_LIST}, run_id) VALUES ({_PLACEHOLDERS}, ?) "
     "ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity, "
-    "attributes = excluded.attributes, run_id = excluded.run_id"
+    "attributes = excluded.attributes, run_id = excluded.run_id "
+    "WHERE excluded.run_id IS NULL OR run_id IS NULL OR excluded.run_id >= run_id"
 )
 _SNAPSHOT_INSERT = (
     f"INSERT OR REPLACE INTO snapshot_records (snapshot_id, {_COLUMN_LIST}) "
@@ -143,13 +146,17 @@ def _encode(record: UsageRecord) -> Row:
         record.unit,
         record.kind,
         *record.dimensions(),
-        json.dumps(record.attributes, sort_keys=True, separators=(",", ":")),
+        json.dumps(record.attributes, sort_keys=True, separators=(",", ":"))
+        if record.attributes
+        else "{}",
     )
 
 
 def _decode(row: Row) -> UsageRecord:
+    # The id was computed by UsageRecord when the row was written; it is taken as stored
+    # rather than hashed again (reading is the hot path of every report on the store).
     (
-        _id,
+        record_id,
         provider,
         source,
         start_us,
@@ -167,7 +174,8 @@ def _decode(row: Row) -> UsageRecord:
         line_item,
         attributes,
     ) = row
-    return UsageRecord.trusted(
+    return UsageRecord.model_construct(
+        id=record_id,
         provider=provider,
         source=source,
         start=from_micros(start_us),
@@ -183,7 +191,7 @@ def _decode(row: Row) -> UsageRecord:
         api_key_id=api_key_id,
         model=model,
         line_item=line_item,
-        attributes=json.loads(attributes),
+        attributes=json.loads(attributes) if attributes != "{}" else {},
     )
 
 
@@ -261,6 +269,9 @@ class Store:
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL never corrupts and loses nothing when the process dies; only
+            # an OS crash or power cut may roll back the last commits (a sync then re-fetches).
+            self._conn.execute("PRAGMA synchronous = NORMAL")
             with self._write():
                 version = self._conn.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
@@ -525,14 +536,16 @@ class Store:
     def _begin_sync(self, provider: str, since: datetime | None, started_at: datetime) -> _SyncPlan:
         """Decide where a provider's fetch starts and record the run as unfinished.
 
-        The watermark is, per source of the provider, the start of its latest stored bucket
-        (that bucket may have been partial when fetched, so it is fetched again); the fetch
-        starts at the earliest of them. A source whose latest bucket ended before the window
-        of the last finished run began had no data in that run, has nothing partial, and is
-        left out (else one source used once, long ago, would drag every fetch back to it);
-        when no source is left, the last finished run's start is used again. If the last run
-        did not finish (a crash or a failure), the fetch starts no later than that run did, so
-        whatever it missed is fetched. ``since`` moves the start earlier, never later.
+        The watermark: per source of the provider, the start of its latest stored bucket, which
+        may have been partial when fetched and so is fetched again; the fetch starts at the
+        earliest of these. Knowing the last finished run (which fetched ``[F, T)``) sharpens
+        it: every bucket of a source still open at ``T`` is fetched again (from the earliest
+        of them); a source whose buckets had all closed by ``T`` was fetched complete, so only
+        what follows its latest bucket is new; a source with no data after ``F`` is idle and
+        left out (else one source used once, long ago, would drag every fetch back to it).
+        With no source left, the fetch starts at ``F`` again. If the last run did not finish
+        (a crash, a failure), the fetch starts no later than that run did, so whatever it
+        missed is fetched. ``since`` moves the start earlier, never later.
         """
         with self._write() as conn:
             last_run = conn.execute(
@@ -541,28 +554,18 @@ class Store:
                 (provider,),
             ).fetchone()
             finished_run = conn.execute(
-                "SELECT fetch_start_us FROM sync_runs WHERE provider = ? AND finished = 1 "
-                "ORDER BY run_id DESC LIMIT 1",
+                "SELECT fetch_start_us, started_at_us FROM sync_runs "
+                "WHERE provider = ? AND finished = 1 ORDER BY run_id DESC LIMIT 1",
                 (provider,),
             ).fetchone()
-            finished_start = None if finished_run is None else finished_run[0]
-
+            fetched_at = None if finished_run is None else finished_run[1]
             sources = conn.execute(
-                "SELECT MAX(start_us), MAX(end_us) FROM records WHERE provider = ? GROUP BY source",
-                (provider,),
+                "SELECT MAX(start_us), MAX(end_us), "
+                "MIN(CASE WHEN end_us >= ? THEN start_us END) "
+                "FROM records WHERE provider = ? GROUP BY source",
+                (fetched_at, provider),
             ).fetchall()
-            active = [
-                latest_start
-                for latest_start, latest_end in sources
-                if finished_start is None or latest_end > finished_start
-            ]
-            start: int | None
-            if active:
-                start = min(active)
-            elif finished_run is not None:
-                start = finished_start
-            else:
-                start = None
+            start = _watermark(sources, finished_run)
             if last_run is not None and not last_run[1]:
                 interrupted = last_run[0]
                 if interrupted is None:
@@ -617,6 +620,31 @@ class Store:
             if snapshot_id is not None:
                 _drop_snapshot(conn, snapshot_id)
             conn.execute("UPDATE sync_runs SET error = ? WHERE run_id = ?", (error, run_id))
+
+
+def _watermark(
+    sources: Sequence[tuple[int, int, int | None]], finished_run: tuple[int | None, int] | None
+) -> int | None:
+    """Return where the next fetch starts (see :meth:`Store._begin_sync`), in microseconds.
+
+    Args:
+        sources: Per source, the latest stored bucket start and end, and the earliest start of
+            the buckets not closed before the last finished run's fetch time (None: none; a
+            bucket ending exactly then counts as open, for a client that clips the last
+            bucket at the fetch time).
+        finished_run: The last finished run's fetch start (None: from the beginning) and
+            fetch time, or None when no run has finished.
+    """
+    if finished_run is None:
+        return min((latest_start for latest_start, _, _ in sources), default=None)
+    fetch_start = finished_run[0]
+    candidates = []
+    for latest_start, latest_end, open_start in sources:
+        if open_start is not None:  # still open when fetched: fetch it again
+            candidates.append(min(open_start, latest_start))
+        elif fetch_start is None or latest_end > fetch_start:  # fetched closed: what follows
+            candidates.append(latest_end)
+    return min(candidates) if candidates else fetch_start
 
 
 def _close_snapshot(conn: sqlite3.Connection, snapshot_id: int) -> None:

@@ -126,17 +126,19 @@ def sync(
 ) -> SyncResult:
     """Fetch each client's new records into ``store``, incrementally.
 
-    Per provider the fetch starts at its watermark: for each source, the start of the latest
-    stored bucket, which may have been partial when fetched and is fetched again and replaced
-    (upsert by record id); the earliest of these over the provider's recently active sources
-    is used. A completed fetch is the provider's truth for the window it covered: stored
-    records of the sources it returned, starting at or after its first record of that source,
-    that it did not write again are deleted as stale (a partial bucket whose end moved with
-    the fetch time, as Daramex's does). If the provider's previous sync did not finish (a
-    crash, a failure), the fetch starts no later than that one did, so the result is the same
-    as if it had never been interrupted. With nothing stored yet, the fetch starts at
-    ``since`` (None: the client's own default window); a ``since`` earlier than the watermark
-    back-fills from there.
+    Per provider the fetch starts at its watermark: the start of the latest stored bucket of
+    each source, which may have been partial when fetched and is fetched again and replaced
+    (upsert by record id); the earliest over the provider's sources is used (buckets fetched
+    after they closed are not fetched again, idle sources are left out; see
+    :meth:`Store._begin_sync`). If the provider's previous sync did not finish (a crash, a
+    failure), the fetch starts no later than that one did, so the store ends as if it had
+    never been interrupted. With nothing stored yet the fetch starts at ``since`` (None: the
+    client's own default window); a ``since`` earlier than the watermark back-fills.
+
+    A completed fetch is the provider's truth for the window it covered: stored records of
+    the sources it returned, starting at or after its first record of that source, that it
+    did not write again are deleted as stale (a partial bucket whose end moved with the fetch
+    time, as Daramex's does). Current-period providers are exempt: they forget past periods.
 
     Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
     a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.

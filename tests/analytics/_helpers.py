@@ -47,9 +47,7 @@ def record(
     )
 
 
-def hourly(
-    start: datetime | str, end: datetime | str, **fields: Any
-) -> Iterator[UsageRecord]:
+def hourly(start: datetime | str, end: datetime | str, **fields: Any) -> Iterator[UsageRecord]:
     """One record per real hour in ``[start, end)``."""
     moment = at(start) if isinstance(start, str) else start
     last = at(end) if isinstance(end, str) else end

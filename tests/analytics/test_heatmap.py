@@ -69,7 +69,10 @@ def test_cells_are_sparse_and_ordered() -> None:
         record("2026-03-09T10:00Z", metric="output_tokens", quantity=4, kind="level"),
     ]
     result = heatmap(records)
-    assert [(c.day_of_week, c.hour, c.tokens) for c in result.cells] == [(0, 9, 2), (2, 15, 1)]
+    assert [(c.day_of_week, c.hour, int(c.tokens)) for c in result.cells] == [
+        (0, 9, 2),
+        (2, 15, 1),
+    ]
     assert result.timezone == "UTC"
 
 

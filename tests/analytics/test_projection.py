@@ -14,7 +14,7 @@ import pytest
 from usagekit import ConfigError, UsageRecord
 from usagekit.analytics import CONFIDENCE_PCT, MIN_PROJECTION_DAYS, projection, t_quantile
 
-from ._helpers import DAY, UTC, record
+from ._helpers import UTC, record
 
 np = pytest.importorskip("numpy")
 sm = pytest.importorskip("statsmodels.api")
@@ -153,9 +153,8 @@ def test_no_days_left_projects_the_actual() -> None:
 
 
 def test_currencies_are_never_mixed() -> None:
-    records = daily_records(SPEND) + [
-        record("2026-04-02T00:00Z", metric="cost", quantity=5, unit="EUR")
-    ]
+    euros = record("2026-04-02T00:00Z", metric="cost", quantity=5, unit="EUR")
+    records = [*daily_records(SPEND), euros]
     with pytest.raises(ConfigError, match="several currencies"):
         projection(records)
     assert projection(records, currency="eur").status == "insufficient_data"
@@ -192,4 +191,3 @@ def test_bad_arguments_are_config_errors() -> None:
     for kwargs in bad:
         with pytest.raises(ConfigError):
             projection(records, **kwargs)
-    assert DAY == timedelta(days=1)

@@ -18,6 +18,8 @@ from usagekit import UsagekitError, UsageRecord
 from usagekit._export import (
     RECORD_COLUMNS,
     ExportError,
+    csv_line,
+    csv_row_writer,
     read_csv,
     read_jsonl,
     record_to_row,
@@ -361,3 +363,41 @@ def test_writer_accepts_any_text_stream() -> None:
     target: IO[str] = sink  # type: ignore[assignment]
     assert write_csv(sample_records(), target) == len(sample_records())
     assert "".join(sink.parts).startswith("id,provider,")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", None, "b"],
+        ["with, comma", 'with "quotes"', "line\nbreak", "cr\ronly", "crlf\r\nx", None],
+        [" lead", "trail ", "ünï", "{}", '{"a":"b"}'],
+        ["", None, "x"],
+        [None, None],
+    ],
+)
+def test_both_csv_paths_format_alike(values: list[str | None]) -> None:
+    out = io.StringIO(newline="")
+    csv_row_writer(out)(values)
+    assert out.getvalue() == csv_line(values)
+    parsed = next(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert parsed == ["" if v is None else v for v in values]
+
+
+def test_jsonl_text_is_what_json_dumps_would_write() -> None:
+    for record in sample_records():
+        line = _jsonl([record])
+        obj = record_to_row(record)
+        obj_any: dict[str, Any] = dict(obj)
+        obj_any["attributes"] = dict(sorted(record.attributes.items()))
+        assert line == json.dumps(obj_any, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def test_special_characters_without_empty_strings_round_trip(tmp_path: Path) -> None:
+    odd = sample_records()[7]
+    record = UsageRecord.model_validate(
+        {**odd.model_dump(), "id": "", "project_id": None, "attributes": {"a": 'x,"y"\n'}}
+    )
+    path = tmp_path / "odd.csv"
+    write_csv([record], path)
+    assert '""' in path.read_text(encoding="utf-8")  # quotes doubled inside quoted fields
+    assert_same(list(read_csv(path)), [record])

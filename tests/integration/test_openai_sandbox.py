@@ -67,8 +67,7 @@ def sums(records: list[UsageRecord], *dims: str) -> dict[tuple[Any, ...], dict[s
     out: dict[tuple[Any, ...], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for record in records:
         key = tuple(
-            getattr(record, d) if d in RECORD_DIMENSIONS else record.attributes.get(d)
-            for d in dims
+            getattr(record, d) if d in RECORD_DIMENSIONS else record.attributes.get(d) for d in dims
         )
         out[key][record.metric] += record.quantity
     return {key: dict(metrics) for key, metrics in out.items()}

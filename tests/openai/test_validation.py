@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import respx
@@ -10,6 +10,13 @@ import respx
 from tests.conftest import resolve
 from tests.openai._support import Client, endpoint_method, make_client
 from usagekit import AsyncOpenAIClient, ConfigError, OpenAIClient
+from usagekit._openai._endpoints import (
+    ENDPOINTS,
+    SOURCE_NAMES,
+    VECTOR_STORES,
+    SourceName,
+    prepare,
+)
 
 START = 1730419200
 
@@ -151,3 +158,22 @@ def test_missing_key_names_the_variable(
 def test_bad_client_arguments(mode: str, kwargs: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         make_client(mode, **kwargs)
+
+
+def test_prepare_rejects_a_filter_the_endpoint_does_not_document() -> None:
+    with pytest.raises(ConfigError, match="unsupported filter 'models'") as caught:
+        prepare(
+            VECTOR_STORES,
+            START,
+            None,
+            bucket_width="1d",
+            group_by=None,
+            limit=None,
+            filters={"models": ["gpt-4o"]},
+        )
+    assert "'project_ids'" in str(caught.value)
+
+
+def test_table_names_match_the_source_literal() -> None:
+    assert get_args(SourceName) == SOURCE_NAMES
+    assert len(ENDPOINTS) == 11

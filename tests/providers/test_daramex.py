@@ -940,3 +940,34 @@ def test_misaligned_buckets_never_overlap() -> None:
     }
     assert total(records, "total_tokens") == 7
     assert len({r.id for r in records}) == len(records)
+
+
+def test_the_zone_the_server_aligned_to_wins_over_the_requested_one() -> None:
+    answer = series_body(
+        [bucket("2026-03-08T05:00:00Z", 5, "0.5")], granularity="day", tz="America/New_York"
+    )
+    records = time_series_records(
+        DaramexTimeSeries.model_validate(answer),
+        org_id=ORG,
+        start=datetime(2026, 3, 1, tzinfo=UTC),
+        end=datetime(2026, 3, 31, tzinfo=UTC),
+        source="all",
+        group_by="none",
+        zone=zoneinfo.ZoneInfo("UTC"),
+    )
+    assert {(r.start, r.end) for r in records} == {
+        (datetime(2026, 3, 8, 5, tzinfo=UTC), datetime(2026, 3, 9, 4, tzinfo=UTC))
+    }
+    unknown = {**answer, "timezone": "Not/AZone"}
+    fallback = time_series_records(
+        DaramexTimeSeries.model_validate(unknown),
+        org_id=ORG,
+        start=datetime(2026, 3, 1, tzinfo=UTC),
+        end=datetime(2026, 3, 31, tzinfo=UTC),
+        source="all",
+        group_by="none",
+        zone=zoneinfo.ZoneInfo("UTC"),
+    )
+    assert {(r.start, r.end) for r in fallback} == {
+        (datetime(2026, 3, 8, 5, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    }

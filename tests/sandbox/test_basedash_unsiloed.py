@@ -81,7 +81,9 @@ def test_basedash_period_follows_the_clock(sb: Sandbox, http: httpx.Client) -> N
 
 
 def test_unsiloed_usage(sb: Sandbox, http: httpx.Client) -> None:
-    body = decimal_json(http.get("/api/v1/org/get_usage", headers={"api-key": sb.keys.unsiloed_api_key}))
+    body = decimal_json(
+        http.get("/api/v1/org/get_usage", headers={"api-key": sb.keys.unsiloed_api_key})
+    )
     assert set(body) == {
         "org_id",
         "org_name",
@@ -100,9 +102,14 @@ def test_unsiloed_usage(sb: Sandbox, http: httpx.Client) -> None:
 
 def test_unsiloed_cycles_are_thirty_days(sb: Sandbox, http: httpx.Client) -> None:
     headers = {"api-key": sb.keys.unsiloed_api_key}
-    billed = date.fromisoformat(http.get("/api/v1/org/get_usage", headers=headers).json()["last_billed_date"])
+    billed = date.fromisoformat(
+        http.get("/api/v1/org/get_usage", headers=headers).json()["last_billed_date"]
+    )
     try:
-        sb.set_now(datetime(billed.year, billed.month, billed.day, tzinfo=timezone.utc) - timedelta(minutes=1))
+        sb.set_now(
+            datetime(billed.year, billed.month, billed.day, tzinfo=timezone.utc)
+            - timedelta(minutes=1)
+        )
         before = http.get("/api/v1/org/get_usage", headers=headers).json()
         sb.set_now(datetime(billed.year, billed.month, billed.day, 0, 1, tzinfo=timezone.utc))
         after = http.get("/api/v1/org/get_usage", headers=headers).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -63,7 +64,9 @@ def test_organizations_have_separate_data(sb: Sandbox, http: httpx.Client) -> No
 
     ours, theirs = total(sb.keys.daramex_token), total(sb.keys.daramex_other_token)
     assert ours != theirs
-    truth = sb.data.daramex_events(*_window(APRIL), org_id=sb.keys.daramex_other_org_id, source="system")
+    truth = sb.data.daramex_events(
+        *_window(APRIL), org_id=sb.keys.daramex_other_org_id, source="system"
+    )
     assert theirs == sum(e.total_input_tokens for e in truth)
 
 
@@ -91,7 +94,10 @@ def _window(params: dict[str, str]) -> tuple[datetime, datetime]:
         ("model-efficiency", {**APRIL, "limit": "51"}),
         ("model-efficiency", {**APRIL, "limit": "ten"}),
         ("model-efficiency", {**APRIL, "action": "summarize"}),
-        ("time-series", {"from": "2000-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "granularity": "hour"}),
+        (
+            "time-series",
+            {"from": "2000-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "granularity": "hour"},
+        ),
     ],
 )
 def test_invalid_queries_are_400(
@@ -109,7 +115,15 @@ def test_unknown_endpoint_is_404(daramex: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("days", "granularity"),
-    [(1, "hour"), (7, "hour"), (8, "day"), (90, "day"), (91, "week"), (365, "week"), (366, "month")],
+    [
+        (1, "hour"),
+        (7, "hour"),
+        (8, "day"),
+        (90, "day"),
+        (91, "week"),
+        (365, "week"),
+        (366, "month"),
+    ],
 )
 def test_auto_granularity(daramex: httpx.Client, days: int, granularity: str) -> None:
     end = datetime(2026, 4, 15, tzinfo=UTC)
@@ -142,10 +156,14 @@ def test_time_series_totals_and_series(sb: Sandbox, daramex: httpx.Client) -> No
     assert sum(b["totalTokens"] for b in buckets) == tokens
     assert sum(Decimal(b["totalCostUsd"]) for b in buckets) == cost
 
-    plain = body_of(daramex.get("/ai/org-usage/time-series", params={**APRIL, "granularity": "day"}))
+    plain = body_of(
+        daramex.get("/ai/org-usage/time-series", params={**APRIL, "granularity": "day"})
+    )
     assert all("series" not in b for b in plain["buckets"])
     by_model = body_of(
-        daramex.get("/ai/org-usage/time-series", params={**APRIL, "groupBy": "model", "source": "byok"})
+        daramex.get(
+            "/ai/org-usage/time-series", params={**APRIL, "groupBy": "model", "source": "byok"}
+        )
     )
     models = {m for b in by_model["buckets"] for m in b["series"]}
     assert "anthropic/claude-sonnet-4" in models
@@ -155,7 +173,10 @@ def test_source_filters_token_pools(sb: Sandbox, daramex: httpx.Client) -> None:
     totals = {}
     for source in ("system", "byok", "all"):
         body = body_of(
-            daramex.get("/ai/org-usage/time-series", params={**APRIL, "granularity": "week", "source": source})
+            daramex.get(
+                "/ai/org-usage/time-series",
+                params={**APRIL, "granularity": "week", "source": source},
+            )
         )
         totals[source] = sum(b["totalTokens"] for b in body["buckets"])
     assert totals["system"] + totals["byok"] == totals["all"]
@@ -192,7 +213,7 @@ def test_hour_buckets_keep_the_repeated_hour_of_a_fall_back(daramex: httpx.Clien
     body = body_of(daramex.get("/ai/org-usage/time-series", params=params))
     starts = [at(b["bucket"]) for b in body["buckets"]]
     assert len(starts) == 5  # 23:00, 00:00, 01:00 EDT, 01:00 EST, 02:00 EST
-    assert all(b - a == timedelta(hours=1) for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(starts))
     local = [s.astimezone(ZoneInfo("America/New_York")).hour for s in starts]
     assert local == [23, 0, 1, 1, 2]
 
@@ -222,9 +243,15 @@ def test_half_hour_zone_buckets_and_sums(sb: Sandbox, daramex: httpx.Client) -> 
     expected: dict[datetime, int] = defaultdict(int)
     for event in events:
         moment = datetime.fromtimestamp(event.ts, UTC)
-        start = moment.replace(minute=30, second=0) - timedelta(hours=1 if moment.minute < 30 else 0)
+        start = moment.replace(minute=30, second=0) - timedelta(
+            hours=1 if moment.minute < 30 else 0
+        )
         expected[start] += event.total_tokens
-    served = {s: b["totalTokens"] for s, b in zip(starts, body["buckets"], strict=True) if b["totalTokens"]}
+    served = {
+        s: b["totalTokens"]
+        for s, b in zip(starts, body["buckets"], strict=True)
+        if b["totalTokens"]
+    }
     assert served == dict(expected)
 
 
@@ -322,7 +349,8 @@ def test_projection_interval_widens_with_noise() -> None:
 
 
 @pytest.mark.parametrize(
-    ("df", "expected"), [(1, 3.077684), (5, 1.475884), (10, 1.372184), (30, 1.310415), (200, 1.285799)]
+    ("df", "expected"),
+    [(1, 3.077684), (5, 1.475884), (10, 1.372184), (30, 1.310415), (200, 1.285799)],
 )
 def test_student_t_quantile(df: int, expected: float) -> None:
     assert student_t_ppf(0.9, df) == pytest.approx(expected, abs=1e-6)
@@ -353,7 +381,9 @@ def test_model_efficiency(sb: Sandbox, daramex: httpx.Client) -> None:
     top = body_of(daramex.get("/ai/org-usage/model-efficiency", params={**APRIL, "limit": "2"}))
     assert top == body[:2]
     rag = body_of(
-        daramex.get("/ai/org-usage/model-efficiency", params={**APRIL, "action": "rag_query_embedding"})
+        daramex.get(
+            "/ai/org-usage/model-efficiency", params={**APRIL, "action": "rag_query_embedding"}
+        )
     )
     assert [m["modelId"] for m in rag] == ["openai/text-embedding-3-small"]
 

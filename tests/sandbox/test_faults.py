@@ -20,7 +20,11 @@ def _request(sb: Sandbox, provider: str) -> tuple[str, dict[str, str], dict[str,
     """(path, headers, params) of a valid request to a provider."""
     keys = sb.keys
     if provider == "openai":
-        return USAGE, {"Authorization": f"Bearer {keys.openai_admin_key}"}, {"start_time": YESTERDAY}
+        return (
+            USAGE,
+            {"Authorization": f"Bearer {keys.openai_admin_key}"},
+            {"start_time": YESTERDAY},
+        )
     if provider == "basedash":
         path = f"/api/public/organizations/{keys.basedash_org_id}/ai-usage"
         return path, {"Authorization": f"Bearer {keys.basedash_api_key}"}, {}
@@ -118,6 +122,11 @@ def test_truncated_body_is_an_incomplete_read(sb: Sandbox, client: httpx.Client)
     assert get(client, sb).status_code == 200
 
 
+def _drain(response: httpx.Response, into: bytearray) -> None:
+    for chunk in response.iter_raw():
+        into.extend(chunk)
+
+
 def test_truncated_body_streamed_reads_fewer_bytes_than_announced(sb: Sandbox) -> None:
     path, headers, params = _request(sb, "unsiloed")
     sb.inject_faults("truncate")
@@ -128,8 +137,7 @@ def test_truncated_body_streamed_reads_fewer_bytes_than_announced(sb: Sandbox) -
     ):
         announced = int(response.headers["content-length"])
         with pytest.raises(httpx.RemoteProtocolError):
-            for chunk in response.iter_raw():
-                received.extend(chunk)
+            _drain(response, received)
     assert 0 < len(received) < announced
 
 
@@ -180,7 +188,9 @@ def test_random_faults_follow_rate_weights_and_seed(sb: Sandbox) -> None:
     assert sum(faults.values()) == sb.stats.total_requests - sb.stats.count(status=200)
 
 
-def test_every_request_faults_at_rate_one_and_none_at_zero(sb: Sandbox, client: httpx.Client) -> None:
+def test_every_request_faults_at_rate_one_and_none_at_zero(
+    sb: Sandbox, client: httpx.Client
+) -> None:
     sb.configure(fault_rate=1.0, fault_weights={"server_error": 1.0})
     assert [get(client, sb, p).status_code for p in PROVIDERS] == [500] * 4
     sb.configure(fault_rate=0.0)

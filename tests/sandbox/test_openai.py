@@ -266,9 +266,7 @@ def test_costs_default_and_maximum_limits(openai: httpx.Client) -> None:
 @pytest.mark.parametrize("kind", FLOW_KINDS)
 def test_grouped_results_add_up_to_ungrouped(openai: httpx.Client, kind: str) -> None:
     spec = OPENAI_KINDS[kind]
-    plain = bucket_totals(
-        usage(openai, kind, start_time=WEEK_START, limit=7)["data"], spec.metrics
-    )
+    plain = bucket_totals(usage(openai, kind, start_time=WEEK_START, limit=7)["data"], spec.metrics)
     assert any(plain.values())
     for group_by in [[field] for field in spec.group_by] + [list(spec.group_by)]:
         page = usage(openai, kind, start_time=WEEK_START, limit=7, group_by=group_by)
@@ -281,9 +279,7 @@ def test_grouped_results_add_up_to_ungrouped(openai: httpx.Client, kind: str) ->
 
 
 @pytest.mark.parametrize("kind", FLOW_KINDS)
-def test_server_totals_match_the_ground_truth(
-    sb: Sandbox, openai: httpx.Client, kind: str
-) -> None:
+def test_server_totals_match_the_ground_truth(sb: Sandbox, openai: httpx.Client, kind: str) -> None:
     spec = OPENAI_KINDS[kind]
     page = usage(openai, kind, start_time=WEEK_START, limit=7, group_by=["project_id"])
     served: dict[tuple[Any, ...], dict[str, int]] = {}
@@ -333,7 +329,9 @@ def test_minute_buckets_add_up_when_grouped(openai: httpx.Client) -> None:
                 totals[(r["model"], r["api_key_id"])] += r["output_tokens"]
         return dict(totals)
 
-    hourly = usage(openai, "completions", start_time=hour, bucket_width="1h", limit=1, group_by=group)
+    hourly = usage(
+        openai, "completions", start_time=hour, bucket_width="1h", limit=1, group_by=group
+    )
     minutes = usage(
         openai, "completions", start_time=hour, bucket_width="1m", limit=60, group_by=group
     )
@@ -392,7 +390,9 @@ def test_array_filters_accept_repeated_keys_and_brackets(openai: httpx.Client) -
 
 
 def test_filters_select_matching_usage(sb: Sandbox, openai: httpx.Client) -> None:
-    batch = usage(openai, "completions", start_time=WEEK_START, limit=7, batch="true", group_by="batch")
+    batch = usage(
+        openai, "completions", start_time=WEEK_START, limit=7, batch="true", group_by="batch"
+    )
     assert {r["batch"] for b in batch["data"] for r in b["results"]} == {True}
     images = usage(
         openai,
@@ -449,7 +449,12 @@ def test_cursor_from_another_query_is_400(openai: httpx.Client) -> None:
     first = usage(openai, "completions", start_time=WEEK_START, limit=2)
     other = openai.get(
         "/organization/usage/completions",
-        params={"start_time": WEEK_START, "limit": 2, "group_by": "model", "page": first["next_page"]},
+        params={
+            "start_time": WEEK_START,
+            "limit": 2,
+            "group_by": "model",
+            "page": first["next_page"],
+        },
     )
     assert error_of(other, 400)["code"] == "invalid_cursor"
     elsewhere = openai.get(

@@ -19,7 +19,6 @@ Nothing here does I/O; both clients use it as is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -42,46 +41,41 @@ def _attribute(value: Any) -> str:
 
 
 def _usage_records(endpoint: Endpoint[Any], bucket: OpenAIBucket[Any]) -> list[UsageRecord]:
-    trusted = UsageRecord.trusted
+    trusted_many = UsageRecord.trusted_many
     start = bucket.start_time
     end = bucket.end_time
     source = endpoint.name
     metrics = [(m.field, m.unit, m.kind) for m in endpoint.metrics]
     attribute_fields = endpoint.attributes
     out: list[UsageRecord] = []
-    append = out.append
     for result in bucket.results:
         values: dict[str, Any] = result.__dict__
+        measures = [
+            (field, Decimal(value), unit, kind)
+            for field, unit, kind in metrics
+            if (value := values.get(field)) is not None
+        ]
+        if not measures:
+            continue
         attributes = {
             name: _attribute(values[name])
             for name in attribute_fields
             if values.get(name) is not None
         }
-        project_id = values.get("project_id")
-        user_id = values.get("user_id")
-        api_key_id = values.get("api_key_id")
-        model = values.get("model")
-        for field, unit, kind in metrics:
-            value = values.get(field)
-            if value is None:
-                continue
-            append(
-                trusted(
-                    provider=PROVIDER,
-                    source=source,
-                    start=start,
-                    end=end,
-                    metric=field,
-                    quantity=Decimal(value),
-                    unit=unit,
-                    kind=kind,
-                    project_id=project_id,
-                    user_id=user_id,
-                    api_key_id=api_key_id,
-                    model=model,
-                    attributes=attributes.copy() if attributes else None,
-                )
+        out.extend(
+            trusted_many(
+                measures,
+                provider=PROVIDER,
+                source=source,
+                start=start,
+                end=end,
+                project_id=values.get("project_id"),
+                user_id=values.get("user_id"),
+                api_key_id=values.get("api_key_id"),
+                model=values.get("model"),
+                attributes=attributes,
             )
+        )
     return out
 
 
@@ -95,10 +89,12 @@ def _cost_records(bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0) ->
         amount = result.amount
         if amount is None or amount.value is None:
             continue
-        where = f"data.{index}.results.{position}.amount"
         currency = amount.currency
         if currency is None or len(currency) != 3 or not currency.isalpha():
-            raise _invalid(f"the currency is not an ISO 4217 code: {currency!r}", where)
+            raise _invalid(
+                f"the currency is not an ISO 4217 code: {currency!r}",
+                f"data.{index}.results.{position}.amount",
+            )
         attributes: dict[str, str] = {}
         if result.quantity is not None:
             attributes["quantity"] = str(result.quantity)
@@ -150,11 +146,3 @@ def page_records(endpoint: Endpoint[Any], page: OpenAIPage[Any]) -> list[UsageRe
     for index, bucket in enumerate(page.data):
         out.extend(bucket_records(endpoint, bucket, index=index))
     return out
-
-
-def iter_records(
-    endpoint: Endpoint[Any], pages: Iterable[OpenAIPage[Any]]
-) -> Iterator[UsageRecord]:
-    """Yield the records of each page in turn (see :func:`bucket_records`)."""
-    for page in pages:
-        yield from page_records(endpoint, page)

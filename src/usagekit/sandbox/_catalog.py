@@ -384,9 +384,6 @@ def _stream(
     return Stream(kind, tuple((name, values.get(name)) for name in order), profile)
 
 
-P = Profile
-
-
 def build_catalog(seed: int) -> Catalog:
     """Build the sandbox world for a seed.
 
@@ -396,6 +393,7 @@ def build_catalog(seed: int) -> Catalog:
     Returns:
         The catalog.
     """
+    P = Profile  # a short alias for the stream tables below
     projects = tuple(
         OpenAIProject("proj_" + _token(seed, f"project{i}", 24), name)
         for i, name in enumerate(("Default project", "Support Assistant", "Data Pipeline"))

@@ -13,10 +13,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._catalog import DARAMEX_ACTIONS, DARAMEX_MODELS, DaramexOrg
-from ._data import DaramexEvent
-from ._http import HttpError, Provider, Request, Response, json_response
-from ._unsiloed import retry_after_seconds
-from ._util import UTC, iso_z, money, parse_iso8601, quantize_money, to_unix
+from ._data import MILLION, DaramexEvent
+from ._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
+from ._util import UTC, iso_z, money, next_month, parse_iso8601, quantize_money, to_unix
 
 __all__ = [
     "ENDPOINTS",
@@ -32,7 +31,6 @@ _GROUPS = ("action", "model", "none")
 _MAX_BUCKETS = 10_000
 _MIN_DAYS = 7
 _CONFIDENCE = 0.80
-_MILLION = Decimal(1_000_000)
 ENDPOINTS = ("time-series", "projection", "model-efficiency", "heatmap", "cache-savings")
 
 
@@ -67,7 +65,7 @@ def _next(start: datetime, granularity: str, tz: ZoneInfo) -> datetime:
         return _midnight(day + timedelta(days=1), tz)
     if granularity == "week":
         return _midnight(day + timedelta(days=7), tz)
-    return _midnight((day.replace(day=28) + timedelta(days=4)).replace(day=1), tz)
+    return _midnight(next_month(day), tz)
 
 
 def bucket_starts(
@@ -182,7 +180,7 @@ def student_t_ppf(p: float, df: float) -> float:
 
 
 def _month_end(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return next_month(day) - timedelta(days=1)
 
 
 def project_month_end(
@@ -507,7 +505,7 @@ class DaramexProvider(Provider):
                 skipped.add(model.id)
                 continue
             savings += quantize_money(
-                event.cache_read_tokens * (model.input - model.cache_read) / _MILLION
+                event.cache_read_tokens * (model.input - model.cache_read) / MILLION
             )
         body = {
             "estimatedSavingsUsd": money(savings),

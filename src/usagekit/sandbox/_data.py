@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, NamedTuple, TypeVar
 
@@ -44,11 +44,23 @@ from ._catalog import (
     Stream,
     build_catalog,
 )
-from ._util import DAY, HOUR, MINUTE, UTC, Clock, HashRandom, TimeLike, floor_to, quantize_money
+from ._util import (
+    DAY,
+    HOUR,
+    MINUTE,
+    UTC,
+    Clock,
+    HashRandom,
+    TimeLike,
+    floor_to,
+    next_month,
+    quantize_money,
+)
 from ._util import to_datetime as _to_datetime
 from ._util import to_unix as _to_unix
 
 __all__ = [
+    "MILLION",
     "OPENAI_KINDS",
     "BasedashEvent",
     "BasedashPeriod",
@@ -63,7 +75,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _WEEK = 7 * DAY
-_MILLION = Decimal(1_000_000)
+MILLION = Decimal(1_000_000)
+"""Prices are per million tokens (or characters)."""
 _GIB = Decimal(2**30)
 Dim = str | bool | None
 """The value of a dimension field (ids and enums are strings, ``batch`` is a bool)."""
@@ -444,8 +457,9 @@ class SandboxData:
     """All the sandbox's data for one seed, and the ground truth for tests.
 
     The methods return the raw finest-grain rows and events of a window (``start``
-    inclusive, ``end`` exclusive; datetimes or unix seconds) and plain totals summed straight
-    from them, independently of the HTTP server's bucketing and grouping.
+    inclusive, ``end`` exclusive; datetimes, unix seconds or ISO-8601 text) and plain
+    totals summed straight from them, independently of the HTTP server's bucketing and
+    grouping.
 
     Args:
         seed: Data seed; the same seed always gives the same data.
@@ -453,7 +467,9 @@ class SandboxData:
         history_days: Days of history before the clock's day at construction.
     """
 
-    def __init__(self, seed: int = 1, *, clock: Clock | None = None, history_days: int = 120):
+    def __init__(
+        self, seed: int = 1, *, clock: Clock | None = None, history_days: int = 120
+    ) -> None:
         self.seed = seed
         self.clock = clock if clock is not None else Clock()
         self.catalog: Catalog = build_catalog(seed)
@@ -896,7 +912,8 @@ class SandboxData:
         """
         moment = _to_datetime(self.clock.now() if at is None else at)
         start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=32)).replace(day=1)
+        following = next_month(start.date())
+        end = datetime(following.year, following.month, 1, tzinfo=UTC)
         total = Decimal(0)
         members: dict[str, Decimal] = {}
         current = {m.user_id for m in self.catalog.basedash_members if m.current}
@@ -974,7 +991,7 @@ class SandboxData:
                 regular = total_in - cache_read
                 cost = quantize_money(
                     (regular * model.input + cache_read * model.cache_read + output * model.output)
-                    / _MILLION
+                    / MILLION
                 )
                 latency = None
                 if model.latency_ms is not None:
@@ -1060,7 +1077,7 @@ def _row_costs(row: UsageRow) -> Iterator[CostRow]:
         price = COMPLETION_PRICES[model]
         tier = "batch" if row.dims["batch"] else str(row.dims["service_tier"])
         prefix = "" if tier == "default" else f"{tier} "
-        scale = TIER_MULTIPLIER[tier] / _MILLION
+        scale = TIER_MULTIPLIER[tier] / MILLION
         parts: list[tuple[str, int, Decimal | None]] = [
             (
                 "input",
@@ -1089,14 +1106,14 @@ def _row_costs(row: UsageRow) -> Iterator[CostRow]:
                 yield item(f"{model}, {prefix}{component}", tokens, "tokens", per_million * scale)
     elif row.kind == "embeddings":
         yield item(
-            f"{model}, input", m["input_tokens"], "tokens", EMBEDDING_PRICES[model] / _MILLION
+            f"{model}, input", m["input_tokens"], "tokens", EMBEDDING_PRICES[model] / MILLION
         )
     elif row.kind == "images":
         size = str(row.dims["size"])
         yield item(f"{model}, images {size}", m["images"], "images", IMAGE_PRICES[(model, size)])
     elif row.kind == "audio_speeches":
         yield item(
-            f"{model}, characters", m["characters"], "characters", SPEECH_PRICES[model] / _MILLION
+            f"{model}, characters", m["characters"], "characters", SPEECH_PRICES[model] / MILLION
         )
     elif row.kind == "audio_transcriptions":
         yield item(f"{model}, audio", m["seconds"], "duration_seconds", TRANSCRIPTION_PRICES[model])

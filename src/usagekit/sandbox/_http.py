@@ -12,7 +12,20 @@ from urllib.parse import parse_qsl
 from ._data import SandboxData
 from ._util import dumps
 
-__all__ = ["HttpError", "Provider", "Request", "Response", "json_response", "parse_query"]
+__all__ = [
+    "HttpError",
+    "Provider",
+    "Request",
+    "Response",
+    "json_response",
+    "parse_query",
+    "retry_after_seconds",
+]
+
+
+def retry_after_seconds(wait_ms: int) -> str:
+    """A ``Retry-After`` value in seconds with millisecond precision (``0.05``, ``2``)."""
+    return f"{wait_ms / 1000:.3f}".rstrip("0").rstrip(".") or "0"
 
 
 def parse_query(raw: str) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from ._server import App, SandboxHTTPServer
 from ._util import Clock, TimeLike
 
 if TYPE_CHECKING:
-    from usagekit import (  # type: ignore[attr-defined, unused-ignore]
+    from usagekit import (
         AsyncBasedashClient,
         AsyncDaramexClient,
         AsyncOpenAIClient,
@@ -150,6 +150,7 @@ class Sandbox:
         self._requested_port = port
         self.seed = seed
         self.clock = Clock(now)
+        self._initial_now = now
         self.data = SandboxData(seed, clock=self.clock, history_days=history_days)
         settings = FaultSettings(
             fault_rate=fault_rate,
@@ -311,7 +312,8 @@ class Sandbox:
         self._faults.inject(kind, times, provider)
 
     def reset(self) -> None:
-        """Back to no misbehaviour: default settings, nothing queued, counters at zero."""
+        """Back to the start: no misbehaviour, nothing queued, counters at zero, first clock."""
+        self.clock.set(self._initial_now)
         self._faults.configure(**{f: getattr(FaultSettings(), f) for f in _SETTING_FIELDS})
         self._faults.clear_injected()
         self._app.sync_settings()
@@ -331,39 +333,55 @@ class Sandbox:
 
     # ---------------------------------------------------------------- clients
 
+    def _client_args(self, provider: str, kw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The credential and keyword arguments of a client for ``provider``.
+
+        The sandbox's credential, org id and base URL are defaults: ``kw`` may override them
+        (``api_key=``, or ``token=`` for Daramex).
+        """
+        keys = self.keys
+        name, credential = {
+            "openai": ("api_key", keys.openai_admin_key),
+            "basedash": ("api_key", keys.basedash_api_key),
+            "unsiloed": ("api_key", keys.unsiloed_api_key),
+            "daramex": ("token", keys.daramex_token),
+        }[provider]
+        options = dict(kw)
+        credential = options.pop(name, credential)
+        if provider == "basedash":
+            options.setdefault("org_id", keys.basedash_org_id)
+        elif provider == "daramex":
+            options.setdefault("org_id", keys.daramex_org_id)
+        options.setdefault("base_url", self.base_urls[provider])
+        return credential, options
+
     def openai_client(self, **kw: Any) -> OpenAIClient:
         """An ``OpenAIClient`` with the admin key and the sandbox base URL (``**kw`` passed on)."""
-        from usagekit import OpenAIClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import OpenAIClient
 
-        api_key = kw.pop("api_key", self.keys.openai_admin_key)
-        kw.setdefault("base_url", self.base_urls["openai"])
-        return OpenAIClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("openai", kw)
+        return OpenAIClient(credential, **options)
 
     def basedash_client(self, **kw: Any) -> BasedashClient:
         """A ``BasedashClient`` with the key, org id and base URL (``**kw`` passed on)."""
-        from usagekit import BasedashClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import BasedashClient
 
-        api_key = kw.pop("api_key", self.keys.basedash_api_key)
-        kw.setdefault("org_id", self.keys.basedash_org_id)
-        kw.setdefault("base_url", self.base_urls["basedash"])
-        return BasedashClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("basedash", kw)
+        return BasedashClient(credential, **options)
 
     def unsiloed_client(self, **kw: Any) -> UnsiloedClient:
         """An ``UnsiloedClient`` with the key and base URL (``**kw`` passed on)."""
-        from usagekit import UnsiloedClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import UnsiloedClient
 
-        api_key = kw.pop("api_key", self.keys.unsiloed_api_key)
-        kw.setdefault("base_url", self.base_urls["unsiloed"])
-        return UnsiloedClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("unsiloed", kw)
+        return UnsiloedClient(credential, **options)
 
     def daramex_client(self, **kw: Any) -> DaramexClient:
         """A ``DaramexClient`` with the token, org id and base URL (``**kw`` passed on)."""
-        from usagekit import DaramexClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import DaramexClient
 
-        token = kw.pop("token", self.keys.daramex_token)
-        kw.setdefault("org_id", self.keys.daramex_org_id)
-        kw.setdefault("base_url", self.base_urls["daramex"])
-        return DaramexClient(token, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("daramex", kw)
+        return DaramexClient(credential, **options)
 
     def clients(self, **kw: Any) -> SandboxClients:
         """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
@@ -376,37 +394,31 @@ class Sandbox:
 
     def async_openai_client(self, **kw: Any) -> AsyncOpenAIClient:
         """An ``AsyncOpenAIClient`` (see ``openai_client``)."""
-        from usagekit import AsyncOpenAIClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import AsyncOpenAIClient
 
-        api_key = kw.pop("api_key", self.keys.openai_admin_key)
-        kw.setdefault("base_url", self.base_urls["openai"])
-        return AsyncOpenAIClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("openai", kw)
+        return AsyncOpenAIClient(credential, **options)
 
     def async_basedash_client(self, **kw: Any) -> AsyncBasedashClient:
         """An ``AsyncBasedashClient`` (see ``basedash_client``)."""
-        from usagekit import AsyncBasedashClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import AsyncBasedashClient
 
-        api_key = kw.pop("api_key", self.keys.basedash_api_key)
-        kw.setdefault("org_id", self.keys.basedash_org_id)
-        kw.setdefault("base_url", self.base_urls["basedash"])
-        return AsyncBasedashClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("basedash", kw)
+        return AsyncBasedashClient(credential, **options)
 
     def async_unsiloed_client(self, **kw: Any) -> AsyncUnsiloedClient:
         """An ``AsyncUnsiloedClient`` (see ``unsiloed_client``)."""
-        from usagekit import AsyncUnsiloedClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import AsyncUnsiloedClient
 
-        api_key = kw.pop("api_key", self.keys.unsiloed_api_key)
-        kw.setdefault("base_url", self.base_urls["unsiloed"])
-        return AsyncUnsiloedClient(api_key, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("unsiloed", kw)
+        return AsyncUnsiloedClient(credential, **options)
 
     def async_daramex_client(self, **kw: Any) -> AsyncDaramexClient:
         """An ``AsyncDaramexClient`` (see ``daramex_client``)."""
-        from usagekit import AsyncDaramexClient  # type: ignore[attr-defined, unused-ignore]
+        from usagekit import AsyncDaramexClient
 
-        token = kw.pop("token", self.keys.daramex_token)
-        kw.setdefault("org_id", self.keys.daramex_org_id)
-        kw.setdefault("base_url", self.base_urls["daramex"])
-        return AsyncDaramexClient(token, **kw)  # type: ignore[no-any-return, unused-ignore]
+        credential, options = self._client_args("daramex", kw)
+        return AsyncDaramexClient(credential, **options)
 
     def async_clients(self, **kw: Any) -> AsyncSandboxClients:
         """All four async clients (``**kw`` goes to each)."""

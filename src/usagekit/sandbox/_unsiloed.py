@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from ._http import HttpError, Provider, Request, Response, json_response
+from ._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
 
-__all__ = ["UnsiloedProvider", "retry_after_seconds"]
-
-
-def retry_after_seconds(wait_ms: int) -> str:
-    """A ``Retry-After`` value in seconds with millisecond precision (``0.05``, ``2``)."""
-    return f"{wait_ms / 1000:.3f}".rstrip("0").rstrip(".") or "0"
+__all__ = ["UnsiloedProvider"]
 
 
 class UnsiloedProvider(Provider):

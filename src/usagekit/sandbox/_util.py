@@ -9,7 +9,7 @@ import random
 import re
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TypeVar
 
@@ -27,6 +27,7 @@ __all__ = [
     "floor_to",
     "iso_z",
     "money",
+    "next_month",
     "parse_iso8601",
     "quantize_money",
     "to_datetime",
@@ -174,6 +175,11 @@ def to_unix(value: TimeLike) -> int:
     if isinstance(value, (datetime, str)):
         return math.floor(to_datetime(value).timestamp())
     return math.floor(value)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def floor_to(ts: int, width: int) -> int:
