@@ -22,7 +22,7 @@ from typing import ClassVar
 import httpx
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_secret
+from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
 from ._errors import ConfigError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
@@ -104,7 +104,7 @@ class BasedashAIUsage(WireModel):
 
 def _config(
     api_key: str | SecretStr | None,
-    base_url: str | httpx.URL,
+    base_url: str | httpx.URL | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     retry: RetryPolicy | None,
@@ -112,7 +112,7 @@ def _config(
     key = resolve_secret(api_key, API_KEY_ENV, provider=PROVIDER)
     return build_config(
         provider=PROVIDER,
-        base_url=base_url,
+        base_url=resolve_base_url(base_url, "BASEDASH_BASE_URL", DEFAULT_BASE_URL),
         credentials={"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")},
         timeout=timeout,
         max_retries=max_retries,
@@ -253,7 +253,7 @@ class BasedashClient(_BasedashMixin, SyncClientBase):
         api_key: A Basedash API key of an organization admin; defaults to ``BASEDASH_API_KEY``.
         org_id: The default organization id; defaults to ``BASEDASH_ORG_ID``. It may also be
             passed to each call instead.
-        base_url: The API's base URL.
+        base_url: The API's base URL; default ``BASEDASH_BASE_URL`` if set, else the public API.
         timeout: Seconds (or an ``httpx.Timeout``) per attempt.
         max_retries: Retries after the first attempt.
         retry: A full retry policy (``max_retries`` overrides its count).
@@ -269,7 +269,7 @@ class BasedashClient(_BasedashMixin, SyncClientBase):
         api_key: str | SecretStr | None = None,
         *,
         org_id: str | None = None,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -334,7 +334,7 @@ class AsyncBasedashClient(_BasedashMixin, AsyncClientBase):
     Args:
         api_key: A Basedash API key of an organization admin; defaults to ``BASEDASH_API_KEY``.
         org_id: The default organization id; defaults to ``BASEDASH_ORG_ID``.
-        base_url: The API's base URL.
+        base_url: The API's base URL; default ``BASEDASH_BASE_URL`` if set, else the public API.
         timeout: Seconds (or an ``httpx.Timeout``) per attempt.
         max_retries: Retries after the first attempt.
         retry: A full retry policy (``max_retries`` overrides its count).
@@ -350,7 +350,7 @@ class AsyncBasedashClient(_BasedashMixin, AsyncClientBase):
         api_key: str | SecretStr | None = None,
         *,
         org_id: str | None = None,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,

@@ -208,7 +208,18 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
     for line in body:
         out.write(render(line) + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n" + render(footer) + "\n")
-    levels = [t for t in report.totals(("provider", "metric")) if _is_level(report, t.metric)]
+    level_metrics = {(r.provider, r.metric) for r in report.records if r.kind == "level"}
+    by_metric = report.totals(("provider", "metric"))
+    other = [
+        t
+        for t in by_metric
+        if t.metric != "cost" and t.unit != "tokens" and (t.group[0], t.metric) not in level_metrics
+    ]
+    if other:
+        out.write("\nOther usage (summed over the window):\n")
+        for total in other:
+            out.write(f"  {total.group[0]} {total.metric}: {total.quantity:,} {total.unit}\n")
+    levels = [t for t in by_metric if (t.group[0], t.metric) in level_metrics]
     if levels:
         out.write("\nLevels (latest value, not summed over time):\n")
         for total in levels:
@@ -219,10 +230,6 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
             state = "ok" if status.ok else f"FAILED: {status.error}"
             counts = f"{status.provider:<10} {status.records:>8,} records  {status.seconds:6.2f} s"
             out.write(f"  {counts}  {state}\n")
-
-
-def _is_level(report: UsageReport, metric: str) -> bool:
-    return any(r.metric == metric and r.kind == "level" for r in report.records)
 
 
 def _rows_for_machines(report: UsageReport, by: list[str]) -> list[dict[str, str | None]]:

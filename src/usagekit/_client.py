@@ -30,6 +30,7 @@ __all__ = [
     "AsyncClientBase",
     "SyncClientBase",
     "build_config",
+    "resolve_base_url",
     "resolve_secret",
     "resolve_setting",
 ]
@@ -63,6 +64,23 @@ def resolve_secret(
     if raw is None or not raw.strip():
         raise ConfigError(f"{provider}: no credential; pass {argument}=... or set {env_var}")
     return SecretStr(raw.strip())
+
+
+def resolve_base_url(value: str | httpx.URL | None, env_var: str, default: str) -> str | httpx.URL:
+    """Return the base URL: the argument, else the environment variable, else the default.
+
+    Args:
+        value: The ``base_url`` passed by the caller, if any.
+        env_var: The environment variable that may override the default
+            (``OPENAI_BASE_URL``, ...): handy for proxies and for pointing any code at the sandbox.
+        default: The provider's public API.
+
+    Returns:
+        The URL to validate and use.
+    """
+    if value is not None:
+        return value
+    return os.environ.get(env_var, "").strip() or default
 
 
 def resolve_setting(value: str | None, env_var: str, *, provider: str, argument: str) -> str:

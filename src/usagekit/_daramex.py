@@ -27,7 +27,14 @@ from typing import Annotated, Any, ClassVar, Literal, TypeAlias, get_args
 import httpx
 from pydantic import BeforeValidator, Field, SecretStr
 
-from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_secret, resolve_setting
+from ._client import (
+    AsyncClientBase,
+    SyncClientBase,
+    build_config,
+    resolve_base_url,
+    resolve_secret,
+    resolve_setting,
+)
 from ._errors import ConfigError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
@@ -733,7 +740,7 @@ def _plan_records(plan: _RecordsPlan, series: DaramexTimeSeries, org_id: str) ->
 def _config(
     token: str | SecretStr | None,
     org_id: str,
-    base_url: str | httpx.URL,
+    base_url: str | httpx.URL | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     retry: RetryPolicy | None,
@@ -741,7 +748,7 @@ def _config(
     secret = resolve_secret(token, TOKEN_ENV, provider=PROVIDER, argument="token")
     return build_config(
         provider=PROVIDER,
-        base_url=base_url,
+        base_url=resolve_base_url(base_url, "DARAMEX_BASE_URL", DEFAULT_BASE_URL),
         credentials={
             "Authorization": SecretStr(f"Bearer {secret.get_secret_value()}"),
             "x-org-id": SecretStr(org_id),
@@ -775,7 +782,7 @@ class DaramexClient(_DaramexMixin, SyncClientBase):
     Args:
         token: A session JWT; defaults to ``DARAMEX_TOKEN``.
         org_id: The organization, sent as ``x-org-id``; defaults to ``DARAMEX_ORG_ID``.
-        base_url: The API's base URL.
+        base_url: The API's base URL; default ``DARAMEX_BASE_URL`` if set, else the public API.
         timeout: Seconds (or an ``httpx.Timeout``) per attempt.
         max_retries: Retries after the first attempt.
         retry: A full retry policy (``max_retries`` overrides its count).
@@ -791,7 +798,7 @@ class DaramexClient(_DaramexMixin, SyncClientBase):
         token: str | SecretStr | None = None,
         *,
         org_id: str | None = None,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -992,7 +999,7 @@ class AsyncDaramexClient(_DaramexMixin, AsyncClientBase):
     Args:
         token: A session JWT; defaults to ``DARAMEX_TOKEN``.
         org_id: The organization, sent as ``x-org-id``; defaults to ``DARAMEX_ORG_ID``.
-        base_url: The API's base URL.
+        base_url: The API's base URL; default ``DARAMEX_BASE_URL`` if set, else the public API.
         timeout: Seconds (or an ``httpx.Timeout``) per attempt.
         max_retries: Retries after the first attempt.
         retry: A full retry policy (``max_retries`` overrides its count).
@@ -1008,7 +1015,7 @@ class AsyncDaramexClient(_DaramexMixin, AsyncClientBase):
         token: str | SecretStr | None = None,
         *,
         org_id: str | None = None,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,

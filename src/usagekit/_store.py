@@ -398,16 +398,20 @@ class Store:
                 ``model="gpt-4o"``); a list or tuple matches any of its values, None matches a
                 missing dimension.
 
-        Yields:
-            Records exactly as written, quantities to the last digit.
+        Returns:
+            An iterator of the records exactly as written, quantities to the last digit; rows
+            are read as it is consumed, so any number of records fits in memory.
 
         Raises:
-            ConfigError: A bad window or an unknown filter.
+            ConfigError: A bad window or an unknown filter (at once, before any read).
         """
         where, params = _where(start, end, filters)
-        cursor = self._conn.execute(
+        return self._stream(
             f"SELECT {_COLUMN_LIST} FROM records{where} ORDER BY start_us, id", params
         )
+
+    def _stream(self, query: str, params: Sequence[Any]) -> Iterator[UsageRecord]:
+        cursor = self._conn.execute(query, params)
         try:
             for row in cursor:
                 yield _decode(row)

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ._errors import ConfigError
 from ._records import UsageRecord
-from ._store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches
+from ._store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches, _SyncPlan
 from ._time import TimeLike, as_utc, utcnow
 
 __all__ = ["CURRENT_PERIOD_PROVIDERS", "ProviderSync", "SyncClient", "SyncResult", "sync"]
@@ -35,7 +35,10 @@ class SyncClient(Protocol):
     Every usagekit sync client (``OpenAIClient``, ``BasedashClient``, ...) fits.
     """
 
-    provider: str
+    @property
+    def provider(self) -> str:
+        """The provider's name (a class attribute on usagekit's clients)."""
+        ...
 
     def records(
         self, start: TimeLike | None = None, end: TimeLike | None = None
@@ -177,6 +180,12 @@ def sync(
     )
 
 
+def _close(stream: object) -> None:
+    close = getattr(stream, "close", None)
+    if callable(close):
+        close()
+
+
 def _sync_one(
     store: Store,
     client: SyncClient,
@@ -185,17 +194,18 @@ def _sync_one(
     fetched_at: datetime,
     batch_size: int,
 ) -> ProviderSync:
-    plan = store._begin_sync(provider, since, fetched_at)
-    current_period = provider in CURRENT_PERIOD_PROVIDERS
-    snapshot_id = store._open_snapshot(provider, fetched_at) if current_period else None
+    plan: _SyncPlan | None = None
+    snapshot_id: int | None = None
     written = 0
     first_seen: dict[str, datetime] = {}
+    current_period = provider in CURRENT_PERIOD_PROVIDERS
     try:
+        plan = store._begin_sync(provider, since, fetched_at)
+        if current_period:
+            snapshot_id = store._open_snapshot(provider, fetched_at)
         stream = client.records(start=plan.start, end=None)
         if inspect.isawaitable(stream) or hasattr(stream, "__aiter__"):
-            close = getattr(stream, "close", None)
-            if callable(close):
-                close()
+            _close(stream)
             raise ConfigError(
                 f"the {provider} client is async; sync() needs the sync client of the provider"
             )
@@ -210,9 +220,7 @@ def _sync_one(
                     if seen is None or record.start < seen:
                         first_seen[record.source] = record.start
         finally:
-            close = getattr(stream, "close", None)
-            if callable(close):
-                close()
+            _close(stream)
         # A current-period provider forgets past periods: its fetch supersedes nothing.
         superseded = (
             {}
@@ -227,9 +235,22 @@ def _sync_one(
         )
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        # The run stays unfinished, so the next sync starts no later than this one did, whether
-        # or not this bookkeeping succeeds; an unfinished snapshot is never shown.
-        with suppress(sqlite3.Error):
-            store._fail_sync(plan.run_id, error, snapshot_id)
-        return ProviderSync(provider, plan.start, written, 0, None, error, exc)
-    return ProviderSync(provider, plan.start, written, removed, snapshot_id)
+        if plan is not None:
+            # The run stays unfinished, so the next sync starts no later than this one did,
+            # whether or not this bookkeeping succeeds; an unfinished snapshot is never shown.
+            with suppress(sqlite3.Error):
+                store._fail_sync(plan.run_id, error, snapshot_id)
+        return ProviderSync(
+            provider=provider,
+            start=None if plan is None else plan.start,
+            written=written,
+            error=error,
+            exception=exc,
+        )
+    return ProviderSync(
+        provider=provider,
+        start=plan.start,
+        written=written,
+        removed=removed,
+        snapshot_id=snapshot_id,
+    )

@@ -19,7 +19,7 @@ import httpx
 from dateutil.parser import isoparse
 from pydantic import BeforeValidator, SecretStr, field_validator
 
-from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_secret
+from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
 from ._records import FLOW, LEVEL, UsageRecord
 from ._retry import RetryPolicy
 from ._time import TimeLike, Window, resolve_window
@@ -127,7 +127,7 @@ class UnsiloedUsage(WireModel):
 
 def _config(
     api_key: str | SecretStr | None,
-    base_url: str | httpx.URL,
+    base_url: str | httpx.URL | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     retry: RetryPolicy | None,
@@ -135,7 +135,7 @@ def _config(
     key = resolve_secret(api_key, API_KEY_ENV, provider=PROVIDER)
     return build_config(
         provider=PROVIDER,
-        base_url=base_url,
+        base_url=resolve_base_url(base_url, "UNSILOED_BASE_URL", DEFAULT_BASE_URL),
         credentials={"api-key": key},
         timeout=timeout,
         max_retries=max_retries,
@@ -203,7 +203,7 @@ class UnsiloedClient(_UnsiloedMixin, SyncClientBase):
 
     Args:
         api_key: An Unsiloed API key (``unsiloed_...``); defaults to ``UNSILOED_API_KEY``.
-        base_url: The platform backend's base URL.
+        base_url: The platform backend; default ``UNSILOED_BASE_URL`` if set, else the public one.
         timeout: Seconds (or an ``httpx.Timeout``) per attempt.
         max_retries: Retries after the first attempt.
         retry: A full retry policy (``max_retries`` overrides its count).
@@ -217,7 +217,7 @@ class UnsiloedClient(_UnsiloedMixin, SyncClientBase):
         self,
         api_key: str | SecretStr | None = None,
         *,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -268,7 +268,7 @@ class AsyncUnsiloedClient(_UnsiloedMixin, AsyncClientBase):
 
     Args:
         api_key: An Unsiloed API key (``unsiloed_...``); defaults to ``UNSILOED_API_KEY``.
-        base_url: The platform backend's base URL.
+        base_url: The platform backend; default ``UNSILOED_BASE_URL`` if set, else the public one.
         timeout: Seconds (or an ``httpx.Timeout``) per attempt.
         max_retries: Retries after the first attempt.
         retry: A full retry policy (``max_retries`` overrides its count).
@@ -282,7 +282,7 @@ class AsyncUnsiloedClient(_UnsiloedMixin, AsyncClientBase):
         self,
         api_key: str | SecretStr | None = None,
         *,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,

@@ -45,6 +45,7 @@ __all__ = [
     "CONFIDENCE_PCT",
     "GRANULARITIES",
     "GROUP_BY_FIELDS",
+    "MAX_BUCKETS",
     "MIN_PROJECTION_DAYS",
     "REQUEST_METRICS",
     "TOKEN_METRICS",
@@ -317,9 +318,9 @@ def _zone(name: object) -> ZoneInfo:
         raise ConfigError(f"unknown IANA time zone {name!r}") from None
 
 
-def _granularity(value: object, *, name: str = "granularity") -> Granularity:
+def _granularity(value: object) -> Granularity:
     if value not in GRANULARITIES:
-        raise ConfigError(f"{name} must be one of {', '.join(GRANULARITIES)}, got {value!r}")
+        raise ConfigError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {value!r}")
     return value
 
 

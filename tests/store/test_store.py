@@ -199,7 +199,17 @@ def test_filters(store: Store, filters: dict[str, Any], expected: int) -> None:
 )
 def test_bad_queries_are_config_errors(store: Store, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        list(store.records(**kwargs))
+        store.records(**kwargs)  # checked at once, not when iteration starts
+    with pytest.raises(ConfigError, match=message):
+        store.count(**kwargs)
+
+
+def test_writing_while_reading(store: Store) -> None:
+    store.upsert(make(model=str(n)) for n in range(50))
+    for seen, record in enumerate(store.records(), start=1):
+        store.upsert([make(model=record.model, quantity=record.quantity + seen)])
+    assert store.count() == 50
+    assert sum(r.quantity for r in store.records()) == 50 * 10 + sum(range(1, 51))
 
 
 def test_upsert_refuses_what_is_not_a_record(store: Store) -> None:

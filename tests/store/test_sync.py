@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+import usagekit
 from usagekit import ConfigError, UsageRecord
 from usagekit._store import Store
-from usagekit._sync import sync
+from usagekit._sync import CURRENT_PERIOD_PROVIDERS, SyncClient, sync
 
 from ._fakes import BASE, DAY, HOUR, FakeClient, current_period, openai_like, rows
 
@@ -241,3 +242,24 @@ def test_a_record_of_another_provider_fails_that_provider(path: str) -> None:
         assert store.count() == 0 and list(store.snapshots()) == []
     assert result.failures[0].error is not None
     assert "records of 'basedash' expected" in result.failures[0].error
+
+
+def _clients_as_protocol(
+    openai: usagekit.OpenAIClient,
+    basedash: usagekit.BasedashClient,
+    unsiloed: usagekit.UnsiloedClient,
+    daramex: usagekit.DaramexClient,
+) -> list[SyncClient]:
+    """Type-checked by mypy: usagekit's own sync clients fit the protocol sync() takes."""
+    return [openai, basedash, unsiloed, daramex]
+
+
+def test_usagekit_clients_fit_the_protocol() -> None:
+    names = {
+        usagekit.OpenAIClient.provider,
+        usagekit.BasedashClient.provider,
+        usagekit.UnsiloedClient.provider,
+        usagekit.DaramexClient.provider,
+    }
+    assert names == {"openai", "basedash", "unsiloed", "daramex"}
+    assert names >= CURRENT_PERIOD_PROVIDERS

@@ -13,7 +13,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 import httpx
 from pydantic import SecretStr
 
-from .._client import AsyncClientBase, SyncClientBase, build_config, resolve_secret
+from .._client import (
+    AsyncClientBase,
+    SyncClientBase,
+    build_config,
+    resolve_base_url,
+    resolve_secret,
+)
 from .._pagination import AsyncPager, Pager
 from .._records import UsageRecord
 from .._retry import RetryPolicy
@@ -42,7 +48,7 @@ _ADMIN_KEY_HINT = (
 
 def _config(
     api_key: str | SecretStr | None,
-    base_url: str | httpx.URL,
+    base_url: str | httpx.URL | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     retry: RetryPolicy | None,
@@ -50,7 +56,7 @@ def _config(
     key = resolve_secret(api_key, ENV_VAR, provider=PROVIDER)
     return build_config(
         provider=PROVIDER,
-        base_url=base_url,
+        base_url=resolve_base_url(base_url, "OPENAI_BASE_URL", DEFAULT_BASE_URL),
         credentials={"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")},
         timeout=timeout,
         max_retries=max_retries,
@@ -64,7 +70,7 @@ class OpenAIClient(SyncClientBase):
 
     Args:
         api_key: An organization admin key; read from ``OPENAI_ADMIN_KEY`` when None.
-        base_url: The API root (a sandbox or proxy in tests).
+        base_url: The API root; default ``OPENAI_BASE_URL`` if set, else the public API.
         timeout: Seconds per attempt, or an ``httpx.Timeout``; None for 60 s (10 s connect).
         max_retries: Retries of a failed request (429, 5xx, connection errors); None for 2.
         retry: A full retry policy (backoff, hint caps); ``max_retries`` overrides its count.
@@ -87,7 +93,7 @@ class OpenAIClient(SyncClientBase):
         self,
         api_key: str | SecretStr | None = None,
         *,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -205,7 +211,7 @@ class AsyncOpenAIClient(AsyncClientBase):
 
     Args:
         api_key: An organization admin key; read from ``OPENAI_ADMIN_KEY`` when None.
-        base_url: The API root (a sandbox or proxy in tests).
+        base_url: The API root; default ``OPENAI_BASE_URL`` if set, else the public API.
         timeout: Seconds per attempt, or an ``httpx.Timeout``; None for 60 s (10 s connect).
         max_retries: Retries of a failed request (429, 5xx, connection errors); None for 2.
         retry: A full retry policy (backoff, hint caps); ``max_retries`` overrides its count.
@@ -222,7 +228,7 @@ class AsyncOpenAIClient(AsyncClientBase):
         self,
         api_key: str | SecretStr | None = None,
         *,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,

@@ -97,7 +97,7 @@ def _describe(sandbox: Sandbox, out: TextIO) -> None:
         f"            token {keys.daramex_token}",
         "",
         "# for a shell:",
-        *(f"export {name}={shlex.quote(value)}" for name, value in keys.env().items()),
+        *(f"export {name}={shlex.quote(value)}" for name, value in sandbox.env().items()),
         "",
         "Press Ctrl-C to stop.",
     ]

@@ -272,6 +272,19 @@ class Sandbox:
             "daramex": self.url,
         }
 
+    def env(self) -> dict[str, str]:
+        """The environment variables that point every usagekit client at this sandbox.
+
+        Credentials plus ``OPENAI_BASE_URL``, ``BASEDASH_BASE_URL``, ``UNSILOED_BASE_URL`` and
+        ``DARAMEX_BASE_URL``: with these set, ``usagekit.OpenAIClient()`` (and the command)
+        talk to the sandbox.
+        """
+        urls = self.base_urls
+        return {
+            **self.keys.env(),
+            **{f"{provider.upper()}_BASE_URL": url for provider, url in urls.items()},
+        }
+
     # ---------------------------------------------------------------- behaviour
 
     @property
