@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import html
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +18,7 @@ from ._records import LEVEL, TOKEN_METRICS, UsageRecord
 __all__ = ["DIMENSION_ALIASES", "ProviderFailure", "ProviderStatus", "Total", "UsageReport"]
 
 _TICK = timedelta(microseconds=1)
+_EXACT = decimal.Context(prec=120)  # sums stay exact; the default context rounds at 28 digits
 
 DimensionValue = str | None
 Group = tuple[DimensionValue, ...]
@@ -253,6 +255,10 @@ class UsageReport:
         Raises:
             ConfigError: An unknown dimension.
         """
+        with decimal.localcontext(_EXACT):
+            return self._totals(by, metric, unit)
+
+    def _totals(self, by: str | Sequence[str], metric: str | None, unit: str | None) -> list[Total]:
         names = [by] if isinstance(by, str) else list(by)
         getters = [_dimension_getter(name) for name in names]
         flows: dict[tuple[Group, str, str], Decimal] = defaultdict(Decimal)
@@ -362,11 +368,15 @@ class UsageReport:
 
         return write_parquet(self.records, path)
 
-    def to_pandas(self) -> Any:
-        """The records as a pandas DataFrame (needs the ``pandas`` extra)."""
+    def to_pandas(self, *, decimal: bool = True) -> Any:
+        """The records as a pandas DataFrame (needs the ``pandas`` extra).
+
+        Args:
+            decimal: Keep quantities as exact ``Decimal`` objects (else float64).
+        """
         from ._export import to_pandas
 
-        return to_pandas(self.records)
+        return to_pandas(self.records, decimal=decimal)
 
     def to_focus(self) -> list[dict[str, Any]]:
         """The cost records as FOCUS 1.2 rows (see :func:`usagekit.focus_rows`)."""
@@ -379,6 +389,12 @@ class UsageReport:
         from ._focus import write_focus_csv
 
         return write_focus_csv(self.records, target)
+
+    def to_focus_parquet(self, path: str | Path) -> int:
+        """Write the cost records as FOCUS 1.2 Parquet (needs the ``parquet`` extra)."""
+        from ._focus import write_focus_parquet
+
+        return write_focus_parquet(self.records, path)
 
     # -- display --------------------------------------------------------------------------
 

@@ -112,3 +112,9 @@ def test_html_summary_for_notebooks() -> None:
     assert "<table>" in html and "<td>openai</td>" in html and "4.00" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Failed providers" not in html
+
+
+def test_sums_stay_exact_beyond_the_default_decimal_precision() -> None:
+    tiny = "0.1000000000000000055511151231257827"
+    report = UsageReport.from_records([rec("a", "cost", tiny), rec("a", "cost", "1000000", day=1)])
+    assert str(report.total_cost()["USD"]) == "1000000.1000000000000000055511151231257827"
