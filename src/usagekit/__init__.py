@@ -1,5 +1,6 @@
 """usagekit: AI usage and spend from the providers' own APIs, as one typed record stream."""
 
+from . import analytics, sandbox
 from ._basedash import AsyncBasedashClient, BasedashAIUsage, BasedashClient, BasedashMemberUsage
 from ._collect import Progress, acollect, collect
 from ._daramex import (
@@ -72,11 +73,22 @@ from ._ratelimit import AdaptiveRateLimiter
 from ._records import FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
 from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._retry import RetryPolicy, parse_retry_after
+from ._store import Snapshot, Store
+from ._sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync
 from ._time import TimeLike, Window, as_utc, resolve_window
 from ._unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._version import __version__
 
 __all__ = [
+    "sandbox",
+    "analytics",
+    "sync",
+    "SyncResult",
+    "SyncClient",
+    "ProviderSync",
+    "CURRENT_PERIOD_PROVIDERS",
+    "Store",
+    "Snapshot",
     "write_focus_parquet",
     "write_focus_csv",
     "focus_rows",

@@ -154,11 +154,7 @@ def _from_store(args: argparse.Namespace) -> UsageReport:
         raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")
     window = resolve_window(args.since, args.until, default_start=month_start())
     with Store(args.db) as store:
-        records = [
-            r
-            for r in store.records(window.start, window.end)
-            if not args.provider or r.provider in args.provider
-        ]
+        records = list(store.records(window.start, window.end, provider=args.provider or None))
     return UsageReport.from_records(records, start=window.start, end=window.end)
 
 
@@ -309,9 +305,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     with _clients(args) as clients, Store(args.db) as store:
         result = sync(store, clients, since=args.since)
     sys.stdout.write(f"{result}\n")
-    for failure in getattr(result, "failures", ()):
-        sys.stderr.write(f"usagekit: {failure}\n")
-    return EXIT_OK if not getattr(result, "failures", ()) else EXIT_PARTIAL
+    for failure in result.failures:
+        sys.stderr.write(f"usagekit: {failure.provider} failed: {failure.error}\n")
+    return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:

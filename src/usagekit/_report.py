@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from . import analytics
 from ._errors import ConfigError, UsagekitError
 from ._records import LEVEL, TOKEN_METRICS, UsageRecord
 
@@ -347,6 +348,65 @@ class UsageReport:
         for row in ordered:
             row["group"] = " / ".join("-" if v is None else v for v in row["group"])
         return ordered
+
+    # -- analytics (see usagekit.analytics) ------------------------------------------------
+
+    def time_series(
+        self,
+        *,
+        granularity: analytics.Granularity | None = None,
+        timezone: str = "UTC",
+        group_by: str | None = None,
+    ) -> analytics.TimeSeries:
+        """Tokens and cost per time bucket over the report's window.
+
+        See :func:`usagekit.analytics.time_series`; the window defaults to the report's.
+
+        Raises:
+            ConfigError: A record coarser than the buckets, or a bad argument.
+        """
+        return analytics.time_series(
+            self.records,
+            granularity=granularity,
+            timezone=timezone,
+            group_by=group_by,
+            start=self.start,
+            end=self.end,
+        )
+
+    def projection(
+        self, *, period_end: Any = None, timezone: str = "UTC", currency: str | None = None
+    ) -> analytics.Projection:
+        """Spend projected to the period end (see :func:`usagekit.analytics.projection`)."""
+        return analytics.projection(
+            self.records, period_end=period_end, timezone=timezone, currency=currency
+        )
+
+    def heatmap(self, *, timezone: str = "UTC") -> analytics.Heatmap:
+        """Tokens and cost by day of week and hour (see :func:`usagekit.analytics.heatmap`)."""
+        return analytics.heatmap(self.records, timezone=timezone)
+
+    def model_efficiency(
+        self, *, limit: int = 20, currency: str | None = None
+    ) -> list[analytics.ModelEfficiency]:
+        """Cost, tokens and requests per model (see :func:`usagekit.analytics.model_efficiency`)."""
+        return analytics.model_efficiency(self.records, limit=limit, currency=currency)
+
+    def budget(
+        self,
+        *,
+        limit: Decimal | int | float | str,
+        period: analytics.Period = "month",
+        timezone: str = "UTC",
+        currency: str | None = None,
+    ) -> analytics.Budget:
+        """Spend so far against a budget, and whether the projection breaks it.
+
+        See :func:`usagekit.analytics.budget`.
+        """
+        return analytics.budget(
+            self.records, limit=limit, period=period, timezone=timezone, currency=currency
+        )
 
     # -- exports --------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._records import DIMENSIONS, UsageRecord
-from ._time import TimeLike, as_utc
+from ._time import TimeLike, as_utc, resolve_window
 
 __all__ = ["DEFAULT_BATCH_SIZE", "FILTERS", "SCHEMA_VERSION", "Snapshot", "Store"]
 
@@ -58,12 +58,10 @@ _RECORD_COLUMNS = (
 )
 _COLUMN_LIST = ", ".join(_RECORD_COLUMNS)
 _PLACEHOLDERS = ", ".join("?" for _ in _RECORD_COLUMNS)
+_FIELDS = tuple(name.removesuffix("_us") for name in _RECORD_COLUMNS)
+"""The :class:`UsageRecord` field of each column, in column order."""
 _DIMENSION_DDL = "".join(f"    {name} TEXT,\n" for name in DIMENSIONS)
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS records (
-    id TEXT NOT NULL UNIQUE,
-    provider TEXT NOT NULL,
+_RECORD_DDL = f"""    provider TEXT NOT NULL,
     source TEXT NOT NULL,
     start_us INTEGER NOT NULL,
     end_us INTEGER NOT NULL,
@@ -71,7 +69,12 @@ CREATE TABLE IF NOT EXISTS records (
     quantity TEXT NOT NULL,
     unit TEXT NOT NULL,
     kind TEXT NOT NULL,
-{_DIMENSION_DDL}    attributes TEXT NOT NULL,
+{_DIMENSION_DDL}    attributes TEXT NOT NULL,"""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT NOT NULL UNIQUE,
+{_RECORD_DDL}
     run_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS records_start ON records (start_us);
@@ -86,15 +89,7 @@ CREATE INDEX IF NOT EXISTS snapshots_fetched ON snapshots (provider, fetched_at_
 CREATE TABLE IF NOT EXISTS snapshot_records (
     snapshot_id INTEGER NOT NULL REFERENCES snapshots (snapshot_id) ON DELETE CASCADE,
     id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    source TEXT NOT NULL,
-    start_us INTEGER NOT NULL,
-    end_us INTEGER NOT NULL,
-    metric TEXT NOT NULL,
-    quantity TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    kind TEXT NOT NULL,
-{_DIMENSION_DDL}    attributes TEXT NOT NULL,
+{_RECORD_DDL}
     PRIMARY KEY (snapshot_id, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sync_runs (
@@ -155,44 +150,13 @@ def _encode(record: UsageRecord) -> Row:
 def _decode(row: Row) -> UsageRecord:
     # The id was computed by UsageRecord when the row was written; it is taken as stored
     # rather than hashed again (reading is the hot path of every report on the store).
-    (
-        record_id,
-        provider,
-        source,
-        start_us,
-        end_us,
-        metric,
-        quantity,
-        unit,
-        kind,
-        organization_id,
-        project_id,
-        user_id,
-        user_email,
-        api_key_id,
-        model,
-        line_item,
-        attributes,
-    ) = row
-    return UsageRecord.model_construct(
-        id=record_id,
-        provider=provider,
-        source=source,
-        start=from_micros(start_us),
-        end=from_micros(end_us),
-        metric=metric,
-        quantity=Decimal(quantity),
-        unit=unit,
-        kind=kind,
-        organization_id=organization_id,
-        project_id=project_id,
-        user_id=user_id,
-        user_email=user_email,
-        api_key_id=api_key_id,
-        model=model,
-        line_item=line_item,
-        attributes=json.loads(attributes) if attributes != "{}" else {},
-    )
+    fields = dict(zip(_FIELDS, row, strict=True))
+    fields["start"] = from_micros(fields["start"])
+    fields["end"] = from_micros(fields["end"])
+    fields["quantity"] = Decimal(fields["quantity"])
+    attributes = fields["attributes"]
+    fields["attributes"] = json.loads(attributes) if attributes != "{}" else {}
+    return UsageRecord.model_construct(**fields)
 
 
 def _batches(records: Iterable[object], size: int) -> Iterator[list[UsageRecord]]:
@@ -671,12 +635,11 @@ def _where(
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    start_dt = None if start is None else as_utc(start, name="start")
-    end_dt = None if end is None else as_utc(end, name="end")
-    if start_dt is not None and end_dt is not None and start_dt >= end_dt:
-        raise ConfigError(
-            f"start must be before end, got start={start_dt.isoformat()} end={end_dt.isoformat()}"
-        )
+    if start is None:
+        start_dt, end_dt = None, None if end is None else as_utc(end, name="end")
+    else:
+        window = resolve_window(start, end)
+        start_dt, end_dt = window.start, window.end
     if start_dt is not None:
         clauses.append("end_us > ?")
         params.append(to_micros(start_dt))

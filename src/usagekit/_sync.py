@@ -76,6 +76,17 @@ class ProviderSync:
         """Whether the provider was synced completely."""
         return self.error is None
 
+    def __str__(self) -> str:
+        since = "its default window" if self.start is None else self.start.isoformat()
+        if self.error is not None:
+            return f"{self.provider}: failed after {self.written:,} records ({self.error})"
+        text = f"{self.provider}: {self.written:,} records written, fetched from {since}"
+        if self.removed:
+            text += f", {self.removed:,} stale removed"
+        if self.snapshot_id is not None:
+            text += f", snapshot {self.snapshot_id} kept"
+        return text
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -103,6 +114,10 @@ class SyncResult:
     def written(self) -> int:
         """Records written over all providers."""
         return sum(entry.written for entry in self.providers)
+
+    def __str__(self) -> str:
+        """One line per provider, for a person or a cron log."""
+        return "\n".join(str(entry) for entry in self.providers)
 
 
 def _provider_of(client: object) -> str:

@@ -39,7 +39,10 @@ from zoneinfo import ZoneInfo
 
 from ._errors import ConfigError
 from ._records import DIMENSIONS, FLOW, TOKEN_METRICS, UsageRecord
-from ._time import TimeLike, as_utc, utcnow
+from ._time import TimeLike, as_utc, resolve_window, utcnow
+
+_ZERO = Decimal(0)
+_MICRO = Decimal("0.000001")
 
 __all__ = [
     "CONFIDENCE_PCT",
@@ -198,9 +201,9 @@ class Projection:
     min_days_required: int
     period_end: datetime | None
     remaining_days: int
-    projected: float | None
-    lower: float | None
-    upper: float | None
+    projected: Decimal | None
+    lower: Decimal | None
+    upper: Decimal | None
     confidence_pct: int = CONFIDENCE_PCT
     slope: float | None = None
     intercept: float | None = None
@@ -298,7 +301,7 @@ class Budget:
     currency: str | None
     limit: Decimal
     spent: Decimal
-    projected: float
+    projected: Decimal
     over_budget: bool
     exceeded: bool
     remaining: Decimal
@@ -522,13 +525,10 @@ def _derive_granularity(span: timedelta) -> Granularity:
 def _window(
     start: TimeLike | None, end: TimeLike | None
 ) -> tuple[datetime | None, datetime | None]:
-    start_dt = None if start is None else as_utc(start, name="start")
-    end_dt = None if end is None else as_utc(end, name="end")
-    if start_dt is not None and end_dt is not None and start_dt >= end_dt:
-        raise ConfigError(
-            f"start must be before end, got start={start_dt.isoformat()} end={end_dt.isoformat()}"
-        )
-    return start_dt, end_dt
+    if start is None:
+        return None, None if end is None else as_utc(end, name="end")
+    window = resolve_window(start, end)
+    return window.start, window.end
 
 
 # --------------------------------------------------------------------------------------------
@@ -868,8 +868,11 @@ def projection(
     centred = sum(x - x_mean for x in future)
     variance = variance_unit * (m + m * m / n + centred * centred / sxx) if m else 0.0
     half_width = t_quantile(0.5 + CONFIDENCE_PCT / 200.0, n - 2) * math.sqrt(variance)
-    base = float(actual)
-    projected = base + predicted
+
+    def money(estimate: float) -> Decimal:
+        """``actual`` (exact) plus an estimated amount rounded to a millionth, never below it."""
+        return actual + max(_ZERO, Decimal(repr(estimate)).quantize(_MICRO))
+
     return Projection(
         status="ok",
         currency=chosen,
@@ -878,9 +881,9 @@ def projection(
         min_days_required=MIN_PROJECTION_DAYS,
         period_end=end_dt,
         remaining_days=m,
-        projected=max(base, projected),
-        lower=max(base, projected - half_width),
-        upper=max(base, projected + half_width),
+        projected=money(predicted),
+        lower=money(predicted - half_width),
+        upper=money(predicted + half_width),
         slope=slope,
         intercept=intercept,
     )
@@ -1046,7 +1049,7 @@ def budget(
         in_period, period_end=period_end, now=now_dt, timezone=timezone, currency=currency
     )
     spent = result.actual
-    projected = result.projected if result.projected is not None else float(spent)
+    projected = result.projected if result.projected is not None else spent
     return Budget(
         period=period,
         period_start=period_start,

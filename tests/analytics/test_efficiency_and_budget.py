@@ -119,7 +119,7 @@ def test_budget_counts_only_the_current_period() -> None:
     check = budget(records, limit=50, now="2026-05-03T12:00Z")
     assert check.spent == Decimal(33)
     assert check.projection.status == "insufficient_data"
-    assert check.projected == 33.0 and check.over_budget is False
+    assert check.projected == Decimal(33) and check.over_budget is False
     assert budget(records, limit=32, now="2026-05-03T12:00Z").over_budget is True
 
 

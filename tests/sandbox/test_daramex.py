@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from usagekit.analytics import t_quantile
 from usagekit.sandbox import Sandbox
-from usagekit.sandbox._daramex import project_month_end, student_t_ppf
+from usagekit.sandbox._daramex import project_month_end
 
 UTC = timezone.utc
 APRIL = {"from": "2026-04-01T00:00:00Z", "to": "2026-04-15T00:00:00Z"}
@@ -353,8 +354,8 @@ def test_projection_interval_widens_with_noise() -> None:
     [(1, 3.077684), (5, 1.475884), (10, 1.372184), (30, 1.310415), (200, 1.285799)],
 )
 def test_student_t_quantile(df: int, expected: float) -> None:
-    assert student_t_ppf(0.9, df) == pytest.approx(expected, abs=1e-6)
-    assert student_t_ppf(0.1, df) == pytest.approx(-expected, abs=1e-6)
+    assert t_quantile(0.9, df) == pytest.approx(expected, abs=1e-6)
+    assert t_quantile(0.1, df) == pytest.approx(-expected, abs=1e-6)
 
 
 # ------------------------------------------------------------------------------ models, cache

@@ -99,6 +99,9 @@ def test_a_partial_bucket_whose_end_moves_is_replaced(path: str, tmp_path: Path)
         tokens = sum(r.quantity for r in store.records())
     assert result.providers[0].start == BASE + 10 * HOUR
     assert result.providers[0].removed == 1  # [10:00, 10:30) gave way to [10:00, 11:00)
+    assert str(result) == (
+        "daramex: 3 records written, fetched from 2026-05-01T10:00:00+00:00, 1 stale removed"
+    )
     assert rows(path) == expected_rows(moving_end(second_cut), tmp_path)
     assert tokens == 12 * 60 + 15
 
@@ -114,6 +117,10 @@ def test_a_failing_provider_keeps_what_it_wrote_and_does_not_stop_others(
         assert store.count(provider="openai") == 20  # two committed batches of ten
         assert store.count(provider="basedash") == 2
     assert not result.ok
+    assert str(result).splitlines() == [
+        "openai: failed after 20 records (RuntimeError: openai went away after 25 records)",
+        "basedash: 2 records written, fetched from 2026-05-01T00:00:00+00:00, snapshot 1 kept",
+    ]
     (failure,) = result.failures
     assert failure.provider == "openai" and failure.written == 20
     assert failure.error == "RuntimeError: openai went away after 25 records"

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..analytics import t_quantile
 from ._catalog import DARAMEX_ACTIONS, DARAMEX_MODELS, DaramexOrg
 from ._data import MILLION, DaramexEvent
 from ._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
@@ -22,7 +23,6 @@ __all__ = [
     "DaramexProvider",
     "bucket_starts",
     "project_month_end",
-    "student_t_ppf",
 ]
 
 _SOURCES = ("system", "byok", "all")
@@ -104,81 +104,6 @@ def bucket_starts(
 # Projection
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        step = d * c
-        h *= step
-        if abs(step - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta ``I_x(a, b)``."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1 - x)
-    )
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def _student_t_cdf(t: float, df: float) -> float:
-    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t > 0 else tail
-
-
-def student_t_ppf(p: float, df: float) -> float:
-    """Quantile of Student's t distribution (bisection on the CDF).
-
-    Args:
-        p: Probability in ``(0, 1)``.
-        df: Degrees of freedom (> 0).
-
-    Returns:
-        ``t`` with ``P(T <= t) = p``.
-    """
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -student_t_ppf(1.0 - p, df)
-    low, high = 0.0, 1.0
-    while _student_t_cdf(high, df) < p:
-        high *= 2.0
-    for _ in range(200):
-        middle = (low + high) / 2.0
-        if _student_t_cdf(middle, df) < p:
-            low = middle
-        else:
-            high = middle
-        if high - low < 1e-12:
-            break
-    return (low + high) / 2.0
-
-
 def _month_end(day: date) -> date:
     return next_month(day) - timedelta(days=1)
 
@@ -242,7 +167,7 @@ def project_month_end(
     spread = sum(x - mean_x for x in future)
     margin = 0.0
     if m:
-        t = student_t_ppf(0.5 + _CONFIDENCE / 2.0, n - 2)
+        t = t_quantile(0.5 + _CONFIDENCE / 2.0, n - 2)
         margin = t * sigma * math.sqrt(m + m * m / n + spread * spread / sxx)
     actual = float(sum(daily.values(), Decimal(0)))
     return {
