@@ -154,7 +154,8 @@ def _from_store(args: argparse.Namespace) -> UsageReport:
         raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")
     window = resolve_window(args.since, args.until, default_start=month_start())
     with Store(args.db) as store:
-        records = list(store.records(window.start, window.end, provider=args.provider or None))
+        filters = {"provider": args.provider} if args.provider else {}
+        records = list(store.records(window.start, window.end, **filters))
     return UsageReport.from_records(records, start=window.start, end=window.end)
 
 
