@@ -146,9 +146,8 @@ def _fetch(args: argparse.Namespace) -> UsageReport:
 
 
 def _from_store(args: argparse.Namespace) -> UsageReport:
-    from ._collect import month_start
     from ._store import Store
-    from ._time import resolve_window
+    from ._time import month_start, resolve_window
 
     if not Path(args.db).exists():
         raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")

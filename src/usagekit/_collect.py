@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ._client import AsyncClientBase
 from ._records import UsageRecord
 from ._report import ProviderFailure, ProviderStatus, UsageReport
-from ._time import TimeLike, resolve_window, utcnow
+from ._time import TimeLike, month_start, resolve_window
 
 __all__ = [
     "AsyncRecordSource",
@@ -28,7 +28,6 @@ __all__ = [
     "RecordSource",
     "acollect",
     "collect",
-    "month_start",
 ]
 
 
@@ -67,12 +66,6 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 _PROGRESS_EVERY = 500
-
-
-def month_start(moment: datetime | None = None) -> datetime:
-    """Midnight UTC on the first day of ``moment``'s month (default: now)."""
-    current = moment or utcnow()
-    return current.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass

@@ -38,7 +38,7 @@ from ._client import (
 from ._errors import ConfigError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
-from ._time import TimeLike, as_utc, utcnow
+from ._time import TimeLike, as_utc, month_start, utcnow
 from ._transport import RequestSpec, TransportConfig, params_from
 from ._wire import ExactDecimal, UTCDateTime, WireModel
 
@@ -498,12 +498,6 @@ def cache_savings_spec(start: TimeLike, end: TimeLike, *, source: str = "system"
 
 
 # -- normalization ----------------------------------------------------------------------------
-
-
-def month_start(moment: datetime) -> datetime:
-    """Return 00:00 UTC on the first day of ``moment``'s UTC month."""
-    moment = moment.astimezone(_UTC)
-    return datetime(moment.year, moment.month, 1, tzinfo=_UTC)
 
 
 def next_bucket_start(

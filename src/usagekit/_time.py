@@ -15,7 +15,7 @@ from dateutil.parser import isoparse
 
 from ._errors import ConfigError
 
-__all__ = ["TimeLike", "Window", "as_utc", "resolve_window", "to_unix", "utcnow"]
+__all__ = ["TimeLike", "Window", "as_utc", "month_start", "resolve_window", "to_unix", "utcnow"]
 
 TimeLike = datetime | date | int | float | str
 """Anything usagekit accepts as a point in time."""
@@ -27,6 +27,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def month_start(moment: datetime | None = None) -> datetime:
+    """Midnight UTC on the first day of ``moment``'s UTC month (default: now).
+
+    The default window start of every ``records()`` and of :func:`usagekit.collect`.
+    """
+    current = (moment or utcnow()).astimezone(UTC)
+    return datetime(current.year, current.month, 1, tzinfo=UTC)
 
 
 def as_utc(value: TimeLike, *, name: str = "time") -> datetime:

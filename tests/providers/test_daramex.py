@@ -30,11 +30,11 @@ from usagekit import (
 from usagekit._daramex import (
     check_timezone,
     iso_z,
-    month_start,
     next_bucket_start,
     records_plan,
     time_series_records,
 )
+from usagekit._time import month_start
 
 from ._support import close, json_response, make, no_requests, total
 

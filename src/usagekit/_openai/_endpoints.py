@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Generic, Literal, get_args
 
 from .._errors import ConfigError
 from .._records import FLOW, LEVEL, MetricKind
-from .._time import TimeLike, Window, resolve_window, to_unix, utcnow
+from .._time import TimeLike, Window, month_start, resolve_window, to_unix
 from .._transport import RequestSpec
 from ._models import (
     OpenAIAudioSpeechesResult,
@@ -65,7 +65,6 @@ __all__ = [
     "ProjectGroupBy",
     "SourceName",
     "WebSearchGroupBy",
-    "month_start",
     "plan_records",
     "prepare",
     "resolve_group_by",
@@ -535,12 +534,6 @@ def resolve_group_by(
                 f"{_choices(sorted(supported))}"
             )
     return {ep.name: tuple(f for f in _unique(wanted) if f in ep.group_by) for ep in endpoints}
-
-
-def month_start(now: datetime | None = None) -> datetime:
-    """Midnight UTC of the first day of the current (or ``now``'s) month."""
-    moment = now if now is not None else utcnow()
-    return datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
 
 
 def plan_records(
