@@ -104,7 +104,7 @@ class APIError(UsagekitError):
         if self.message:
             text += f": {self.message}"
         if self.hint:
-            text += f". {self.hint}"
+            text += f" {self.hint}" if text.endswith((".", "!", "?")) else f". {self.hint}"
         return text
 
 

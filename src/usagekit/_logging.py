@@ -84,9 +84,12 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
 class SensitiveDataFilter(logging.Filter):
     """A logging filter that redacts credentials from a record's message and arguments.
 
-    Attach it to a handler to cover every library's records::
+    Attach it to a handler to cover every library's records.
 
+    Example:
+        ```python
         handler.addFilter(usagekit.SensitiveDataFilter())
+        ```
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -31,7 +31,10 @@ MetricKind = Literal["flow", "level"]
 over time is meaningless, summing it across dimensions at one time is fine."""
 
 FLOW: MetricKind = "flow"
+"""The kind of a metric that adds up over time (tokens used, money spent)."""
+
 LEVEL: MetricKind = "level"
+"""The kind of a metric that is a stock observed at a time (bytes stored, credits remaining)."""
 
 DIMENSIONS: tuple[str, ...] = (
     "organization_id",

@@ -21,6 +21,8 @@ __all__ = ["DIMENSION_ALIASES", "ProviderFailure", "ProviderStatus", "Total", "U
 _TICK = timedelta(microseconds=1)
 _EXACT = decimal.Context(prec=120)  # sums stay exact; the default context rounds at 28 digits
 
+_TIME_DIMENSIONS = frozenset({"hour", "day", "month"})
+
 DimensionValue = str | None
 Group = tuple[DimensionValue, ...]
 
@@ -332,7 +334,8 @@ class UsageReport:
 
         Returns:
             Rows with keys ``group`` (the dimension values joined by `` / ``), ``cost``
-            (currency to amount), ``tokens`` and ``records``, largest cost first.
+            (currency to amount), ``tokens`` and ``records``: in time order when grouped by
+            ``hour``, ``day`` or ``month``, else largest cost first.
         """
         rows: dict[Group, dict[str, Any]] = {}
         for total in self.totals(by):
@@ -344,7 +347,11 @@ class UsageReport:
                 row["cost"][total.unit] = total.quantity
             elif total.unit == "tokens" and total.metric in TOKEN_METRICS:
                 row["tokens"] += total.quantity
-        ordered = sorted(rows.values(), key=lambda r: -sum(r["cost"].values(), Decimal(0)))
+        names = [by] if isinstance(by, str) else list(by)
+        if any(DIMENSION_ALIASES.get(name) in _TIME_DIMENSIONS for name in names):
+            ordered = sorted(rows.values(), key=lambda r: tuple(v or "" for v in r["group"]))
+        else:
+            ordered = sorted(rows.values(), key=lambda r: -sum(r["cost"].values(), Decimal(0)))
         for row in ordered:
             row["group"] = " / ".join("-" if v is None else v for v in row["group"])
         return ordered

@@ -206,12 +206,13 @@ class _SyncPlan:
 class Store:
     """Usage records (and snapshots of current-period fetches) in one SQLite file.
 
-    Example::
-
+    Example:
+        ```python
         with usagekit.Store("usage.sqlite") as store:
             store.upsert(client.records(start="2026-11-01"))
             for record in store.records(start="2026-11-01", provider="openai", model="gpt-4o"):
                 ...
+        ```
 
     Args:
         path: The database file (created if missing), or ``":memory:"``.

@@ -43,6 +43,7 @@ from ._time import TimeLike, as_utc, resolve_window, utcnow
 
 _ZERO = Decimal(0)
 _MICRO = Decimal("0.000001")
+_LONGEST_DAY = timedelta(hours=25)  # a local day on a fall-back change
 
 __all__ = [
     "CONFIDENCE_PCT",
@@ -192,6 +193,8 @@ class Projection:
         confidence_pct: Always :data:`CONFIDENCE_PCT`.
         slope: The fitted daily trend (currency per day per day), or None.
         intercept: The fitted spend of the first observed day, or None.
+        unplaced: The part of ``actual`` from records longer than a day, which is counted as
+            spent but not fitted or projected.
     """
 
     status: Literal["ok", "insufficient_data"]
@@ -207,6 +210,7 @@ class Projection:
     confidence_pct: int = CONFIDENCE_PCT
     slope: float | None = None
     intercept: float | None = None
+    unplaced: Decimal = _ZERO
 
 
 @dataclass(frozen=True)
@@ -762,19 +766,27 @@ def t_quantile(p: float, df: float) -> float:
 
 def _daily_cost(
     records: Iterable[UsageRecord], zone: ZoneInfo, currency: str | None
-) -> tuple[str | None, dict[date, Decimal]]:
-    """Return the chosen currency and the cost per local day of every day with cost records."""
+) -> tuple[str | None, dict[date, Decimal], Decimal]:
+    """Return the chosen currency, the cost per local day of every day with cost records, and
+    the cost of records that do not fit in one local day (a whole billing period, say)."""
     cells = _by_interval(records, group=None)
     chosen = _pick_currency(cells.currencies(), currency)
     place = _Placer("day", zone)
     daily: dict[date, Decimal] = {}
+    unplaced = Decimal(0)
     for key in cells.keys:
         amount = cells.cost.get(key, {}).get(chosen) if chosen is not None else None
         if amount is None:
             continue
-        day = place(key[0], key[1]).astimezone(zone).date()
+        try:
+            day = place(key[0], key[1]).astimezone(zone).date()
+        except ConfigError:
+            if key[1] - key[0] <= _LONGEST_DAY:
+                raise  # a day-sized record misaligned with the zone's days: refuse, don't guess
+            unplaced += amount  # longer than a day: spent, but not put on a day, not invented
+            continue
         daily[day] = daily.get(day, Decimal(0)) + amount
-    return chosen, daily
+    return chosen, daily, unplaced
 
 
 def projection(
@@ -805,6 +817,10 @@ def projection(
     Spend never goes down, so ``projected``, ``lower`` and ``upper`` are clamped at ``actual``.
     The last observed day may be partial (today); it is fitted as it is.
 
+    A cost record longer than one local day (Basedash reports a whole billing period in one
+    record) cannot be put on a day: it counts in ``actual`` as spent and in ``unplaced``, but
+    it is not fitted, and its provider's future spend is not projected (nothing is invented).
+
     Args:
         records: The cost records of the period to project (other metrics are ignored).
         period_end: Exclusive end of the period; a day starting before it is a day to predict.
@@ -818,14 +834,13 @@ def projection(
         :data:`MIN_PROJECTION_DAYS` days have cost records.
 
     Raises:
-        ConfigError: A bad argument, costs in several currencies without ``currency``, or a
-            cost record that does not fit in one local day.
+        ConfigError: A bad argument, or costs in several currencies without ``currency``.
     """
     zone = _zone(timezone)
     end_dt = None if period_end is None else as_utc(period_end, name="period_end")
     now_dt = None if now is None else as_utc(now, name="now")
-    chosen, daily = _daily_cost(records, zone, currency)
-    actual = sum(daily.values(), Decimal(0))
+    chosen, daily, unplaced = _daily_cost(records, zone, currency)
+    actual = sum(daily.values(), unplaced)
     days_available = len(daily)
     if days_available < MIN_PROJECTION_DAYS:
         return Projection(
@@ -839,6 +854,7 @@ def projection(
             projected=None,
             lower=None,
             upper=None,
+            unplaced=unplaced,
         )
 
     first = min(daily)
@@ -886,6 +902,7 @@ def projection(
         upper=money(predicted + half_width),
         slope=slope,
         intercept=intercept,
+        unplaced=unplaced,
     )
 
 

@@ -203,3 +203,14 @@ def test_bad_arguments_are_config_errors() -> None:
     for kwargs in bad:
         with pytest.raises(ConfigError):
             projection(records, **kwargs)
+
+
+def test_a_whole_billing_period_counts_as_spent_but_is_not_fitted() -> None:
+    days = daily_records(SPEND)
+    period = record("2026-04-01T00:00Z", "2026-05-01T00:00Z", metric="cost", quantity="40.5")
+    with_period = projection([*days, period])
+    alone = projection(days)
+    assert with_period.unplaced == Decimal("40.5") and alone.unplaced == 0
+    assert with_period.actual == alone.actual + Decimal("40.5")
+    assert with_period.projected == alone.projected + Decimal("40.5")  # trend unchanged
+    assert with_period.days_available == alone.days_available

@@ -237,3 +237,18 @@ async def test_unknown_fields_are_kept(mode: str) -> None:
         router.get("/thing").mock(return_value=httpx.Response(200, json={"id": 3, "new": [1]}))
         item = await resolve(client.get())
     assert item.id == 3 and item.model_extra == {"new": [1]}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Go to settings.", "Go to settings. Use an admin key"),
+        ("Forbidden", "Forbidden. Use an admin key"),
+        ("", "-> 403. Use an admin key"),
+    ],
+)
+def test_hint_is_appended_as_one_sentence(message: str, expected: str) -> None:
+    error = usagekit.PermissionDeniedError(
+        message, status_code=403, provider="p", hint="Use an admin key"
+    )
+    assert str(error).endswith(expected)

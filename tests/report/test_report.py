@@ -118,3 +118,9 @@ def test_sums_stay_exact_beyond_the_default_decimal_precision() -> None:
     tiny = "0.1000000000000000055511151231257827"
     report = UsageReport.from_records([rec("a", "cost", tiny), rec("a", "cost", "1000000", day=1)])
     assert str(report.total_cost()["USD"]) == "1000000.1000000000000000055511151231257827"
+
+
+def test_summary_by_day_is_in_time_order() -> None:
+    rows = _report().summary("day")
+    assert [row["group"] for row in rows] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert _report().summary("provider")[0]["group"] == "eu"  # largest cost first

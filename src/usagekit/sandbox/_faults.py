@@ -48,6 +48,7 @@ DEFAULT_FAULT_WEIGHTS: Mapping[str, float] = {
     "truncate": 1.0,
     "slow": 1.0,
 }
+"""How often each fault kind is picked when ``fault_rate`` fires (relative weights)."""
 
 
 @dataclass(frozen=True)
