@@ -47,13 +47,16 @@ def pages(count: int, buckets: int = 7, results: int = 40, seed: int = 1) -> lis
                     batch=None, service_tier=None,
                 )  # fmt: skip
                 rows.append(row)
-            data.append({"object": "bucket", "start_time": day, "end_time": day + 86400, "results": rows})
+            data.append(
+                {"object": "bucket", "start_time": day, "end_time": day + 86400, "results": rows}
+            )
         page = {"object": "page", "data": data, "has_more": p < count - 1, "next_page": f"page_{p}"}
         out.append(json.dumps(page).encode())
     return out
 
 
 def run(smoke: bool = False) -> Result:
+    """Time parsing alone and parsing plus normalizing, alternately; the ratio per result."""
     endpoint = ENDPOINTS_BY_NAME["completions"]
     bodies = pages(2 if smoke else 20)
     results = sum(len(b["results"]) for body in bodies for b in json.loads(body)["data"])

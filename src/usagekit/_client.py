@@ -149,8 +149,11 @@ def _derived_config(
     max_retries: int | None,
     retry: RetryPolicy | None,
     max_pages: int | None,
+    adaptive_rate_limit: bool | None,
 ) -> TransportConfig:
     changes: dict[str, Any] = {}
+    if adaptive_rate_limit is not None:
+        changes["adaptive_rate_limit"] = adaptive_rate_limit
     if timeout is not None:
         changes["timeout"] = _timeout(timeout)
     if retry is not None or max_retries is not None:
@@ -193,16 +196,31 @@ class SyncClientBase(_ClientCommon):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_pages: int | None = None,
+        adaptive_rate_limit: bool | None = None,
     ) -> C:
         """Return a copy with other options, sharing this client's connection pool.
 
         The copy does not own the pool: close the original when done.
 
+        Args:
+            timeout: Seconds (or an ``httpx.Timeout``) per attempt.
+            max_retries: Retries after the first attempt.
+            retry: A whole :class:`~usagekit.RetryPolicy`.
+            max_pages: Page cap for one pagination walk.
+            adaptive_rate_limit: Pace requests at a rate learned from the server's 429 hints
+                (:class:`~usagekit.AdaptiveRateLimiter`): for bulk backfills against a rate
+                limit, so that the walk does not hammer the server.
+
+        Returns:
+            The copy.
+
         Raises:
             ConfigError: An invalid option.
         """
         clone = copy.copy(self)
-        config = _derived_config(self.config, timeout, max_retries, retry, max_pages)
+        config = _derived_config(
+            self.config, timeout, max_retries, retry, max_pages, adaptive_rate_limit
+        )
         clone._transport = self._transport.derive(config)
         return clone
 
@@ -239,14 +257,22 @@ class AsyncClientBase(_ClientCommon):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_pages: int | None = None,
+        adaptive_rate_limit: bool | None = None,
     ) -> AC:
         """Return a copy with other options, sharing this client's connection pool.
+
+        See :meth:`SyncClientBase.with_options` for the options.
+
+        Returns:
+            The copy.
 
         Raises:
             ConfigError: An invalid option.
         """
         clone = copy.copy(self)
-        config = _derived_config(self.config, timeout, max_retries, retry, max_pages)
+        config = _derived_config(
+            self.config, timeout, max_retries, retry, max_pages, adaptive_rate_limit
+        )
         clone._transport = self._transport.derive(config)
         return clone
 

@@ -100,7 +100,7 @@ _NULLABLE = frozenset(
 )
 _TIME_COLUMNS = frozenset({"start", "end"})
 
-DEFAULT_BATCH_SIZE = 50_000
+DEFAULT_BATCH_SIZE = 10_000
 """Rows per Parquet row group, and so the most rows a Parquet writer holds at once."""
 
 PathLike: TypeAlias = str | os.PathLike[str]

@@ -29,6 +29,7 @@ from ._errors import (
     ConfigError,
     RateLimitError,
     ResponseValidationError,
+    UsagekitError,
     error_class_for_status,
 )
 from ._logging import SENSITIVE_HEADERS, logger, redact, register_secret
@@ -121,7 +122,7 @@ class TransportConfig:
         max_pages: Page cap for one pagination walk.
         max_redirects: Redirect hops followed per attempt.
         adaptive_rate_limit: Learn the server's rate from its 429 hints and pace requests
-            (see :class:`~usagekit.AdaptiveRateLimiter`); dormant until the first throttle.
+            (see :class:`~usagekit.AdaptiveRateLimiter`), for long walks against a rate limit.
     """
 
     provider: str
@@ -132,7 +133,7 @@ class TransportConfig:
     error_hints: Mapping[int, str] = field(default_factory=dict)
     max_pages: int = 10_000
     max_redirects: int = 5
-    adaptive_rate_limit: bool = True
+    adaptive_rate_limit: bool = False
 
     def __post_init__(self) -> None:
         for secret in self.credentials.values():
@@ -250,6 +251,7 @@ class _TransportCore:
         if rate_limiter is None and config.adaptive_rate_limit:
             rate_limiter = AdaptiveRateLimiter()
         self.rate_limiter = rate_limiter if config.adaptive_rate_limit else None
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.config.provider!r})"
@@ -257,9 +259,12 @@ class _TransportCore:
     # -- requests -------------------------------------------------------------------------
 
     def url_for(self, spec: RequestSpec) -> httpx.URL:
-        """Return the absolute URL of a request (without its query)."""
-        base = self.config.base_url
-        return base.copy_with(path=base.path.rstrip("/") + spec.path)
+        """Return the absolute URL of a request (without its query); cached per path."""
+        url = self._urls.get(spec.path)
+        if url is None:
+            base = self.config.base_url
+            url = self._urls[spec.path] = base.copy_with(path=base.path.rstrip("/") + spec.path)
+        return url
 
     def build_request(
         self, client: httpx.Client | httpx.AsyncClient, spec: RequestSpec
@@ -403,6 +408,15 @@ class _TransportCore:
             "before_sleep": lambda state: self.log_retry(spec, state),
         }
 
+    def first_failure(self, error: UsagekitError) -> list[UsagekitError]:
+        """Decide what a failed first attempt (sent outside tenacity, the common fast path)
+        leads to: re-raised at once when not retryable, else handed to the retry loop, whose
+        first attempt re-raises it so that attempts, waits and stops count exactly as if the
+        loop had sent it."""
+        if not self.config.retry.is_retryable(error):
+            raise error
+        return [error]
+
 
 class Transport(_TransportCore):
     """Synchronous transport over ``httpx.Client``.
@@ -470,8 +484,18 @@ class Transport(_TransportCore):
             APIError: The final error status, after retries.
             APIConnectionError: The final connection failure, after retries.
         """
+        try:
+            return self._attempt(spec)
+        except UsagekitError as error:
+            pending = self.first_failure(error)
+
+        def attempt(spec: RequestSpec) -> httpx.Response:
+            if pending:
+                raise pending.pop()
+            return self._attempt(spec)
+
         retrying = Retrying(sleep=self.sleep, **self.retrying_arguments(spec))
-        response: httpx.Response = retrying(self._attempt, spec)
+        response: httpx.Response = retrying(attempt, spec)
         return response
 
     @overload
@@ -547,8 +571,18 @@ class AsyncTransport(_TransportCore):
 
     async def send(self, spec: RequestSpec) -> httpx.Response:
         """Send a request, retrying as the policy says (see :meth:`Transport.send`)."""
+        try:
+            return await self._attempt(spec)
+        except UsagekitError as error:
+            pending = self.first_failure(error)
+
+        async def attempt(spec: RequestSpec) -> httpx.Response:
+            if pending:
+                raise pending.pop()
+            return await self._attempt(spec)
+
         retrying = AsyncRetrying(sleep=self.sleep, **self.retrying_arguments(spec))
-        response: httpx.Response = await retrying(self._attempt, spec)
+        response: httpx.Response = await retrying(attempt, spec)
         return response
 
     @overload

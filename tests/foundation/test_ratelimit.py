@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from usagekit import AdaptiveRateLimiter
@@ -97,6 +99,48 @@ def test_throttles_without_a_hint_back_off_multiplicatively() -> None:
     assert before is not None
     limiter.on_throttle(None)
     assert limiter.rate == pytest.approx(before * 0.85)
-    for _ in range(100):
+
+
+def test_pacing_that_does_not_make_429s_rare_is_given_up() -> None:
+    """429s that persist however slowly the client goes are not caused by its rate."""
+    clock = Clock()
+    limiter = AdaptiveRateLimiter(clock=clock, window=8)
+    limiter.on_success()
+    limiter.on_throttle(0.05)
+    assert limiter.rate is not None
+    for _ in range(8):
         limiter.on_throttle(None)
-    assert limiter.rate == 1.0
+    assert limiter.rate is None  # dormant again: the retry loop still honours each hint
+    limiter.on_success()
+    limiter.on_throttle(0.05)
+    assert limiter.rate is None  # and it lets a while pass before listening again
+
+
+def _random_faults(limiter: AdaptiveRateLimiter | None, clock: Clock, share: float) -> float:
+    rng = random.Random(3)
+    for _ in range(2000):
+        while True:
+            if limiter is not None:
+                clock.now += limiter.reserve()
+            clock.now += 0.002
+            if rng.random() < share:
+                hint = rng.uniform(0.005, 0.025)
+                if limiter is not None:
+                    limiter.on_throttle(hint)
+                clock.now += hint
+                continue
+            if limiter is not None:
+                limiter.on_success()
+            break
+    return clock.now
+
+
+@pytest.mark.parametrize(("share", "slowdown"), [(0.3, 1.5), (0.1, 2.0)])
+def test_transient_429s_do_not_slow_an_opted_in_client_to_a_crawl(
+    share: float, slowdown: float
+) -> None:
+    """Random 429s with short hints: pacing must give up, not spiral down."""
+    paced_clock, plain_clock = Clock(), Clock()
+    paced = _random_faults(AdaptiveRateLimiter(clock=paced_clock), paced_clock, share)
+    plain = _random_faults(None, plain_clock, share)
+    assert paced <= slowdown * plain

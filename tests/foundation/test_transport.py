@@ -252,3 +252,22 @@ def test_hint_is_appended_as_one_sentence(message: str, expected: str) -> None:
         message, status_code=403, provider="p", hint="Use an admin key"
     )
     assert str(error).endswith(expected)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+async def test_the_adaptive_rate_limiter_is_opt_in(
+    mode: str, sleeps: SleepRecorder, adaptive: bool
+) -> None:
+    client = make_client(mode, max_retries=2).with_options(adaptive_rate_limit=adaptive)
+    install_sleep(client, sleeps)
+    responses = [OK, httpx.Response(429, headers={"retry-after-ms": "500"}), OK, OK]
+    with _router() as router:
+        router.get("/thing").mock(side_effect=responses)
+        await resolve(client.get())
+        await resolve(client.get())  # 429, waits the hint, then OK
+        await resolve(client.get())
+    assert sleeps.calls[0] == 0.5  # the retry honours the hint either way
+    if adaptive:
+        assert len(sleeps.calls) > 1  # and the opted-in client paces the next request
+    else:
+        assert sleeps.calls == [0.5]

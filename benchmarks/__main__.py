@@ -1,0 +1,88 @@
+"""``python -m benchmarks [names...] [--smoke]``: run the benchmarks and print their ratios.
+
+Each benchmark prints one line (its ratio against its baseline, its target and the raw
+figures), then a summary. ``--smoke`` runs each at a tiny size, only to keep them working (as
+CI does); its figures mean nothing. The exit status is non-zero only when a benchmark crashes,
+never because a ratio missed its target: machines are noisy, and the figures are for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+from ._common import Result
+
+BENCHMARKS = {
+    "normalize": "bench_normalize",
+    "transport": "bench_transport",
+    "concurrency": "bench_concurrency",
+    "memory": "bench_memory",
+    "ratelimit": "bench_ratelimit",
+}
+"""Benchmark name to module (each has ``run(smoke: bool = False) -> Result``)."""
+
+
+def _run_one(name: str, smoke: bool) -> Result:
+    module = importlib.import_module(f".{BENCHMARKS[name]}", __package__)
+    result: Result = module.run(smoke=smoke)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the named benchmarks (all by default).
+
+    Args:
+        argv: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 when every benchmark ran (whatever its ratio), 1 when one crashed.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="usagekit's benchmarks: each prints a ratio against a baseline.",
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="name", help=f"benchmarks to run: {', '.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check they run")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; known: {', '.join(BENCHMARKS)}")
+    names = list(dict.fromkeys(args.names)) or list(BENCHMARKS)
+
+    mode = "smoke run: tiny sizes, the figures mean nothing" if args.smoke else "full run"
+    print(f"usagekit benchmarks ({mode}), Python {sys.version.split()[0]}", flush=True)
+    results: list[Result] = []
+    crashed: list[str] = []
+    began = time.perf_counter()
+    for name in names:
+        started = time.perf_counter()
+        try:
+            result = _run_one(name, args.smoke)
+        except Exception:
+            crashed.append(name)
+            print(f"{name:<14} CRASHED", flush=True)
+            traceback.print_exc()
+            continue
+        results.append(result)
+        print(f"{result.line()}  [{time.perf_counter() - started:.1f} s]", flush=True)
+
+    met = sum(result.met for result in results)
+    missed = [result.name for result in results if not result.met]
+    summary = f"{met} of {len(names)} meet their targets"
+    if missed:
+        summary += f"; missed: {', '.join(missed)}"
+    if crashed:
+        summary += f"; crashed: {', '.join(crashed)}"
+    print(f"summary: {summary} ({time.perf_counter() - began:.0f} s)", flush=True)
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
