@@ -1,15 +1,18 @@
 """Fetch every client's records concurrently into one :class:`UsageReport`.
 
 Sync clients each run in a worker thread; async clients run together on one event loop (the
-caller's, for :func:`acollect`; a private one in a worker thread for :func:`collect`, so that it
-also works inside Jupyter, where a loop is already running). One provider failing never loses
-the others: its error, and whatever arrived before it, are kept in the report's failures.
+caller's, for :func:`acollect`; for :func:`collect`, one long-lived loop of usagekit's own in a
+background thread, so that it also works inside Jupyter, where a loop is already running, and so
+that an async client's pooled connections stay usable from one call to the next). One provider
+failing never loses the others: its error, and whatever arrived before it, are kept in the
+report's failures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -74,6 +77,21 @@ class _Outcome:
     records: list[UsageRecord]
     seconds: float
     error: BaseException | None = None
+
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """The event loop that :func:`collect` runs async clients on, started once, on demand."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="usagekit-loop", daemon=True).start()
+            _loop = loop
+        return _loop
 
 
 def _is_async(client: object) -> bool:
@@ -205,10 +223,14 @@ def collect(
             )
         )
 
-    workers = max(1, len(sync_clients) + (1 if async_clients else 0))
+    workers = max(1, len(sync_clients))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usagekit-collect") as pool:
         futures = {i: pool.submit(_drain, c, begin, finish, on_progress) for i, c in sync_clients}
-        async_future = pool.submit(asyncio.run, run_async()) if async_clients else None
+        async_future = (
+            asyncio.run_coroutine_threadsafe(run_async(), _background_loop())
+            if async_clients
+            else None
+        )
         for i, future in futures.items():
             outcomes[i] = future.result()
         if async_future is not None:

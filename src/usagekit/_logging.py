@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "REDACTED",
@@ -19,7 +20,9 @@ __all__ = [
     "SensitiveDataFilter",
     "logger",
     "redact",
+    "redact_value",
     "register_secret",
+    "secret_forms",
 ]
 
 REDACTED = "[redacted]"
@@ -50,16 +53,39 @@ _secrets_lock = threading.Lock()
 logger = logging.getLogger("usagekit")
 
 
+def secret_forms(value: str) -> tuple[str, ...]:
+    """The forms a credential header value may be echoed in: as sent, and without its scheme.
+
+    ``"Bearer sk-..."`` is also echoed as the bare ``"sk-..."`` (OpenAI's 401 message does).
+    """
+    forms = [value]
+    scheme, _, rest = value.partition(" ")
+    if rest and scheme.lower() in ("bearer", "basic", "token"):
+        forms.append(rest.strip())
+    return tuple(form for form in forms if len(form) >= 8)
+
+
 def register_secret(value: str) -> None:
     """Remember a credential so that :func:`redact` scrubs it wherever it appears.
 
     Args:
-        value: The secret; values shorter than 8 characters are ignored (too likely to match
-            ordinary text, and too short to be a real key).
+        value: The secret (a header value; its bare form without ``Bearer`` is registered
+            too); forms shorter than 8 characters are ignored (too likely to match ordinary
+            text, and too short to be a real key).
     """
-    if len(value) >= 8:
-        with _secrets_lock:
-            _secrets.add(value)
+    with _secrets_lock:
+        _secrets.update(secret_forms(value))
+
+
+def redact_value(value: Any, extra: Iterable[str] = ()) -> Any:
+    """Return a parsed JSON value with every string in it redacted (see :func:`redact`)."""
+    if isinstance(value, str):
+        return redact(value, extra)
+    if isinstance(value, dict):
+        return {key: redact_value(item, extra) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_value(item, extra) for item in value]
+    return value
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:

@@ -32,7 +32,14 @@ from ._errors import (
     UsagekitError,
     error_class_for_status,
 )
-from ._logging import SENSITIVE_HEADERS, logger, redact, register_secret
+from ._logging import (
+    SENSITIVE_HEADERS,
+    logger,
+    redact,
+    redact_value,
+    register_secret,
+    secret_forms,
+)
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryPolicy, parse_retry_after
 from ._version import __version__
@@ -136,7 +143,13 @@ class TransportConfig:
     adaptive_rate_limit: bool = False
 
     def __post_init__(self) -> None:
-        for secret in self.credentials.values():
+        for header, secret in self.credentials.items():
+            if not all(" " <= char <= "~" for char in secret.get_secret_value()):
+                raise ConfigError(  # never show the value: it is a credential
+                    f"{self.provider}: the {header} credential holds a character that cannot be "
+                    "sent in an HTTP header (a control or non-ASCII character); check the key "
+                    "for a stray newline or a mis-pasted value"
+                )
             register_secret(secret.get_secret_value())
         if self.max_pages < 1:
             raise ConfigError("max_pages must be >= 1")
@@ -247,7 +260,11 @@ class _TransportCore:
 
     def __init__(self, config: TransportConfig, rate_limiter: AdaptiveRateLimiter | None) -> None:
         self.config = config
-        self._secrets = tuple(s.get_secret_value() for s in config.credentials.values())
+        self._secrets = tuple(
+            form
+            for secret in config.credentials.values()
+            for form in secret_forms(secret.get_secret_value())
+        )
         if rate_limiter is None and config.adaptive_rate_limit:
             rate_limiter = AdaptiveRateLimiter()
         self.rate_limiter = rate_limiter if config.adaptive_rate_limit else None
@@ -329,7 +346,7 @@ class _TransportCore:
             method=spec.method,
             path=request.url.path,
             request_id=_request_id(response.headers),
-            body=body,
+            body=redact_value(body, self._secrets),
             hint=self.config.error_hints.get(status),
             retry_after=parse_retry_after(response.headers, body),
             should_retry={"true": True, "false": False}.get(should),

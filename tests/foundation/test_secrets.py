@@ -104,3 +104,21 @@ async def test_same_origin_redirects_keep_credentials(mode: str) -> None:
         )
         assert (await resolve(client.get())).id == 8
     assert moved.calls[0].request.headers["api-key"] == CANARY
+
+
+async def test_the_bare_key_is_redacted_when_a_server_echoes_it(mode: str) -> None:
+    client = make_client(mode, max_retries=0)
+    echo = {"error": {"message": f"Incorrect API key provided: {CANARY}", "key": [CANARY]}}
+    with respx.mock(base_url=BASE_URL) as router:
+        router.get("/thing").mock(return_value=httpx.Response(401, json=echo))
+        with pytest.raises(usagekit.AuthenticationError) as caught:
+            await resolve(client.get())
+    assert CANARY not in str(caught.value)
+    assert CANARY not in repr(caught.value.body) and "[redacted]" in str(caught.value.body)
+
+
+@pytest.mark.parametrize("bad", [f"{CANARY}\nX-Evil: 1", f"{CANARY}é", f"{CANARY}\x00"])
+def test_a_key_that_cannot_be_a_header_is_a_config_error_that_never_shows_it(bad: str) -> None:
+    with pytest.raises(usagekit.ConfigError) as caught:
+        make_client("sync", api_key=bad)
+    assert CANARY not in str(caught.value)

@@ -90,3 +90,11 @@ async def test_one_provider_down_loses_nothing_else(mode: str, sb: Any) -> None:
     expected = _expected_cost(sb)
     del expected["basedash"]
     assert {p: a["USD"] for p, a in report.cost_by("provider").items()} == expected
+
+
+def test_collect_reuses_async_clients_across_calls(sb: Any) -> None:
+    client = sb.async_unsiloed_client()
+    first = usagekit.collect([client], START, END)
+    second = usagekit.collect([client], START, END)  # the same pooled connections, again
+    assert first.ok and second.ok, [f.reason for f in (*first.failures, *second.failures)]
+    assert first.records == second.records
