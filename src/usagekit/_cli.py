@@ -276,7 +276,16 @@ def _report_failures(report: UsageReport) -> int:
 # -- commands ------------------------------------------------------------------------------
 
 
+def _check_output(path: str | None) -> None:
+    """Refuse an output file that cannot be written, before spending time fetching."""
+    if path and path != "-":
+        folder = Path(path).resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise _CommandError(f"cannot write {path}: {folder} is not a writable folder")
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
+    _check_output(args.output)
     report = _fetch(args)
     with _output(args.output) as out:
         _write_report(report, args, out)
@@ -286,6 +295,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     if args.format == "parquet" and not args.output:
         raise _CommandError("--format parquet needs -o FILE")
+    _check_output(args.output)
     report = _fetch(args)
     if args.format == "parquet":
         count = report.to_parquet(args.output)
@@ -420,6 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("usagekit: interrupted\n")
         return 130
+    except OSError as exc:  # an unwritable output file, a full disk
+        sys.stderr.write(f"usagekit: cannot write {exc.filename or 'the output'}: {exc.strerror}\n")
+        return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
     return code

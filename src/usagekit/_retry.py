@@ -39,6 +39,14 @@ RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses retried by default; any other 5xx is retried too."""
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
 def _non_negative_finite(value: float) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
@@ -155,12 +163,13 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         from ._errors import ConfigError
 
-        if self.max_retries < 0:
-            raise ConfigError("max_retries must be >= 0")
-        for name in ("initial_backoff", "max_backoff", "max_retry_after", "max_total"):
-            if _non_negative_finite(float(getattr(self, name))) is None:
-                raise ConfigError(f"{name} must be a non-negative finite number of seconds")
-        if not 0 <= self.jitter <= 1:
+        if not _is_int(self.max_retries) or self.max_retries < 0:
+            raise ConfigError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
+        for name in ("initial_backoff", "max_backoff", "max_retry_after", "max_total", "jitter"):
+            value = getattr(self, name)
+            if not _is_number(value) or _non_negative_finite(float(value)) is None:
+                raise ConfigError(f"{name} must be a non-negative finite number, got {value!r}")
+        if self.jitter > 1:
             raise ConfigError("jitter must be between 0 and 1")
 
     def is_retryable(self, error: BaseException) -> bool:

@@ -151,7 +151,11 @@ class TransportConfig:
                     "for a stray newline or a mis-pasted value"
                 )
             register_secret(secret.get_secret_value())
-        if self.max_pages < 1:
+        if (
+            not isinstance(self.max_pages, int)
+            or isinstance(self.max_pages, bool)
+            or (self.max_pages < 1)
+        ):
             raise ConfigError("max_pages must be >= 1")
 
     def __repr__(self) -> str:

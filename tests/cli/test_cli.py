@@ -171,3 +171,9 @@ def test_demo_sync_then_report_from_the_store(tmp_path: Path) -> None:
     result = _run("report", "--db", str(db), "--since", "2026-11-01", "--format", "json", env=env)
     assert result.returncode == 0, result.stderr
     assert Decimal(json.loads(result.stdout)["total_cost"]["USD"]) > 0
+
+
+def test_an_unwritable_output_fails_before_fetching(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["report", "--demo", "-o", "/nonexistent-folder/report.txt"])
+    assert code == 2
+    assert "cannot write /nonexistent-folder/report.txt" in capsys.readouterr().err

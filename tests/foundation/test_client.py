@@ -93,3 +93,25 @@ async def test_async_client_lifecycle() -> None:
             router.get("/thing").mock(return_value=httpx.Response(200, json={"id": 2}))
             assert (await clone.get()).id == 2
     assert client._transport.http_client.is_closed
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_retries": "3"},
+        {"max_retries": 1.5},
+        {"max_retries": True},
+        {"jitter": "x"},
+        {"jitter": 2},
+        {"initial_backoff": "abc"},
+        {"max_total": float("inf")},
+    ],
+)
+def test_bad_retry_policies_are_config_errors(options: dict[str, object]) -> None:
+    with pytest.raises(usagekit.ConfigError):
+        usagekit.RetryPolicy(**options)  # type: ignore[arg-type]
+
+
+def test_bad_page_caps_are_config_errors() -> None:
+    with pytest.raises(usagekit.ConfigError):
+        FakeClient().with_options(max_pages="5")  # type: ignore[arg-type]

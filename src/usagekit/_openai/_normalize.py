@@ -90,7 +90,9 @@ def _cost_records(bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0) ->
         if amount is None or amount.value is None:
             continue
         currency = amount.currency
-        if currency is None or len(currency) != 3 or not currency.isalpha():
+        if currency is None or not (
+            len(currency) == 3 and currency.isascii() and currency.isalpha()
+        ):
             raise _invalid(
                 f"the currency is not an ISO 4217 code: {currency!r}",
                 f"data.{index}.results.{position}.amount",
