@@ -581,6 +581,7 @@ def time_series_records(
     source: str,
     group_by: str,
     zone: zoneinfo.ZoneInfo,
+    clip_end: bool = True,
 ) -> list[UsageRecord]:
     """Normalize a ``time-series`` response into token and cost records.
 
@@ -601,6 +602,10 @@ def time_series_records(
         source: The token pool requested (``attributes["token_source"]``).
         group_by: The breakdown requested.
         zone: The requested zone; the response's own ``timezone`` wins when it is valid.
+        clip_end: Cut the last bucket at ``end``. False when the caller gave no end (``end``
+            is then just "now"): the open bucket keeps its natural end, like OpenAI's current
+            bucket, so fetching it again gives the same record ids and replaces the figures
+            instead of adding a record beside them.
 
     Returns:
         The records, bucket by bucket, oldest first.
@@ -643,7 +648,10 @@ def time_series_records(
             following = buckets[index + 1].start
             bucket_end = following if bucket_end is None else min(bucket_end, following)
         first = max(bucket.start, start)
-        last = end if bucket_end is None else min(bucket_end, end)
+        if bucket_end is None or clip_end:
+            last = end if bucket_end is None else min(bucket_end, end)
+        else:
+            last = bucket_end
         if last <= first:
             continue
         if group_by == "none":
@@ -686,6 +694,7 @@ class _RecordsPlan:
     source: str
     group_by: str
     zone: zoneinfo.ZoneInfo
+    open_ended: bool
 
 
 def records_plan(
@@ -713,7 +722,9 @@ def records_plan(
     spec = time_series_spec(
         first, last, source=source, granularity=granularity, group_by=group_by, timezone=timezone
     )
-    return _RecordsPlan(spec, first, last, source, group_by, check_timezone(timezone))
+    return _RecordsPlan(
+        spec, first, last, source, group_by, check_timezone(timezone), open_ended=end is None
+    )
 
 
 def _plan_records(plan: _RecordsPlan, series: DaramexTimeSeries, org_id: str) -> list[UsageRecord]:
@@ -725,6 +736,7 @@ def _plan_records(plan: _RecordsPlan, series: DaramexTimeSeries, org_id: str) ->
         source=plan.source,
         group_by=plan.group_by,
         zone=plan.zone,
+        clip_end=not plan.open_ended,
     )
 
 

@@ -98,3 +98,12 @@ def test_collect_reuses_async_clients_across_calls(sb: Any) -> None:
     second = usagekit.collect([client], START, END)  # the same pooled connections, again
     assert first.ok and second.ok, [f.reason for f in (*first.failures, *second.failures)]
     assert first.records == second.records
+
+
+def test_fetching_the_open_daramex_bucket_twice_gives_the_same_ids(sb: Any) -> None:
+    client = sb.daramex_client()
+    first = list(client.records(datetime(2026, 10, 19, tzinfo=UTC)))
+    second = list(client.records(datetime(2026, 10, 19, tzinfo=UTC)))
+    client.close()
+    assert {r.id for r in first} == {r.id for r in second}
+    assert len(usagekit.UsageReport.from_records([*first, *second])) == len(first)
