@@ -311,8 +311,14 @@ def _parse_attributes(value: Any) -> dict[str, str]:
     return value
 
 
+def _require_record(record: object) -> None:
+    if not isinstance(record, UsageRecord):
+        raise ConfigError(f"expected UsageRecord items to export, got {type(record).__name__}")
+
+
 def _record_values(record: UsageRecord) -> list[str | None]:
     """The flat values of a record, in :data:`RECORD_COLUMNS` order."""
+    _require_record(record)
     return [
         record.id,
         record.provider,
@@ -470,6 +476,8 @@ def text_sink(target: TextTarget) -> Iterator[IO[str]]:
             open(temporary, "x", encoding="utf-8", newline="") as handle,
         ):
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before the rename makes it visible
     else:
         yield target
 
@@ -899,6 +907,7 @@ def write_parquet_rows(
 
 
 def _record_tuple(record: UsageRecord) -> tuple[Any, ...]:
+    _require_record(record)
     return (
         record.id,
         record.provider,

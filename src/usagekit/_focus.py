@@ -73,6 +73,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from ._errors import ConfigError
 from ._export import (
     DEFAULT_BATCH_SIZE,
     ExportError,
@@ -425,6 +426,8 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
 
 def _cost_rows(records: Iterable[UsageRecord]) -> Iterator[tuple[Any, ...]]:
     for record in records:
+        if not isinstance(record, UsageRecord):
+            raise ConfigError(f"expected UsageRecord items, got {type(record).__name__}")
         if record.metric == "cost":
             yield _row_values(record)
 

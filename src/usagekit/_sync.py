@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from ._client import AsyncClientBase
 from ._errors import ConfigError
 from ._records import UsageRecord
 from ._store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches, _SyncPlan
@@ -127,9 +128,14 @@ def _provider_of(client: object) -> str:
             f"a sync client needs a non-empty str attribute 'provider'; "
             f"{type(client).__name__} has {provider!r}"
         )
-    if not callable(getattr(client, "records", None)):
+    records = getattr(client, "records", None)
+    if not callable(records):
         raise ConfigError(
             f"a sync client needs a records() method; {type(client).__name__} has none"
+        )
+    if isinstance(client, AsyncClientBase) or inspect.isasyncgenfunction(records):
+        raise ConfigError(
+            f"the {provider} client is async; sync() needs the sync client of the provider"
         )
     return provider
 

@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Generic, Literal, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -887,7 +887,11 @@ def projection(
 
     def money(estimate: float) -> Decimal:
         """``actual`` (exact) plus an estimated amount rounded to a millionth, never below it."""
-        return actual + max(_ZERO, Decimal(repr(estimate)).quantize(_MICRO))
+        if not math.isfinite(estimate):
+            raise ConfigError("the projection overflowed: the daily costs are too large")
+        with localcontext() as context:
+            context.prec = 120  # quantize exactly, however large the amounts
+            return actual + max(_ZERO, Decimal(repr(estimate)).quantize(_MICRO))
 
     return Projection(
         status="ok",

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import pytest
 
+import usagekit
 from usagekit import UsagekitError, UsageRecord
 from usagekit._export import (
     RECORD_COLUMNS,
@@ -401,3 +402,11 @@ def test_special_characters_without_empty_strings_round_trip(tmp_path: Path) -> 
     write_csv([record], path)
     assert '""' in path.read_text(encoding="utf-8")  # quotes doubled inside quoted fields
     assert_same(list(read_csv(path)), [record])
+
+
+@pytest.mark.parametrize(
+    "writer", [usagekit.write_csv, usagekit.write_jsonl, usagekit.write_focus_csv]
+)
+def test_writers_refuse_what_is_not_a_record(writer: Any) -> None:
+    with pytest.raises(usagekit.ConfigError, match="UsageRecord"):
+        writer([1], io.StringIO())

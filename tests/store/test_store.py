@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import usagekit
 from usagekit import ConfigError, UsageRecord
 from usagekit._store import Store
 
@@ -352,3 +353,11 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_bad_timeout(tmp_path: Path, timeout: Any) -> None:
     with pytest.raises(ConfigError, match="timeout"):
         Store(tmp_path / "x.sqlite", timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("path", "timeout"), [(None, 1.0), (":memory:", float("nan")), (":memory:", float("inf"))]
+)
+def test_bad_store_arguments_are_config_errors(path: object, timeout: float) -> None:
+    with pytest.raises(usagekit.ConfigError):
+        usagekit.Store(path, timeout=timeout)  # type: ignore[arg-type]
