@@ -8,7 +8,7 @@ a failure on page 40 does not restart the walk.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -56,10 +56,6 @@ class _CursorWalk:
             message, provider=self.provider, endpoint=self.spec.endpoint, pages=self.pages
         )
 
-    def items(self, page: Any) -> Sequence[Any]:
-        items: Sequence[Any] = getattr(page, self.paging.items_attr)
-        return items
-
     def advance(self, page: Any) -> RequestSpec | None:
         """Record a fetched page and return the next request, or None at the end.
 
@@ -95,13 +91,11 @@ class Pager(Generic[PageT, ItemT]):
         page_type: type[PageT],
         *,
         paging: CursorPaging = CursorPaging(),
-        check: Callable[[PageT], None] | None = None,
     ) -> None:
         self._transport = transport
         self._spec = spec
         self._page_type = page_type
         self._paging = paging
-        self._check = check
 
     def __repr__(self) -> str:
         return f"Pager(endpoint={self._spec.endpoint!r})"
@@ -120,8 +114,6 @@ class Pager(Generic[PageT, ItemT]):
         spec: RequestSpec | None = self._spec
         while spec is not None:
             page = self._transport.request(spec, self._page_type)
-            if self._check is not None:
-                self._check(page)
             yield page
             spec = walk.advance(page)
 
@@ -140,13 +132,11 @@ class AsyncPager(Generic[PageT, ItemT]):
         page_type: type[PageT],
         *,
         paging: CursorPaging = CursorPaging(),
-        check: Callable[[PageT], None] | None = None,
     ) -> None:
         self._transport = transport
         self._spec = spec
         self._page_type = page_type
         self._paging = paging
-        self._check = check
 
     def __repr__(self) -> str:
         return f"AsyncPager(endpoint={self._spec.endpoint!r})"
@@ -160,8 +150,6 @@ class AsyncPager(Generic[PageT, ItemT]):
         spec: RequestSpec | None = self._spec
         while spec is not None:
             page = await self._transport.request(spec, self._page_type)
-            if self._check is not None:
-                self._check(page)
             yield page
             spec = walk.advance(page)
 
