@@ -209,6 +209,9 @@ DaramexProjection: TypeAlias = Annotated[
 
 
 class _ProjectionStatus(WireModel):
+    """Decoded first, so that a bad field is named by its JSON path (``lowerBound``), not by
+    the union's tag too (``ok.lowerBound``), as the discriminated union would."""
+
     status: Literal["ok", "insufficient_data"]
 
 
@@ -906,8 +909,8 @@ class DaramexClient(_DaramexMixin, SyncClientBase):
             PermissionDeniedError: No read on ``ai.agent``, or an org mismatch.
         """
         spec = model_efficiency_spec(start, end, source=source, action=action, limit=limit)
-        result: list[DaramexModelEfficiency] = self._transport.decode(
-            spec, self._transport.send(spec), list[DaramexModelEfficiency]
+        result: list[DaramexModelEfficiency] = self._transport.request(
+            spec, list[DaramexModelEfficiency]
         )
         return result
 
@@ -1115,8 +1118,8 @@ class AsyncDaramexClient(_DaramexMixin, AsyncClientBase):
             APIError: 400, 401 or 403.
         """
         spec = model_efficiency_spec(start, end, source=source, action=action, limit=limit)
-        result: list[DaramexModelEfficiency] = self._transport.decode(
-            spec, await self._transport.send(spec), list[DaramexModelEfficiency]
+        result: list[DaramexModelEfficiency] = await self._transport.request(
+            spec, list[DaramexModelEfficiency]
         )
         return result
 
