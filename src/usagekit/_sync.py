@@ -254,7 +254,12 @@ def _sync_one(
         removed = store._finish_sync(
             plan.run_id, provider=provider, superseded=superseded, snapshot_id=snapshot_id
         )
-    except Exception as exc:
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # interrupted (Ctrl-C, SystemExit): tidy, re-raise
+            if plan is not None:
+                with suppress(sqlite3.Error):
+                    store._fail_sync(plan.run_id, type(exc).__name__, snapshot_id)
+            raise
         error = f"{type(exc).__name__}: {exc}"
         if plan is not None:
             # The run stays unfinished, so the next sync starts no later than this one did,

@@ -270,3 +270,23 @@ def test_usagekit_clients_fit_the_protocol() -> None:
     }
     assert names == {"openai", "basedash", "unsiloed", "daramex"}
     assert names >= CURRENT_PERIOD_PROVIDERS
+
+
+class Interrupted:
+    """A current-period provider whose fetch is interrupted (Ctrl-C) after one record."""
+
+    provider = "basedash"
+
+    def records(self, start: Any = None, end: Any = None) -> Iterator[UsageRecord]:
+        yield current_period("basedash", UNTIL, "1.00")[0]
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_sync_re_raises_and_leaves_no_unfinished_snapshot(path: str) -> None:
+    import sqlite3
+
+    with Store(path) as store, pytest.raises(KeyboardInterrupt):
+        sync(store, [Interrupted()], now=UNTIL, batch_size=1)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM snapshots").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM snapshot_records").fetchone() == (0,)
