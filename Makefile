@@ -15,9 +15,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
 install: $(VENV)/.installed-dev
 
-demo: install
+demo: $(VENV)/.installed-base
 	$(BIN)/usagekit report --demo
 
 test: install
