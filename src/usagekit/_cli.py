@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -312,8 +313,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from ._store import Store
     from ._sync import sync
 
+    lookback = None if args.lookback is None else timedelta(days=args.lookback)
     with _clients(args) as clients, Store(args.db) as store:
-        result = sync(store, clients, since=args.since)
+        result = sync(store, clients, since=args.since, lookback=lookback)
     sys.stdout.write(f"{result}\n")
     for failure in result.failures:
         sys.stderr.write(f"usagekit: {failure.provider} failed: {failure.error}\n")
@@ -383,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd.add_argument("--since", help="fetch from here when the store has nothing newer")
     sync_cmd.add_argument("--provider", action="append", choices=sorted(PROVIDERS))
     sync_cmd.add_argument("--demo", action="store_true", help="sync from the built-in sandbox")
+    sync_cmd.add_argument(
+        "--lookback",
+        type=float,
+        metavar="DAYS",
+        help="also re-fetch the last DAYS days, to pick up late revisions (e.g. 2)",
+    )
     sync_cmd.set_defaults(handler=_cmd_sync)
 
     from .sandbox._command import add_arguments

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from ._client import AsyncClientBase
@@ -147,6 +147,7 @@ def sync(
     since: TimeLike | None = None,
     now: TimeLike | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    lookback: timedelta | None = None,
 ) -> SyncResult:
     """Fetch each client's new records into ``store``, incrementally.
 
@@ -175,6 +176,10 @@ def sync(
             back-fill from.
         now: The fetch time recorded for snapshots and runs; None: the clock.
         batch_size: Records per transaction.
+        lookback: For a provider with records stored, also fetch again everything since
+            ``now - lookback``, so that late revisions of closed buckets (OpenAI's costs are
+            finalised hours later) replace the figures stored before; None: only the open
+            buckets are fetched again.
 
     Returns:
         What was written per provider, with the failures.
@@ -192,10 +197,19 @@ def sync(
     since_dt = None if since is None else as_utc(since, name="since")
     fetched_at = utcnow() if now is None else as_utc(now, name="now")
     size = _batch_size(batch_size)
+    if lookback is not None and (not isinstance(lookback, timedelta) or lookback < timedelta(0)):
+        raise ConfigError(f"lookback must be a non-negative timedelta, got {lookback!r}")
+
+    def start_for(provider: str) -> datetime | None:
+        if lookback is None or not store.count(provider=provider):
+            return since_dt
+        revisit = fetched_at - lookback  # an earlier since re-fetches (see above)
+        return revisit if since_dt is None else min(since_dt, revisit)
+
     return SyncResult(
         fetched_at=fetched_at,
         providers=tuple(
-            _sync_one(store, client, provider, since_dt, fetched_at, size)
+            _sync_one(store, client, provider, start_for(provider), fetched_at, size)
             for client, provider in zip(client_list, providers, strict=True)
         ),
     )

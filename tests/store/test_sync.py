@@ -290,3 +290,27 @@ def test_an_interrupted_sync_re_raises_and_leaves_no_unfinished_snapshot(path: s
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM snapshots").fetchone() == (0,)
         assert conn.execute("SELECT COUNT(*) FROM snapshot_records").fetchone() == (0,)
+
+
+def test_lookback_picks_up_late_revisions_of_closed_buckets(path: str) -> None:
+    data = openai_like(UNTIL)
+    closed = data[0]  # a bucket long closed at the first sync
+    current: dict[str, list[UsageRecord]] = {"records": data}
+    client = FakeClient("openai", lambda: current["records"])
+    revised = [
+        r.model_copy(update={"quantity": r.quantity + 1}) if r.id == closed.id else r for r in data
+    ]
+    with Store(path) as store:
+        sync(store, [client], since=BASE, now=UNTIL)
+        current["records"] = revised  # the provider finalises an old figure
+
+        sync(store, [client], now=LATER)  # only open buckets are fetched again
+        (kept,) = (r for r in store.records(provider="openai") if r.id == closed.id)
+        assert kept.quantity == closed.quantity
+
+        sync(store, [client], now=LATER, lookback=LATER - BASE)
+        (fixed,) = (r for r in store.records(provider="openai") if r.id == closed.id)
+        assert fixed.quantity == closed.quantity + 1
+        assert store.count(provider="openai") == len(data)  # replaced, nothing duplicated
+    with Store(path) as store, pytest.raises(ConfigError, match="lookback"):
+        sync(store, [client], lookback=-DAY)
