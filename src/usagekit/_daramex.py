@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, cast, get_args
 
 import httpx
 from pydantic import BeforeValidator, Field, SecretStr
@@ -38,7 +38,7 @@ from ._client import (
 from ._errors import ConfigError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
-from ._time import TimeLike, as_utc, month_start, utcnow
+from ._time import TimeLike, as_utc, month_start, resolve_window, utcnow
 from ._transport import RequestSpec, TransportConfig, params_from
 from ._wire import ExactDecimal, UTCDateTime, WireModel
 
@@ -406,14 +406,8 @@ def iso_z(moment: datetime) -> str:
 def _window(start: TimeLike, end: TimeLike) -> tuple[datetime, datetime]:
     if start is None or end is None:
         raise ConfigError(f"{PROVIDER}: start and end are both required")
-    start_dt = as_utc(start, name="start")
-    end_dt = as_utc(end, name="end")
-    if start_dt >= end_dt:
-        raise ConfigError(
-            f"{PROVIDER}: start must be before end, got start={start_dt.isoformat()} "
-            f"end={end_dt.isoformat()}"
-        )
-    return start_dt, end_dt
+    window = resolve_window(start, end)
+    return window.start, cast(datetime, window.end)  # end was given, so it is set
 
 
 def _window_params(start: datetime, end: datetime, source: object) -> dict[str, str]:
