@@ -3,10 +3,77 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, Iterable
+import os
+from collections.abc import AsyncIterable, Iterable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+
+import usagekit
+
+SWEEP_ENV = "USAGEKIT_TEST_CLOCK"
+"""Set by ``scripts/clock_sweep.py``: every test then starts with the clock at this instant."""
+SWEEP_AT = os.environ.get(SWEEP_ENV, "").strip()
+
+if SWEEP_AT:
+    from hypothesis import settings
+
+    # The sweep is about the calendar, not about inputs: the full suite runs every property at
+    # its usual strength; each pinned instant runs a few examples of each.
+    settings.register_profile("clock-sweep", max_examples=5, deadline=None)
+    settings.load_profile("clock-sweep")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say at which instant the clock is pinned, when it is."""
+    return f"clock pinned at {SWEEP_AT} (each test starts there)" if SWEEP_AT else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Name the pinned instant in every failure report."""
+    outcome = yield
+    report = outcome.get_result()
+    if SWEEP_AT and report.failed:
+        report.sections.append(("pinned clock", f"this test ran with the clock at {SWEEP_AT}"))
+
+
+READERS_ENV = "USAGEKIT_TEST_CLOCK_READERS"
+"""When set (by the sweep's first pass), the ids of tests that read the clock are appended to
+this file: a test that never asks the time cannot depend on the date."""
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Under the date sweep, start every test at ``SWEEP_AT`` (the clock then runs on).
+
+    time-machine moves this process's wall clock (so tests' own ``datetime.now`` agrees), usagekit's
+    clock is pinned to it (so a leftover ``USAGEKIT_NOW`` cannot disagree), and child processes
+    (examples, the command) get ``USAGEKIT_NOW``, which starts their usagekit clock there.
+    """
+    if not SWEEP_AT:
+        yield
+        return
+    import time_machine
+
+    read = False
+
+    def clock() -> datetime:
+        nonlocal read
+        read = True
+        return datetime.now(timezone.utc)
+
+    with time_machine.travel(SWEEP_AT, tick=True):
+        monkeypatch.setenv(usagekit.CLOCK_ENV, SWEEP_AT)
+        with usagekit.pin_clock(clock):
+            yield
+    readers = os.environ.get(READERS_ENV)
+    if read and readers:
+        with open(readers, "a", encoding="utf-8") as handle:
+            handle.write(request.node.nodeid + "\n")
 
 
 @pytest.fixture(params=["sync", "async"])

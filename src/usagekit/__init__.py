@@ -75,7 +75,16 @@ from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._retry import RetryPolicy, parse_retry_after
 from ._store import Snapshot, Store
 from ._sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync
-from ._time import TimeLike, Window, as_utc, resolve_window
+from ._time import (
+    CLOCK_ENV,
+    TimeLike,
+    Window,
+    as_utc,
+    month_start,
+    pin_clock,
+    resolve_window,
+    utcnow,
+)
 from ._unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._version import __version__
 
@@ -139,6 +148,10 @@ __all__ = [
     "collect",
     "parse_retry_after",
     "resolve_window",
+    "CLOCK_ENV",
+    "month_start",
+    "pin_clock",
+    "utcnow",
     "AsyncBasedashClient",
     "BasedashAIUsage",
     "BasedashClient",

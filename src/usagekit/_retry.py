@@ -26,6 +26,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from ._errors import APIConnectionError, APIError
+from ._time import utcnow
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -92,7 +93,7 @@ def retry_after_from_headers(
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    current = now or datetime.now(timezone.utc)
+    current = now or utcnow()
     return max(0.0, (when - current).total_seconds())
 
 

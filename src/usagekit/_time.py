@@ -8,6 +8,11 @@ a ``date`` (midnight UTC), unix seconds (``int`` or ``float``), or an ISO-8601 s
 from __future__ import annotations
 
 import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -15,7 +20,17 @@ from dateutil.parser import isoparse
 
 from ._errors import ConfigError
 
-__all__ = ["TimeLike", "Window", "as_utc", "month_start", "resolve_window", "to_unix", "utcnow"]
+__all__ = [
+    "CLOCK_ENV",
+    "TimeLike",
+    "Window",
+    "as_utc",
+    "month_start",
+    "pin_clock",
+    "resolve_window",
+    "to_unix",
+    "utcnow",
+]
 
 TimeLike = datetime | date | int | float | str
 """Anything usagekit accepts as a point in time."""
@@ -24,9 +39,88 @@ UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+CLOCK_ENV = "USAGEKIT_NOW"
+"""The environment variable that starts usagekit's clock at a given instant (for tests and
+reproducible demos): ``USAGEKIT_NOW=2026-12-01T00:30Z usagekit report --demo``. The clock then
+runs on from that instant at the real rate."""
+
+_pinned: Callable[[], datetime] | None = None
+_pin_lock = threading.Lock()
+_env_anchor: tuple[str, datetime, float] | None = None
+
+
+def _env_now() -> datetime | None:
+    """The clock given by :data:`CLOCK_ENV`, anchored at its first reading; None when unset."""
+    global _env_anchor
+    text = os.environ.get(CLOCK_ENV)
+    if not text:
+        return None
+    anchor = _env_anchor
+    if anchor is None or anchor[0] != text:
+        anchor = (text, as_utc(text, name=CLOCK_ENV), time.monotonic())
+        _env_anchor = anchor
+    return anchor[1] + timedelta(seconds=time.monotonic() - anchor[2])
+
+
 def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
+    """Return the current time as an aware UTC datetime: usagekit's one clock.
+
+    Everything in usagekit that asks "what time is it" (default windows, month to date, the
+    sandbox's "now", sync's lookback, budgets, the command) reads it here. It is the wall clock
+    unless pinned with :func:`pin_clock` or started elsewhere with :data:`CLOCK_ENV`.
+
+    Raises:
+        ConfigError: :data:`CLOCK_ENV` is set but is not an ISO-8601 instant.
+    """
+    pinned = _pinned
+    if pinned is not None:
+        return pinned()
+    moment = _env_now()
+    return datetime.now(UTC) if moment is None else moment
+
+
+@contextmanager
+def pin_clock(at: TimeLike | Callable[[], datetime], *, tick: bool = False) -> Iterator[None]:
+    """Pin usagekit's clock for the duration of a ``with`` block (all threads).
+
+    ``with usagekit.pin_clock("2026-12-01T00:30Z"): report = usagekit.collect(clients)`` answers
+    "month to date" as it would have been answered at that instant. Pins nest; leaving the block
+    restores the previous clock.
+
+    Args:
+        at: The instant, in any accepted time form, or a function returning an aware datetime.
+        tick: When True the clock starts at ``at`` and runs on at the real rate; when False
+            (default) it stays at ``at``.
+
+    Yields:
+        Nothing; the clock is pinned inside the block.
+
+    Raises:
+        ConfigError: ``at`` is not an accepted time form.
+    """
+    global _pinned
+    if callable(at):
+        source = at
+    else:
+        instant = as_utc(at, name="at")
+        if tick:
+            began = time.monotonic()
+
+            def source() -> datetime:
+                return instant + timedelta(seconds=time.monotonic() - began)
+
+        else:
+
+            def source() -> datetime:
+                return instant
+
+    with _pin_lock:
+        previous, _pinned = _pinned, source
+    try:
+        yield
+    finally:
+        with _pin_lock:
+            _pinned = previous
 
 
 def month_start(moment: datetime | None = None) -> datetime:

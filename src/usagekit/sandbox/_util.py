@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TypeVar
 
+from .._time import utcnow
+
 __all__ = [
     "DAY",
     "HOUR",
@@ -316,7 +318,7 @@ class Clock:
         """Return the current instant (aware, UTC)."""
         with self._lock:
             fixed = self._fixed
-        return fixed if fixed is not None else datetime.now(UTC)
+        return fixed if fixed is not None else utcnow()
 
     def now_ts(self) -> int:
         """Return the current instant as whole unix seconds."""
