@@ -12,7 +12,7 @@ budget could not be checked.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from _common import clients, parser
@@ -40,7 +40,7 @@ def main() -> int:
     cli.add_argument("--currency", default="USD")
     args = cli.parse_args()
 
-    now = datetime.now(timezone.utc)
+    now = usagekit.utcnow()
     start = period_start(args.period, now)
     with clients(args.demo) as all_clients:
         report = usagekit.collect(all_clients, start=start, end=now)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from _common import clients, parser
@@ -25,7 +25,7 @@ import usagekit
 
 def last_month() -> tuple[datetime, datetime]:
     """The previous calendar month, UTC."""
-    now = datetime.now(timezone.utc)
+    now = usagekit.utcnow()
     this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return (this_month - timedelta(days=1)).replace(day=1), this_month
 

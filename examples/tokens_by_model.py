@@ -10,7 +10,7 @@ breakdown on top of them.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from _common import clients, parser
 
@@ -23,7 +23,7 @@ def main() -> int:
     cli.add_argument("--top", type=int, default=10, help="how many models to show (default: 10)")
     args = cli.parse_args()
 
-    since = datetime.now(timezone.utc) - timedelta(days=args.days)
+    since = usagekit.utcnow() - timedelta(days=args.days)
     with clients(args.demo) as all_clients:
         report = usagekit.collect(all_clients, start=since)
 

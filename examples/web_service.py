@@ -18,7 +18,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from _common import AsyncClient, async_clients, parser
@@ -37,7 +37,7 @@ class Cache:
 
 async def refresh(cache: Cache, clients: Sequence[AsyncClient]) -> None:
     cache.report = await usagekit.acollect(clients)  # this month so far, every provider at once
-    cache.refreshed_at = datetime.now(timezone.utc)
+    cache.refreshed_at = usagekit.utcnow()
 
 
 async def refresh_forever(cache: Cache, clients: Sequence[AsyncClient], every: float) -> None:

@@ -25,6 +25,23 @@ if SWEEP_AT:
     settings.load_profile("clock-sweep")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under the date sweep, the whole session starts at ``SWEEP_AT`` too, so that session and
+    module fixtures (shared sandboxes, with their history before "now") are made there."""
+    if SWEEP_AT:
+        import time_machine
+
+        config._usagekit_travel = time_machine.travel(SWEEP_AT, tick=True)  # type: ignore[attr-defined]
+        config._usagekit_travel.start()  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the session's time travel."""
+    travel = getattr(config, "_usagekit_travel", None)
+    if travel is not None:
+        travel.stop()
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Say at which instant the clock is pinned, when it is."""
     return f"clock pinned at {SWEEP_AT} (each test starts there)" if SWEEP_AT else None

@@ -32,8 +32,10 @@ from ._errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     ServerError,
+    StoreError,
     UsagekitError,
 )
 from ._export import (
@@ -97,6 +99,7 @@ __all__ = [
     "ProviderSync",
     "CURRENT_PERIOD_PROVIDERS",
     "Store",
+    "StoreError",
     "Snapshot",
     "write_focus_parquet",
     "write_focus_csv",
@@ -131,6 +134,7 @@ __all__ = [
     "ProviderStatus",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryPolicy",
     "SensitiveDataFilter",

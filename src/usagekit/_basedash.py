@@ -23,6 +23,7 @@ import httpx
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
+from ._coverage import declare, span_text
 from ._errors import ConfigError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
@@ -170,8 +171,14 @@ def usage_records(usage: BasedashAIUsage, *, org_id: str, window: Window) -> lis
         The records, members first in response order, the unattributed rest last.
     """
     start, end = usage.billing_period_start, usage.billing_period_end
+    period = span_text(start, end)
     if not window.overlaps(start, end):
+        declare(
+            start, end, f"reports only its current billing period, {period}; nothing in this window"
+        )
         return []
+    if start < window.start or (window.end is not None and end > window.end):
+        declare(start, end, f"reports one total for its whole billing period, {period}")
     merged: dict[tuple[str, str, str], Decimal] = {}
     for member in usage.member_usage:
         identity = (member.user_id, member.member_id, member.email)

@@ -1,7 +1,10 @@
 """The ``usagekit`` command: reports, exports, sync and the sandbox, without writing Python.
 
-Exit codes: 0 everything fetched; 1 at least one provider failed (the partial result is still
-written); 2 bad arguments or configuration (nothing fetched).
+Exit codes: 0 everything fetched (or the reader of standard output went away, as with
+``| head``); 1 at least one provider failed (the partial result is still written), or an error
+after the arguments were accepted; 2 bad arguments or configuration, found before anything is
+fetched or any file created, or an output file that cannot be written (a previous file there is
+left as it was).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import argparse
 import contextlib
 import csv
 import json
+import logging
+import math
 import os
 import sys
 import threading
@@ -173,7 +178,7 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
     body = [
         [
             row["group"],
-            *(_money(row["cost"].get(c, Decimal(0))) for c in currencies),
+            *(_money(row["cost"][c]) if c in row["cost"] else "-" for c in currencies),
             f"{row['tokens']:,}",
             f"{row['records']:,}",
         ]
@@ -182,7 +187,7 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
     totals = report.total_cost()
     footer = [
         "total",
-        *(_money(totals.get(c, Decimal(0))) for c in currencies),
+        *(_money(totals[c]) if c in totals else "-" for c in currencies),
         f"{sum((r['tokens'] for r in rows), Decimal(0)):,}",
         f"{len(report):,}",
     ]
@@ -200,7 +205,11 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
         if report.end
         else (f"{report.start:%Y-%m-%d %H:%M} to now" if report.start else "all time")
     )
-    out.write(f"AI usage and spend, {window} UTC\n\n")
+    out.write(f"AI usage and spend, {window} UTC\n")
+    wider = [s.provider for s in report.statuses if s.ok and s.note and s.records]
+    if wider:
+        out.write(f"(figures of {', '.join(wider)} cover a different span: see the end)\n")
+    out.write("\n")
     out.write(render(header) + "\n" + "  ".join("-" * w for w in widths) + "\n")
     for line in body:
         out.write(render(line) + "\n")
@@ -224,9 +233,8 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
     if report.statuses:
         out.write("\n")
         for status in report.statuses:
-            state = "ok" if status.ok else f"FAILED: {status.error}"
             counts = f"{status.provider:<10} {status.records:>8,} records  {status.seconds:6.2f} s"
-            out.write(f"  {counts}  {state}\n")
+            out.write(f"  {counts}  {status.state}\n")
 
 
 def _rows_for_machines(report: UsageReport, by: list[str]) -> list[dict[str, str | None]]:
@@ -255,10 +263,7 @@ def _write_report(report: UsageReport, args: argparse.Namespace, out: IO[str]) -
             "end": report.end.isoformat() if report.end else None,
             "total_cost": {c: str(v) for c, v in report.total_cost().items()},
             "totals": _rows_for_machines(report, by),
-            "providers": [
-                {"provider": s.provider, "records": s.records, "ok": s.ok, "error": s.error}
-                for s in report.statuses
-            ],
+            "providers": [s.as_dict() for s in report.statuses],
         }
         json.dump(document, out, indent=2)
         out.write("\n")
@@ -277,48 +282,230 @@ def _report_failures(report: UsageReport) -> int:
 # -- commands ------------------------------------------------------------------------------
 
 
+_SUFFIXES: dict[str, str] = {
+    ".csv": "CSV",
+    ".tsv": "tab-separated text",
+    ".json": "JSON",
+    ".jsonl": "JSON Lines",
+    ".ndjson": "JSON Lines",
+    ".parquet": "Parquet",
+    ".pq": "Parquet",
+}
+"""File name suffixes (lower case) that say what a file holds, and what that is."""
+
+_EXTENSIONS = {"CSV": ".csv", "JSON": ".json", "JSON Lines": ".jsonl", "Parquet": ".parquet"}
+_COMPRESSED = frozenset({".gz", ".bz2", ".xz", ".zst", ".lz4", ".br", ".zip", ".7z"})
+_EXPORT_CONTAINERS = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
+_REPORT_CONTAINERS = {"table": "text", "csv": "CSV", "json": "JSON"}
+_FOCUS_FORMATS = ("focus", "focus-parquet")
+
+
+def _to_stdout(path: str | None) -> bool:
+    return not path or path == "-"
+
+
+def _export_container(fmt: str, path: str | None) -> str:
+    """What ``usagekit export --format fmt -o path`` writes: CSV, JSON Lines or Parquet.
+
+    ``focus`` is FOCUS as CSV, or as Parquet when the file is named ``*.parquet``/``*.pq``.
+    """
+    if fmt == "focus-parquet":
+        return "Parquet"
+    if fmt == "focus":
+        named = None if _to_stdout(path) else _SUFFIXES.get(Path(str(path)).suffix.lower())
+        return "Parquet" if named == "Parquet" else "CSV"
+    return _EXPORT_CONTAINERS[fmt]
+
+
+def _check_name(fmt: str, container: str, path: str | None, formats: dict[str, str]) -> None:
+    """Refuse a file name whose suffix says it holds something other than what is written.
+
+    Args:
+        fmt: The ``--format`` given.
+        container: What that format writes (``"CSV"``, ``"Parquet"``, ...).
+        path: The ``-o`` given.
+        formats: The command's formats by what they write, for the hint.
+
+    Raises:
+        _CommandError: ``-o x.parquet`` with ``--format csv``, a compressed name, and the like.
+    """
+    if _to_stdout(path):
+        return
+    name = Path(str(path))
+    suffix = name.suffix.lower()
+    if suffix in _COMPRESSED:
+        raise _CommandError(
+            f"cannot write {path}: usagekit writes {container} uncompressed; write "
+            f"{name.with_suffix('')} and compress it afterwards"
+        )
+    named = _SUFFIXES.get(suffix)
+    if named is None or named == container:
+        return
+    if fmt == "focus":
+        raise _CommandError(
+            f"--format focus writes FOCUS as CSV (or as Parquet to a name ending in .parquet), "
+            f"but {path} is named like a {named} file"
+        )
+    hints = [f"--format {flag} for {named}" for flag, what in formats.items() if what == named]
+    if container in _EXTENSIONS:
+        hints.append(f"a name ending in {_EXTENSIONS[container]}")
+    raise _CommandError(
+        f"--format {fmt} writes {container}, but {path} is named like a {named} file; "
+        f"use {' or '.join(hints) or 'another name'}"
+    )
+
+
 def _check_output(path: str | None) -> None:
-    """Refuse an output file that cannot be written, before spending time fetching."""
-    if path and path != "-":
-        folder = Path(path).resolve().parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise _CommandError(f"cannot write {path}: {folder} is not a writable folder")
+    """Refuse an output file that cannot be written, before spending time fetching.
+
+    Args:
+        path: The ``-o`` given (None or ``-``: standard output).
+
+    Raises:
+        _CommandError: The target is a directory, a device, a FIFO or a socket (or a symlink to
+            one), is read-only, or its folder is missing or not writable.
+    """
+    if _to_stdout(path):
+        return
+    from ._export import ExportError, export_target
+
+    try:
+        target = export_target(str(path))
+    except ExportError as exc:
+        raise _CommandError(
+            f"cannot write {path}: {exc.detail}; for standard output leave out -o (or use -o -)"
+        ) from None
+    except OSError as exc:
+        raise _CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    folder = Path(target.path).resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise _CommandError(f"cannot write {path}: {folder} is not a writable folder")
+
+
+def _check_fetch_arguments(args: argparse.Namespace) -> None:
+    """Validate what ``report`` and ``export`` fetch before starting anything."""
+    from ._time import month_start, resolve_window
+
+    resolve_window(args.since, args.until, default_start=month_start())
+    if args.db and not Path(args.db).is_file():
+        raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")
+
+
+def _require_parquet() -> None:
+    """Import pyarrow now, so that a missing extra is reported before anything is fetched."""
+    from ._export import import_optional
+
+    import_optional("pyarrow", "parquet")
+    import_optional("pyarrow.parquet", "parquet")
+
+
+@contextlib.contextmanager
+def _writing(path: str | None) -> Iterator[None]:
+    """Turn a failed write (a full disk, a file size limit) into one line naming the target."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if _to_stdout(path):
+            raise _CommandError(f"cannot write the output: {exc.strerror or exc}") from None
+        raise _CommandError(
+            f"cannot write {path}: {exc.strerror or exc} (a previous file there is unchanged)"
+        ) from None
+
+
+def _by(args: argparse.Namespace) -> list[str]:
+    return [part.strip() for part in args.by.split(",") if part.strip()]
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    _check_name(args.format, _REPORT_CONTAINERS[args.format], args.output, _REPORT_CONTAINERS)
     _check_output(args.output)
+    _check_fetch_arguments(args)
+    UsageReport.from_records(()).totals(_by(args))  # an unknown --by dimension, before fetching
     report = _fetch(args)
-    with _output(args.output) as out:
+    with _writing(args.output), _output(args.output) as out:
         _write_report(report, args, out)
     return _report_failures(report)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    if args.format == "parquet" and not args.output:
-        raise _CommandError("--format parquet needs -o FILE")
+    container = _export_container(args.format, args.output)
+    focus = args.format in _FOCUS_FORMATS
+    if container == "Parquet" and _to_stdout(args.output):
+        raise _CommandError(f"--format {args.format} writes Parquet, which needs -o FILE")
+    _check_name(args.format, container, args.output, _EXPORT_CONTAINERS)
+    if container == "Parquet":
+        _require_parquet()
     _check_output(args.output)
+    _check_fetch_arguments(args)
     report = _fetch(args)
-    if args.format == "parquet":
-        count = report.to_parquet(args.output)
-    else:
-        with _output(args.output) as out:
-            writer = {"csv": report.to_csv, "jsonl": report.to_jsonl, "focus": report.to_focus_csv}
-            count = writer[args.format](out)
-    if args.output:
-        sys.stderr.write(f"usagekit: wrote {count:,} rows to {args.output}\n")
+    target: str | IO[str] = sys.stdout if _to_stdout(args.output) else str(args.output)
+    with _writing(args.output):
+        if container == "Parquet":
+            count = (
+                report.to_focus_parquet(str(target)) if focus else report.to_parquet(str(target))
+            )
+        elif focus:
+            count = report.to_focus_csv(target)
+        else:
+            count = report.to_csv(target) if container == "CSV" else report.to_jsonl(target)
+    if not _to_stdout(args.output):
+        _say(f"usagekit: wrote {count:,} rows to {args.output}")
     return _report_failures(report)
+
+
+def _lookback_days(text: str) -> timedelta:
+    """Parse ``--lookback DAYS``: a finite number of days from 0 to :data:`_MAX_LOOKBACK_DAYS`.
+
+    Args:
+        text: The argument.
+
+    Returns:
+        The lookback.
+
+    Raises:
+        argparse.ArgumentTypeError: Not a number, not finite, negative or too large.
+    """
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not math.isfinite(days):
+        raise argparse.ArgumentTypeError(f"must be a finite number of days, got {text!r}")
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    if days > _MAX_LOOKBACK_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"at most {_MAX_LOOKBACK_DAYS} days (10 years), got {text!r}; "
+            "to back-fill further, use --since"
+        )
+    return timedelta(days=days)
+
+
+_MAX_LOOKBACK_DAYS = 3660
+"""The longest ``--lookback``; ``--since`` back-fills any span."""
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     from ._store import Store
     from ._sync import sync
+    from ._time import as_utc
 
-    lookback = None if args.lookback is None else timedelta(days=args.lookback)
+    if args.since is not None:
+        as_utc(args.since, name="--since")  # before the store file is created
+    database = Path(args.db)
+    if database.is_dir():
+        raise _CommandError(f"{args.db} is a folder; --db names the store's file")
+    if not database.resolve().parent.is_dir():
+        raise _CommandError(
+            f"cannot create the store {args.db}: {database.resolve().parent} is not a folder"
+        )
     with _clients(args) as clients, Store(args.db) as store:
-        result = sync(store, clients, since=args.since, lookback=lookback)
+        result = sync(store, clients, since=args.since, lookback=args.lookback)
     sys.stdout.write(f"{result}\n")
     for failure in result.failures:
-        sys.stderr.write(f"usagekit: {failure.provider} failed: {failure.error}\n")
+        _say(f"usagekit: {failure.provider} failed: {failure.error}")
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
@@ -330,10 +517,13 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
-    if not path or path == "-":
+    """Yield standard output, or a file that appears only complete (see ``text_sink``)."""
+    if _to_stdout(path):
         yield sys.stdout
         return
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    from ._export import text_sink
+
+    with text_sink(str(path)) as handle:
         yield handle
 
 
@@ -377,7 +567,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="every record as CSV, JSON Lines, Parquet or FOCUS")
     _add_fetch_arguments(export)
-    export.add_argument("--format", choices=("csv", "jsonl", "parquet", "focus"), required=True)
+    export.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "parquet", "focus", "focus-parquet"),
+        required=True,
+        help="csv, jsonl, parquet (needs -o); focus: FOCUS 1.2 as CSV, or as Parquet when -o "
+        "ends in .parquet; focus-parquet: FOCUS 1.2 as Parquet (needs -o)",
+    )
     export.set_defaults(handler=_cmd_export)
 
     sync_cmd = commands.add_parser("sync", help="incrementally keep a history in a SQLite store")
@@ -387,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd.add_argument("--demo", action="store_true", help="sync from the built-in sandbox")
     sync_cmd.add_argument(
         "--lookback",
-        type=float,
+        type=_lookback_days,
         metavar="DAYS",
         help="also re-fetch the last DAYS days, to pick up late revisions (e.g. 2)",
     )
@@ -401,49 +597,128 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbosity: int) -> None:
-    if verbosity <= 0:
-        return
-    import logging
+class _StderrHandler(logging.Handler):
+    """A handler that writes to whatever ``sys.stderr`` is when a record is emitted."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one formatted record to the current standard error.
+
+        Args:
+            record: The log record.
+        """
+        try:
+            line = self.format(record)
+        except Exception:  # a malformed log call: the standard report, once
+            self.handleError(record)
+            return
+        with contextlib.suppress(OSError, ValueError):  # stderr closed or gone: drop it
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """With ``-v``, log the ``usagekit`` logger to stderr for this run only.
+
+    The handler is removed and the logger's level restored at the end, so calling
+    :func:`main` again (tests, a service) never stacks handlers or writes to an old stderr.
+    """
+    if verbosity <= 0:
+        yield
+        return
     from ._logging import SensitiveDataFilter
 
-    handler = logging.StreamHandler(sys.stderr)
+    logger = logging.getLogger("usagekit")
+    handler = _StderrHandler()
     handler.addFilter(SensitiveDataFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logging.getLogger("usagekit").addHandler(handler)
-    logging.getLogger("usagekit").setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr, redacted; a closed stderr is not an error worth a traceback."""
+    from ._logging import redact
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(redact(line) + "\n")
+        sys.stderr.flush()
+
+
+def _discard_stdout() -> None:
+    """After the reader of standard output went away, send what is left to ``/dev/null``.
+
+    Python flushes ``sys.stdout`` at exit; without this, that flush would fail again and print
+    "Exception ignored ... BrokenPipeError" (the recipe of the ``signal`` module's docs).
+    """
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        descriptor = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(descriptor, sys.stdout.fileno())
+        finally:
+            os.close(descriptor)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a parsed command; every failure becomes one line on stderr and an exit code."""
+    try:
+        code: int = args.handler(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
+    except BrokenPipeError:  # `usagekit export ... | head`: end quietly, as Unix tools do
+        _discard_stdout()
+        return EXIT_OK
+    except (_CommandError, ConfigError) as exc:
+        _say(f"usagekit: {exc}")
+        return EXIT_USAGE
+    except UsagekitError as exc:
+        _say(f"usagekit: {type(exc).__name__}: {exc}")
+        return EXIT_PARTIAL
+    except KeyboardInterrupt:
+        _say("usagekit: interrupted")
+        return 130
+    except OSError as exc:  # a port in use, a store's folder that went away
+        detail = exc.strerror or str(exc)
+        _say(f"usagekit: {exc.filename}: {detail}" if exc.filename else f"usagekit: {detail}")
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: one line, never a traceback (-vv logs it)
+        logging.getLogger("usagekit").debug("unexpected error", exc_info=True)
+        _say(
+            f"usagekit: unexpected error {type(exc).__name__}: {exc} "
+            "(a bug in usagekit; please report it, with the output of -vv)"
+        )
+        return EXIT_PARTIAL
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command.
 
+    Every argument is checked before anything is fetched or any file created; every failure
+    is one line on stderr, never a traceback.
+
     Args:
         argv: The arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code.
+        The exit code: 0, 1 or 2 (see the module docstring), 130 after Ctrl-C; argparse's
+        code for ``--help``, ``--version`` and malformed arguments (0 or 2).
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
     try:
-        code: int = args.handler(args)
-    except (_CommandError, ConfigError) as exc:
-        sys.stderr.write(f"usagekit: {exc}\n")
-        return EXIT_USAGE
-    except UsagekitError as exc:
-        sys.stderr.write(f"usagekit: {type(exc).__name__}: {exc}\n")
-        return EXIT_PARTIAL
-    except KeyboardInterrupt:
-        sys.stderr.write("usagekit: interrupted\n")
-        return 130
-    except OSError as exc:  # an unwritable output file, a full disk
-        sys.stderr.write(f"usagekit: cannot write {exc.filename or 'the output'}: {exc.strerror}\n")
-        return EXIT_USAGE
-    except BrokenPipeError:
-        return EXIT_OK
-    return code
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (argparse said why)
+        return exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else 2
+    if getattr(args, "provider", None):
+        args.provider = list(dict.fromkeys(args.provider))  # --provider x --provider x: once
+    with _logging_to_stderr(args.verbose):
+        return _run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -126,11 +126,13 @@ def build_config(
     retry: RetryPolicy | None = None,
     error_hints: Mapping[int, str] | None = None,
     max_pages: int | None = None,
+    max_response_bytes: int | None = None,
 ) -> TransportConfig:
     """Validate a client's arguments into a :class:`TransportConfig`.
 
     Raises:
-        ConfigError: A malformed base URL, timeout, retry count or page cap.
+        ConfigError: A malformed base URL (or one with a user name or password), timeout,
+            retry count, page cap or response size cap.
     """
     config = TransportConfig(
         provider=provider,
@@ -140,7 +142,12 @@ def build_config(
         retry=_retry_policy(max_retries, retry),
         error_hints=dict(error_hints or {}),
     )
-    return config if max_pages is None else dataclasses.replace(config, max_pages=max_pages)
+    changes: dict[str, Any] = {}
+    if max_pages is not None:
+        changes["max_pages"] = max_pages
+    if max_response_bytes is not None:
+        changes["max_response_bytes"] = max_response_bytes
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 def _derived_config(
@@ -150,8 +157,11 @@ def _derived_config(
     retry: RetryPolicy | None,
     max_pages: int | None,
     adaptive_rate_limit: bool | None,
+    max_response_bytes: int | None = None,
 ) -> TransportConfig:
     changes: dict[str, Any] = {}
+    if max_response_bytes is not None:
+        changes["max_response_bytes"] = max_response_bytes
     if adaptive_rate_limit is not None:
         changes["adaptive_rate_limit"] = adaptive_rate_limit
     if timeout is not None:
@@ -197,19 +207,25 @@ class SyncClientBase(_ClientCommon):
         retry: RetryPolicy | None = None,
         max_pages: int | None = None,
         adaptive_rate_limit: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> C:
         """Return a copy with other options, sharing this client's connection pool.
 
         The copy does not own the pool: close the original when done.
 
         Args:
-            timeout: Seconds (or an ``httpx.Timeout``) per attempt.
+            timeout: Seconds per attempt (connect, send, redirects, headers and body: the
+                attempt ends by then whatever the server does), or an ``httpx.Timeout``, whose
+                largest value then bounds the attempt.
             max_retries: Retries after the first attempt.
             retry: A whole :class:`~usagekit.RetryPolicy`.
             max_pages: Page cap for one pagination walk.
             adaptive_rate_limit: Pace requests at a rate learned from the server's 429 hints
                 (:class:`~usagekit.AdaptiveRateLimiter`): for bulk backfills against a rate
                 limit, so that the walk does not hammer the server.
+            max_response_bytes: The most bytes of one response body kept, counted after
+                decompression (default 64 MiB); a larger body raises
+                :class:`~usagekit.ResponseTooLargeError`.
 
         Returns:
             The copy.
@@ -219,7 +235,13 @@ class SyncClientBase(_ClientCommon):
         """
         clone = copy.copy(self)
         config = _derived_config(
-            self.config, timeout, max_retries, retry, max_pages, adaptive_rate_limit
+            self.config,
+            timeout,
+            max_retries,
+            retry,
+            max_pages,
+            adaptive_rate_limit,
+            max_response_bytes,
         )
         clone._transport = self._transport.derive(config)
         return clone
@@ -258,6 +280,7 @@ class AsyncClientBase(_ClientCommon):
         retry: RetryPolicy | None = None,
         max_pages: int | None = None,
         adaptive_rate_limit: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> AC:
         """Return a copy with other options, sharing this client's connection pool.
 
@@ -271,7 +294,13 @@ class AsyncClientBase(_ClientCommon):
         """
         clone = copy.copy(self)
         config = _derived_config(
-            self.config, timeout, max_retries, retry, max_pages, adaptive_rate_limit
+            self.config,
+            timeout,
+            max_retries,
+            retry,
+            max_pages,
+            adaptive_rate_limit,
+            max_response_bytes,
         )
         clone._transport = self._transport.derive(config)
         return clone

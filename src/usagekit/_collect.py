@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ._client import AsyncClientBase
+from ._coverage import Coverage, capture, span_text
 from ._records import UsageRecord
 from ._report import ProviderFailure, ProviderStatus, UsageReport
 from ._time import TimeLike, month_start, resolve_window
@@ -77,6 +78,7 @@ class _Outcome:
     records: list[UsageRecord]
     seconds: float
     error: BaseException | None = None
+    declared: Sequence[Coverage] = ()
 
 
 _loop_lock = threading.Lock()
@@ -128,15 +130,16 @@ def _drain(
     records: list[UsageRecord] = []
     began = time.monotonic()
     tracker.emit("started")
-    try:
-        for record in client.records(start, end):
-            records.append(record)
-            tracker.add()
-    except Exception as exc:  # one provider's failure must not lose the others
-        tracker.emit("failed", f"{type(exc).__name__}: {exc}")
-        return _Outcome(tracker.provider, records, time.monotonic() - began, exc)
+    with capture() as declared:
+        try:
+            for record in client.records(start, end):
+                records.append(record)
+                tracker.add()
+        except Exception as exc:  # one provider's failure must not lose the others
+            tracker.emit("failed", f"{type(exc).__name__}: {exc}")
+            return _Outcome(tracker.provider, records, time.monotonic() - began, exc, declared)
     tracker.emit("done")
-    return _Outcome(tracker.provider, records, time.monotonic() - began)
+    return _Outcome(tracker.provider, records, time.monotonic() - began, None, declared)
 
 
 async def _adrain(
@@ -146,15 +149,46 @@ async def _adrain(
     records: list[UsageRecord] = []
     began = time.monotonic()
     tracker.emit("started")
-    try:
-        async for record in client.records(start, end):
-            records.append(record)
-            tracker.add()
-    except Exception as exc:  # one provider's failure must not lose the others
-        tracker.emit("failed", f"{type(exc).__name__}: {exc}")
-        return _Outcome(tracker.provider, records, time.monotonic() - began, exc)
+    with capture() as declared:
+        try:
+            async for record in client.records(start, end):
+                records.append(record)
+                tracker.add()
+        except Exception as exc:  # one provider's failure must not lose the others
+            tracker.emit("failed", f"{type(exc).__name__}: {exc}")
+            return _Outcome(tracker.provider, records, time.monotonic() - began, exc, declared)
     tracker.emit("done")
-    return _Outcome(tracker.provider, records, time.monotonic() - began)
+    return _Outcome(tracker.provider, records, time.monotonic() - began, None, declared)
+
+
+def _status(outcome: _Outcome, start: datetime, end: datetime | None) -> ProviderStatus:
+    """The outcome as a status that says which span the provider's data really covers."""
+    error = outcome.error
+    records = outcome.records
+    spans = [(c.start, c.end) for c in outcome.declared]
+    spans.extend((r.start, r.end) for r in records)
+    covered_start = min((s for s, _ in spans), default=None)
+    covered_end = max((e for _, e in spans), default=None)
+    notes = list(dict.fromkeys(c.note for c in outcome.declared))
+    if not notes and records and covered_start is not None and covered_end is not None:
+        before = covered_start < start
+        after = end is not None and covered_end > end
+        if before or after:
+            notes.append(
+                f"its figures cover {span_text(covered_start, covered_end)}, more than the "
+                "window: whole buckets the provider does not split"
+            )
+    if not notes and not records and error is None:
+        notes.append("no data in this window")
+    return ProviderStatus(
+        outcome.provider,
+        0 if error is not None else len(records),
+        outcome.seconds,
+        None if error is None else f"{type(error).__name__}: {error}",
+        covered_start,
+        covered_end,
+        "; ".join(notes) if notes else None,
+    )
 
 
 def _report(outcomes: Sequence[_Outcome], start: datetime, end: datetime | None) -> UsageReport:
@@ -163,15 +197,7 @@ def _report(outcomes: Sequence[_Outcome], start: datetime, end: datetime | None)
         for o in outcomes
         if o.error is not None
     ]
-    statuses = [
-        ProviderStatus(
-            o.provider,
-            0 if o.error is not None else len(o.records),
-            o.seconds,
-            None if o.error is None else f"{type(o.error).__name__}: {o.error}",
-        )
-        for o in outcomes
-    ]
+    statuses = [_status(o, start, end) for o in outcomes]
     kept = (r for o in outcomes if o.error is None for r in o.records)
     return UsageReport.from_records(
         kept, failures=failures, statuses=statuses, start=start, end=end

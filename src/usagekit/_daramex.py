@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -35,12 +35,12 @@ from ._client import (
     resolve_secret,
     resolve_setting,
 )
-from ._errors import ConfigError
+from ._errors import ConfigError, ResponseValidationError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
-from ._time import TimeLike, as_utc, month_start, resolve_window, utcnow
+from ._time import TimeLike, as_utc, month_start, open_window_is_empty, resolve_window, utcnow
 from ._transport import RequestSpec, TransportConfig, params_from
-from ._wire import ExactDecimal, UTCDateTime, WireModel
+from ._wire import Count, ExactDecimal, NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
 
 __all__ = [
     "AsyncDaramexClient",
@@ -66,6 +66,8 @@ DEFAULT_BASE_URL = "https://api.daramex.app"
 TOKEN_ENV = "DARAMEX_TOKEN"
 ORG_ID_ENV = "DARAMEX_ORG_ID"
 PREFIX = "/ai/org-usage"
+_SOURCE = "time_series"
+"""The ``source`` of every Daramex record."""
 
 ERROR_HINTS: dict[int, str] = {
     400: "Daramex rejected the query parameters",
@@ -106,9 +108,10 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
-"""A non-negative JSON integer (booleans rejected)."""
-Money = Annotated[ExactDecimal, Field(ge=0)]
+# Counts (tokens, executions) are non-negative integers, booleans rejected (``Count``). Money
+# is exact at any precision and non-negative where Daramex documents ``>= 0`` (every cost and
+# the savings); the projection's figures are a regression and may be negative.
+Money = NonNegativeDecimal
 """A non-negative exact amount of USD."""
 Latency = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, allow_inf_nan=False)]
 """A finite, non-negative duration in milliseconds."""
@@ -163,7 +166,7 @@ class DaramexTimeSeries(WireModel):
     @property
     def total_cost_usd(self) -> Decimal:
         """Cost summed over every bucket, exact."""
-        return sum((bucket.total_cost_usd for bucket in self.buckets), Decimal(0))
+        return exact_sum(bucket.total_cost_usd for bucket in self.buckets)
 
 
 class DaramexProjectionOk(WireModel):
@@ -276,7 +279,7 @@ class DaramexHeatmap(WireModel):
         for cell in self.cells:
             key = (cell.day_of_week, cell.hour)
             tokens, cost = sums.get(key, (0, Decimal(0)))
-            sums[key] = (tokens + cell.total_tokens, cost + cell.total_cost_usd)
+            sums[key] = (tokens + cell.total_tokens, exact_sum((cost, cell.total_cost_usd)))
         return sums
 
     def dense_cells(self) -> list[DaramexHeatmapCell]:
@@ -539,34 +542,36 @@ class _Merged:
     series: dict[str, tuple[int, Decimal]] | None
 
 
-def _merge_buckets(buckets: list[DaramexBucket]) -> list[_Merged]:
-    """Merge buckets that share a start (so no two records share an id), oldest first."""
-    merged: dict[datetime, _Merged] = {}
-    for bucket in buckets:
+def _unique_buckets(buckets: list[DaramexBucket]) -> list[_Merged]:
+    """One entry per bucket start (so no two records share an id), oldest first.
+
+    A bucket the server repeats with the same figures is an exact duplicate and dropped; the
+    same start with other figures is refused: one of them is wrong, and neither summing them
+    nor keeping one would be safe.
+
+    Raises:
+        ResponseValidationError: A bucket start repeated with different figures.
+    """
+    unique: dict[datetime, _Merged] = {}
+    for index, bucket in enumerate(buckets):
         series = (
             None
             if bucket.series is None
             else {k: (v.total_tokens, v.total_cost_usd) for k, v in bucket.series.items()}
         )
-        seen = merged.get(bucket.bucket)
-        if seen is not None:
-            if seen.series is not None or series is not None:
-                combined = dict(seen.series or {})
-                for key, (tokens, cost) in (series or {}).items():
-                    old_tokens, old_cost = combined.get(key, (0, Decimal(0)))
-                    combined[key] = (old_tokens + tokens, old_cost + cost)
-                series = combined
-            merged[bucket.bucket] = _Merged(
-                bucket.bucket,
-                seen.tokens + bucket.total_tokens,
-                seen.cost + bucket.total_cost_usd,
-                series,
+        entry = _Merged(bucket.bucket, bucket.total_tokens, bucket.total_cost_usd, series)
+        seen = unique.get(bucket.bucket)
+        if seen is None:
+            unique[bucket.bucket] = entry
+        elif seen != entry:
+            raise ResponseValidationError(
+                f"the bucket {iso_z(bucket.bucket)} came twice with different figures; "
+                "refusing to sum or to pick one",
+                provider=PROVIDER,
+                endpoint="time_series",
+                field=f"buckets.{index}",
             )
-        else:
-            merged[bucket.bucket] = _Merged(
-                bucket.bucket, bucket.total_tokens, bucket.total_cost_usd, series
-            )
-    return [merged[start] for start in sorted(merged)]
+    return [unique[start] for start in sorted(unique)]
 
 
 def time_series_records(
@@ -606,9 +611,13 @@ def time_series_records(
 
     Returns:
         The records, bucket by bucket, oldest first.
+
+    Raises:
+        ResponseValidationError: A bucket start repeated with different figures (an exact
+            repeat is dropped: no two records share an id, nothing is summed twice).
     """
     aligned = _load_zone(series.timezone) or zone
-    buckets = _merge_buckets(series.buckets)
+    buckets = _unique_buckets(series.buckets)
     records: list[UsageRecord] = []
 
     def emit(
@@ -627,7 +636,7 @@ def time_series_records(
             records.append(
                 UsageRecord.trusted(
                     provider=PROVIDER,
-                    source="time_series",
+                    source=_SOURCE,
                     start=first,
                     end=last,
                     metric=metric,
@@ -661,7 +670,7 @@ def time_series_records(
             else:
                 emit(first, last, tokens, cost, extra={"action": key})
         rest_tokens = bucket.tokens - sum(tokens for tokens, _ in parts.values())
-        rest_cost = bucket.cost - sum((cost for _, cost in parts.values()), Decimal(0))
+        rest_cost = exact_sum((cost.copy_negate() for _, cost in parts.values()), bucket.cost)
         for metric, quantity, unit in (
             ("total_tokens", Decimal(rest_tokens), "tokens"),
             ("cost", rest_cost, "USD"),
@@ -670,7 +679,7 @@ def time_series_records(
                 records.append(
                     UsageRecord.trusted(
                         provider=PROVIDER,
-                        source="time_series",
+                        source=_SOURCE,
                         start=first,
                         end=last,
                         metric=metric,
@@ -683,9 +692,32 @@ def time_series_records(
     return records
 
 
+def granularity_for(length: timedelta | None) -> DaramexGranularity:
+    """Return the granularity whose buckets are ``length`` long (``day`` for None).
+
+    Day, week and month buckets start at local midnight, so they are 23 to 25 hours, 7 days
+    give or take an hour, and 28 to 31 days long.
+
+    Args:
+        length: The usual length of the stored buckets, or None when nothing is stored.
+
+    Returns:
+        ``hour``, ``day``, ``week`` or ``month``.
+    """
+    if length is None:
+        return "day"
+    if length <= timedelta(hours=1):
+        return "hour"
+    if length <= timedelta(hours=25):
+        return "day"
+    if length <= timedelta(days=7, hours=1):
+        return "week"
+    return "month"
+
+
 @dataclass(frozen=True)
 class _RecordsPlan:
-    spec: RequestSpec
+    spec: RequestSpec | None  # None: an open window that has not begun, nothing to ask
     start: datetime
     end: datetime
     source: str
@@ -716,6 +748,18 @@ def records_plan(
     current = utcnow() if now is None else now
     first = month_start(current) if start is None else as_utc(start, name="start")
     last = current if end is None else as_utc(end, name="end")
+    if end is None and open_window_is_empty(first, current):
+        # "up to now" from an instant not yet passed (the first second of a month): an empty
+        # window, not an error; the arguments are still checked
+        time_series_spec(
+            first,
+            first + timedelta(days=1),
+            source=source,
+            granularity=granularity,
+            group_by=group_by,
+            timezone=timezone,
+        )
+        return _RecordsPlan(None, first, first, source, group_by, check_timezone(timezone), True)
     spec = time_series_spec(
         first, last, source=source, granularity=granularity, group_by=group_by, timezone=timezone
     )
@@ -991,7 +1035,32 @@ class DaramexClient(_DaramexMixin, SyncClientBase):
         )
         return self._iter_records(plan)
 
+    def sync_records(
+        self, start: TimeLike | None, *, bucket_lengths: Mapping[str, timedelta]
+    ) -> Iterator[UsageRecord]:
+        """The records :func:`usagekit.sync` fetches: :meth:`records` from ``start`` up to now,
+        at the granularity the store already holds.
+
+        Left to itself the server picks the granularity from the window's length (hours up to
+        7 days): a short re-fetch of days stored as daily buckets would come back hourly and
+        stand beside them. So the granularity is pinned: the one whose buckets are
+        ``bucket_lengths["time_series"]`` long, and ``day`` for a store without any.
+
+        Args:
+            start: Window start; None for the start of the current UTC month.
+            bucket_lengths: Per source, the usual length of the stored buckets.
+
+        Returns:
+            An iterator of records, as :meth:`records` gives.
+
+        Raises:
+            ConfigError: An invalid argument.
+        """
+        return self.records(start, granularity=granularity_for(bucket_lengths.get(_SOURCE)))
+
     def _iter_records(self, plan: _RecordsPlan) -> Iterator[UsageRecord]:
+        if plan.spec is None:
+            return
         series = self._transport.request(plan.spec, DaramexTimeSeries)
         yield from _plan_records(plan, series, self._org_id)
 
@@ -1197,6 +1266,8 @@ class AsyncDaramexClient(_DaramexMixin, AsyncClientBase):
         return self._iter_records(plan)
 
     async def _iter_records(self, plan: _RecordsPlan) -> AsyncIterator[UsageRecord]:
+        if plan.spec is None:
+            return
         series = await self._transport.request(plan.spec, DaramexTimeSeries)
         for record in _plan_records(plan, series, self._org_id):
             yield record

@@ -14,7 +14,10 @@ Every error usagekit raises on purpose derives from :class:`UsagekitError`::
     ├── APIConnectionError          the request never got an answer (DNS, refused, reset, truncated)
     │   └── APITimeoutError         ... because a timeout expired
     ├── ResponseValidationError     the body is not JSON or not the documented shape
+    │   └── ResponseTooLargeError   ... because it is larger than ``max_response_bytes``
     ├── PaginationError             a cursor that repeats, is missing, or never ends
+    ├── StoreError                  the store's file cannot be used (damaged, foreign, read-only,
+    │                               locked, disk full): ``.reason`` says which
     └── ExportError                 a file being read back is malformed (usagekit._export)
 
 Exception text carries the provider, method, path, status and request id; it never carries a
@@ -36,8 +39,10 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
+    "StoreError",
     "UsagekitError",
     "error_class_for_status",
 ]
@@ -193,6 +198,27 @@ class ResponseValidationError(UsagekitError):
         super().__init__(f"{where}: {message}")
 
 
+class ResponseTooLargeError(ResponseValidationError):
+    """A response's body is larger than the client's ``max_response_bytes`` (64 MiB by
+    default), counted after decompression; reading stopped at the limit. Not retried.
+
+    Attributes:
+        limit: The limit that was passed, in bytes.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        endpoint: str,
+        limit: int,
+        request_id: str | None = None,
+    ) -> None:
+        self.limit = limit
+        super().__init__(message, provider=provider, endpoint=endpoint, request_id=request_id)
+
+
 class PaginationError(UsagekitError):
     """The provider's cursors do not terminate: repeated, missing, or past the page cap.
 
@@ -207,6 +233,31 @@ class PaginationError(UsagekitError):
         self.endpoint = endpoint
         self.pages = pages
         super().__init__(f"{provider} {endpoint}: {message} (after {pages} pages)")
+
+
+class StoreError(UsagekitError):
+    """The store's SQLite file cannot be used as asked; the message says what to do.
+
+    Every SQLite failure of :class:`~usagekit.Store` (and of :func:`~usagekit.sync`'s writes)
+    is one of these, never a bare ``sqlite3`` exception. Bad arguments are still
+    :class:`ConfigError`.
+
+    Attributes:
+        path: The store's file.
+        reason: What is wrong, one of ``"damaged"`` (a damaged file), ``"not_a_store"`` (not
+            SQLite, or another application's database), ``"empty_file"`` (a zero-byte file),
+            ``"newer_schema"`` (written by a newer usagekit), ``"missing"`` (no file where a
+            read-only store was asked for), ``"read_only"`` (a write without write access),
+            ``"locked"`` (another process held the lock past the timeout), ``"full"`` (the disk
+            or a size limit is full), ``"cannot_open"`` (the file or its directory cannot be
+            opened), ``"io"`` (an I/O error), ``"closed"`` (the store was closed) or ``"error"``
+            (any other SQLite failure).
+    """
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(message)
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

@@ -483,7 +483,8 @@ def write_focus_csv(records: Iterable[UsageRecord], target: TextTarget) -> int:
         The number of FOCUS rows written (the number of cost records).
 
     Raises:
-        ExportError: A cost record's ``quantity`` attribute is not a finite decimal.
+        ExportError: A cost record's ``quantity`` attribute is not a finite decimal, or the
+            target path is not a regular file (nothing is written then).
         OSError: The file cannot be written.
     """
     count = 0
@@ -536,7 +537,8 @@ def write_focus_parquet(
     Raises:
         ConfigError: pyarrow is not installed, or ``batch_size`` is not a positive integer.
         ExportError: A cost does not fit ``decimal128(38, 18)`` exactly (refused, not
-            rounded), or a ``quantity`` attribute is not a finite decimal.
+            rounded), a ``quantity`` attribute is not a finite decimal, or the path is not a
+            regular file (nothing is written then).
         OSError: The file cannot be written.
     """
     pa = import_optional("pyarrow", "parquet")

@@ -8,14 +8,20 @@ a failure on page 40 does not restart the walk.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import PaginationError
+from ._logging import redact
 from ._transport import AsyncTransport, RequestSpec, Transport
 
-__all__ = ["AsyncPager", "CursorPaging", "Pager"]
+__all__ = ["MAX_CURSOR_LENGTH", "AsyncPager", "CursorPaging", "Pager"]
+
+MAX_CURSOR_LENGTH = 4096
+"""A cursor longer than this (characters) is refused with :class:`PaginationError`: real
+cursors are tens of characters, and one sent back as a query parameter must fit in a URL."""
 
 PageT = TypeVar("PageT")
 ItemT = TypeVar("ItemT")
@@ -49,7 +55,7 @@ class _CursorWalk:
         self.provider = provider
         self.max_pages = max_pages
         self.pages = 0
-        self.seen: set[str] = set()
+        self.seen: set[bytes] = set()  # digests: memory stays small whatever the cursors
 
     def _fail(self, message: str) -> PaginationError:
         return PaginationError(
@@ -60,8 +66,9 @@ class _CursorWalk:
         """Record a fetched page and return the next request, or None at the end.
 
         Raises:
-            PaginationError: ``has_more`` without a cursor, a cursor seen before, or the page
-                cap reached with more pages announced.
+            PaginationError: ``has_more`` without a cursor, a cursor that is not a string or
+                is longer than :data:`MAX_CURSOR_LENGTH`, a cursor seen before, or the page
+                cap reached with more pages announced. A cursor is shown redacted and cut.
         """
         self.pages += 1
         if not getattr(page, self.paging.has_more_attr):
@@ -69,11 +76,20 @@ class _CursorWalk:
         cursor = getattr(page, self.paging.cursor_attr)
         if not cursor:
             raise self._fail("the page says has_more but gives no cursor")
-        if cursor in self.seen:
-            raise self._fail(f"the cursor {cursor[:40]!r} was returned before (a cursor cycle)")
+        if not isinstance(cursor, str):
+            raise self._fail(f"the cursor is a {type(cursor).__name__}, not a string")
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise self._fail(
+                f"the cursor is {len(cursor):,} characters long, above the "
+                f"{MAX_CURSOR_LENGTH:,} a cursor may have"
+            )
+        digest = hashlib.blake2b(cursor.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self.seen:
+            shown = redact(cursor[:40])
+            raise self._fail(f"the cursor {shown!r} was returned before (a cursor cycle)")
         if self.pages >= self.max_pages:
             raise self._fail(f"more than max_pages={self.max_pages} pages; the cursor never ends")
-        self.seen.add(cursor)
+        self.seen.add(digest)
         return self.spec.with_param(self.paging.cursor_param, cursor)
 
 

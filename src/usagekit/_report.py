@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import functools
 import html
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,13 +61,28 @@ def _dimension_getter(name: str) -> Callable[[UsageRecord], DimensionValue]:
     if target is None:
         allowed = ", ".join(sorted(DIMENSION_ALIASES)) + ", attributes.<key>"
         raise ConfigError(f"cannot group by {name!r}; allowed: {allowed}")
-    if target == "hour":
-        return lambda r: r.start.strftime("%Y-%m-%dT%H:00Z")
-    if target == "day":
-        return lambda r: r.start.date().isoformat()
-    if target == "month":
-        return lambda r: r.start.strftime("%Y-%m")
+    if target in _TIME_DIMENSIONS:
+        return functools.partial(_calendar_label, target)
     return lambda r: getattr(r, target)
+
+
+_LABELS = {"hour": "%Y-%m-%dT%H:00Z", "day": "%Y-%m-%d", "month": "%Y-%m"}
+
+
+def _calendar_label(unit: str, record: UsageRecord) -> str:
+    """The UTC hour, day or month a record lies in; its whole span when it lies in several.
+
+    A billing-period total (Basedash's month, Unsiloed's 30-day cycle) grouped by day is
+    labelled ``2026-11-16/2026-12-16`` (an ISO 8601 interval, end exclusive), never as if it
+    had all happened on its first day.
+    """
+    pattern = _LABELS[unit]
+    first = record.start.strftime(pattern)
+    last = (record.end - _TICK).strftime(pattern) if record.end > record.start else first
+    if first == last:
+        return first
+    span = "%Y-%m-%dT%H:%MZ" if unit == "hour" else "%Y-%m-%d"
+    return f"{record.start.strftime(span)}/{record.end.strftime(span)}"
 
 
 def _series_key(record: UsageRecord) -> tuple[Any, ...]:
@@ -79,6 +95,11 @@ def _series_key(record: UsageRecord) -> tuple[Any, ...]:
         record.dimensions(),
         tuple(sorted(record.attributes.items())),
     )
+
+
+def _cell(costs: dict[str, Decimal], currency: str) -> str:
+    """An amount to the cent, or "-" when nothing in that currency was reported."""
+    return f"{costs[currency]:,.2f}" if currency in costs else "-"
 
 
 @dataclass(frozen=True)
@@ -104,22 +125,59 @@ class Total:
 class ProviderStatus:
     """How fetching one client went.
 
+    A provider that can only answer for a span of its own (a billing period, a 30-day cycle,
+    whole UTC days) says so: ``covered_start``/``covered_end`` give the span its records
+    actually cover and ``note`` says how that differs from the window asked for, e.g.
+    ``"reports only its current billing period, 2026-12-01 to 2027-01-01; nothing in this
+    window"``. A provider is never silently missing from a window.
+
     Attributes:
         provider: The provider name.
         records: Records kept from it (0 when it failed).
         seconds: Wall time spent on it.
         error: None when it succeeded, else a one-line reason.
+        covered_start: Start of the span its records cover (or of the span it reports, when
+            that lies outside the window); None when it has nothing to show.
+        covered_end: End (exclusive) of that span.
+        note: How the covered span differs from the window, or None when it matches.
     """
 
     provider: str
     records: int
     seconds: float
     error: str | None = None
+    covered_start: datetime | None = None
+    covered_end: datetime | None = None
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the provider was fetched completely."""
         return self.error is None
+
+    @property
+    def state(self) -> str:
+        """One line for people: ``ok``, ``ok; <note>`` or ``FAILED: <reason>``."""
+        if self.error is not None:
+            return f"FAILED: {self.error}"
+        return "ok" if self.note is None else f"ok; {self.note}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The status as JSON-ready values (times as ISO-8601 text).
+
+        Returns:
+            ``provider``, ``records``, ``ok``, ``error``, ``covered_start``, ``covered_end``
+            and ``note``.
+        """
+        return {
+            "provider": self.provider,
+            "records": self.records,
+            "ok": self.ok,
+            "error": self.error,
+            "covered_start": None if self.covered_start is None else self.covered_start.isoformat(),
+            "covered_end": None if self.covered_end is None else self.covered_end.isoformat(),
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -485,7 +543,7 @@ class UsageReport:
         body = []
         for row in rows:
             cells = "".join(
-                f"<td style='text-align:right'>{row['cost'].get(c, Decimal(0)):,.2f}</td>"
+                f"<td style='text-align:right'>{_cell(row['cost'], c)}</td>"
                 for c in currencies
             )
             body.append(
@@ -497,6 +555,11 @@ class UsageReport:
             f"<li><b>{html.escape(f.provider)}</b>: {html.escape(f.reason)}</li>"
             for f in self.failures
         )
+        notes = "".join(
+            f"<li><b>{html.escape(s.provider)}</b>: {html.escape(s.note)}</li>"
+            for s in self.statuses
+            if s.ok and s.note
+        )
         return (
             "<div class='usagekit-report'>"
             f"<p><b>usagekit report</b>, {html.escape(self._window_text())}: "
@@ -504,6 +567,7 @@ class UsageReport:
             f"<table><thead><tr><th>provider</th>{head}<th>tokens</th><th>records</th></tr>"
             f"</thead><tbody>{''.join(body)}</tbody></table>"
             + (f"<p>Failed providers:</p><ul>{failures}</ul>" if failures else "")
+            + (f"<p>What each provider covered:</p><ul>{notes}</ul>" if notes else "")
             + "</div>"
         )
 

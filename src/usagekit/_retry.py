@@ -36,8 +36,9 @@ __all__ = [
     "retry_after_from_headers",
 ]
 
-RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-"""Statuses retried by default; any other 5xx is retried too."""
+RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 409, 429, 500, 502, 503, 504})
+"""Statuses retried by default; any other 5xx is retried too. 409 is a lock or concurrent
+update conflict (openai-python retries it too)."""
 
 
 def _is_int(value: object) -> bool:
@@ -180,7 +181,7 @@ class RetryPolicy:
             error: What the attempt raised.
 
         Returns:
-            True for connection errors and timeouts, and for 408, 429 and 5xx responses unless
+            True for connection errors and timeouts, and for 408, 409, 429 and 5xx responses unless
             the server said ``x-should-retry: false`` or hinted a wait above the cap;
             ``x-should-retry: true`` makes any status retryable.
         """

@@ -9,23 +9,36 @@ billing period) with its fetch time, so a period's history can be read back and 
 The database runs in WAL mode with a busy timeout, and every write is a ``BEGIN IMMEDIATE``
 transaction, so several processes (two cron jobs, a sync and a report) can use one file at once.
 A :class:`Store` object itself belongs to one thread; open one per thread.
+
+A new store is built under a temporary name beside its path and linked into place complete, so
+a file at the path is always a whole store (never a half-initialised one another process could
+trip over). An existing file is used only if it is a usagekit store (or an empty SQLite
+database); anything else (a zero-byte file, a damaged file, another application's database) is
+refused with a :class:`~usagekit.StoreError`. Without write access to the file or its directory
+the store opens read-only: reading works, writing raises. Every SQLite failure is a
+:class:`~usagekit.StoreError` whose message says what to do.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import stat
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from ._errors import ConfigError
+from ._errors import ConfigError, StoreError
 from ._records import DIMENSIONS, UsageRecord
 from ._time import TimeLike, as_utc, resolve_window
 
@@ -104,6 +117,23 @@ CREATE TABLE IF NOT EXISTS sync_runs (
 CREATE INDEX IF NOT EXISTS sync_runs_provider ON sync_runs (provider, run_id);
 """
 
+_APPLICATION_ID = 0x75736B74
+"""``PRAGMA application_id`` of a usagekit store ("uskt"); stores made before it have 0."""
+
+_HEADER = b"SQLite format 3\x00"
+
+_TABLE_COLUMNS: Mapping[str, frozenset[str]] = {
+    "records": frozenset({*_RECORD_COLUMNS, "run_id"}),
+    "snapshots": frozenset({"snapshot_id", "provider", "fetched_at_us", "complete"}),
+    "snapshot_records": frozenset({"snapshot_id", *_RECORD_COLUMNS}),
+    "sync_runs": frozenset(
+        {"run_id", "provider", "fetch_start_us", "started_at_us", "finished", "error"}
+    ),
+}
+"""The columns each usagekit table must have: a table of that name without them is foreign."""
+
+_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (and their extended codes)
+
 # The newest fetch wins: a row written by a sync run is not overwritten by a run that started
 # before it (two syncs at once), so its run id always names the newest run that wrote it.
 _UPSERT = (
@@ -179,6 +209,153 @@ def _batch_size(value: object) -> int:
     return value
 
 
+_T = TypeVar("_T")
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code of an exception (``SQLITE_BUSY`` is 5), if it has one."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def store_error(path: str, exc: BaseException, doing: str) -> StoreError:
+    """Translate a SQLite failure into a :class:`~usagekit.StoreError` that says what to do.
+
+    Args:
+        path: The store's file.
+        exc: The ``sqlite3`` exception.
+        doing: What was being done, as a verb phrase (``"read"``, ``"write to"``, ``"open"``).
+
+    Returns:
+        The error to raise, its ``reason`` set from SQLite's result code.
+    """
+    detail = str(exc) or type(exc).__name__
+    code = _sqlite_code(exc)
+    where = f"the store {path!r}"
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in detail:
+        return StoreError(f"{where} is closed; open a new Store", path=path, reason="closed")
+    if code in _BUSY_CODES:
+        return StoreError(
+            f"cannot {doing} {where}: another process kept it locked past the timeout "
+            f"({detail}); run again when the other sync has finished, or open the Store with "
+            "a longer timeout",
+            path=path,
+            reason="locked",
+        )
+    if code == 8:  # SQLITE_READONLY and its extended codes
+        return StoreError(
+            f"cannot {doing} {where}: it is read-only here ({detail}); writing needs write "
+            "access to the file and to its directory (SQLite keeps its -wal and -shm files "
+            "beside it)",
+            path=path,
+            reason="read_only",
+        )
+    if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
+        return StoreError(
+            f"{where} is damaged ({detail}); restore it from a backup, or save what is left "
+            f"into a new file with: sqlite3 {path} .recover | sqlite3 recovered.sqlite",
+            path=path,
+            reason="damaged",
+        )
+    if code == 13:  # SQLITE_FULL
+        return StoreError(
+            f"cannot {doing} {where}: the disk or a file size limit is full ({detail}); free "
+            "some space and run again (the failed transaction left nothing behind)",
+            path=path,
+            reason="full",
+        )
+    if code in (3, 14):  # SQLITE_PERM, SQLITE_CANTOPEN
+        return StoreError(
+            f"cannot open {where} ({detail}); check that the file and its directory exist and "
+            "that you may read them",
+            path=path,
+            reason="cannot_open",
+        )
+    if code == 10:  # SQLITE_IOERR
+        return StoreError(
+            f"cannot {doing} {where}: disk I/O error ({detail}); check the disk and the file's "
+            "permissions, then run again",
+            path=path,
+            reason="io",
+        )
+    if "no such table" in detail or "no such column" in detail:
+        return StoreError(
+            f"{where} lacks usagekit's tables or columns ({detail}): another program changed "
+            "it; restore it from a backup",
+            path=path,
+            reason="damaged",
+        )
+    return StoreError(
+        f"cannot {doing} {where}: SQLite failed ({detail})", path=path, reason="error"
+    )
+
+
+def _retry_busy(action: Callable[[], _T], timeout: float) -> _T:
+    """Run ``action``, again while SQLite says busy, for up to ``timeout`` seconds.
+
+    The busy timeout covers most waits, but SQLite skips the busy handler where waiting could
+    deadlock, such as a change of journal mode while another connection writes: those return
+    ``SQLITE_BUSY`` at once.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if _sqlite_code(exc) not in _BUSY_CODES or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """What a database file holds, read before anything is written to it."""
+
+    version: int
+    application_id: int
+    tables: Mapping[str, frozenset[str]]
+    """usagekit's tables present, with their columns."""
+    foreign: tuple[str, ...]
+    """Every other schema object (tables, indexes, views, triggers) by name."""
+
+
+def _inspect(conn: sqlite3.Connection) -> _Schema:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    application_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    objects = conn.execute(
+        r"SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'"
+    ).fetchall()
+    tables = {
+        name: frozenset(row[1] for row in conn.execute(f'PRAGMA table_info("{name}")'))
+        for kind, name, _ in objects
+        if kind == "table" and name in _TABLE_COLUMNS
+    }
+    foreign = tuple(sorted(name for _, name, table in objects if table not in _TABLE_COLUMNS))
+    return _Schema(version, application_id, tables, foreign)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Create usagekit's tables that are missing (in the caller's transaction)."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+
+
+def _publish(temp: str, path: str) -> None:
+    """Put the complete new store ``temp`` at ``path``, unless a file got there first."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        return  # another process created the store first: that one is used
+    except OSError:  # a file system without hard links (some network and FUSE ones)
+        if not os.path.lexists(path):
+            os.replace(temp, path)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One kept fetch of a current-period provider.
@@ -215,15 +392,35 @@ class Store:
                 ...
         ```
 
+    A missing file is created, complete, under a temporary name beside it and then linked into
+    place. An existing file must be a usagekit store (or an empty SQLite database, which is
+    initialised); a zero-byte file, a damaged file or another application's database is
+    refused, never taken over. Without write access to the file or its directory the store
+    opens read-only (``read_only=None``): reading works, writing raises
+    :class:`~usagekit.StoreError`.
+
     Args:
-        path: The database file (created if missing), or ``":memory:"``.
+        path: The database file (created if missing, unless ``read_only``), or ``":memory:"``.
         timeout: Seconds to wait for another writer's lock before giving up.
+        read_only: True to open for reading only (the file must exist; nothing is ever
+            written, even with write access); False to require write access; None (default)
+            for read-write when the file and its directory are writable, else read-only.
 
     Raises:
-        ConfigError: The file is not a SQLite database, or was written by a newer usagekit.
+        ConfigError: A bad argument (a timeout that is not a non-negative number, a path that
+            is not a path).
+        StoreError: The file cannot be used as a store; ``reason`` says why (``"empty_file"``,
+            ``"not_a_store"``, ``"damaged"``, ``"newer_schema"``, ``"missing"``,
+            ``"read_only"``, ``"locked"``, ``"cannot_open"``, ...) and the message what to do.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 30.0,
+        read_only: bool | None = None,
+    ) -> None:
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, (int, float))
@@ -231,49 +428,336 @@ class Store:
             or timeout < 0
         ):
             raise ConfigError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+        if read_only is not None and not isinstance(read_only, bool):
+            raise ConfigError(f"read_only must be True, False or None, got {read_only!r}")
         try:
             self.path = os.fspath(path)
         except TypeError:
             raise ConfigError(f"path must be a file path, got {type(path).__name__}") from None
+        if not isinstance(self.path, str):
+            raise ConfigError(f"path must be a str path, got {type(self.path).__name__}")
+        self._timeout = float(timeout)
+        self._read_only = False
+        self._conn = self._open(read_only)
+
+    # ----------------------------------------------------------------------------------------
+    # Opening
+
+    def _open(self, read_only: bool | None) -> sqlite3.Connection:
+        """Open the file as asked, creating it first when it is missing."""
+        if self.path == ":memory:":
+            if read_only:
+                raise ConfigError("a ':memory:' store cannot be read-only")
+            return self._open_rw(self.path)
+        info = self._stat()
+        if info is None:
+            if read_only:
+                raise StoreError(
+                    f"there is no store at {self.path!r} to read; create one with "
+                    "usagekit.sync(...) or `usagekit sync --db PATH`",
+                    path=self.path,
+                    reason="missing",
+                )
+            self._create()
+            info = self._stat()
+            if info is None:
+                raise StoreError(
+                    f"cannot create the store {self.path!r}: a broken symbolic link is in the "
+                    "way; remove it or pass another path",
+                    path=self.path,
+                    reason="cannot_open",
+                )
+        self._check_file(info)
+        writable = read_only is not True and self._writable()
+        if read_only is False and not writable:
+            raise StoreError(
+                f"cannot open the store {self.path!r} for writing: writing needs write access "
+                "to the file and to its directory (SQLite keeps its -wal and -shm files beside "
+                "it)",
+                path=self.path,
+                reason="read_only",
+            )
+        if writable:
+            try:
+                return self._open_rw(self.path)
+            except StoreError as exc:
+                # The access check said writable, SQLite could not write (an ACL, a mount)
+                if exc.reason != "read_only" or read_only is False:
+                    raise
+        return self._open_ro()
+
+    def _stat(self) -> os.stat_result | None:
         try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            return os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the store {self.path!r}: {exc.strerror or exc}",
+                path=self.path,
+                reason="cannot_open",
+            ) from None
+
+    def _writable(self) -> bool:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        return os.access(self.path, os.W_OK) and os.access(directory, os.W_OK)
+
+    def _check_file(self, info: os.stat_result) -> None:
+        """Refuse what is not a SQLite file before SQLite sees it (SQLite would take over an
+        empty file, and says "not a database" only at the first read)."""
+        if stat.S_ISDIR(info.st_mode):
+            raise StoreError(
+                f"{self.path!r} is a directory; pass the path of a store file in it, such as "
+                f"{os.path.join(self.path, 'usage.sqlite')!r}",
+                path=self.path,
+                reason="not_a_store",
+            )
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(
+                f"{self.path!r} is not a regular file, so not a usagekit store",
+                path=self.path,
+                reason="not_a_store",
+            )
+        if info.st_size == 0:
+            raise StoreError(
+                f"{self.path!r} is an empty file, not a usagekit store; usagekit creates its "
+                "stores itself and never takes over a file it did not make: delete the file "
+                "(if nothing else needs it) or pass a path where no file exists",
+                path=self.path,
+                reason="empty_file",
+            )
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(len(_HEADER))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read the store {self.path!r}: {exc.strerror or exc}",
+                path=self.path,
+                reason="cannot_open",
+            ) from None
+        if header != _HEADER:
+            raise StoreError(
+                f"{self.path!r} is not a SQLite database, so not a usagekit store (if it was "
+                "one, it is damaged: restore it from a backup); pass the path of a store, or a "
+                "path where no file exists to create one",
+                path=self.path,
+                reason="not_a_store",
+            )
+
+    def _create(self) -> None:
+        """Build a new store under a temporary name beside ``path``, then link it into place.
+
+        A file at ``path`` is therefore always a complete store, which is how a zero-byte
+        file is known not to be one, and why two processes creating one store at once never
+        see each other's half-made file (the loser of the race uses the winner's store).
+        """
+        directory = os.path.dirname(os.path.abspath(self.path))
+        temp = os.path.join(
+            directory, f".{os.path.basename(self.path)}.{secrets.token_hex(6)}.creating"
+        )
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileNotFoundError:
+            raise StoreError(
+                f"cannot create the store {self.path!r}: the directory {directory!r} does not "
+                "exist; create it first",
+                path=self.path,
+                reason="cannot_open",
+            ) from None
+        except OSError as exc:
+            denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            raise StoreError(
+                f"cannot create the store {self.path!r}: {exc.strerror or exc} in "
+                f"{directory!r}; creating a store needs write access to its directory",
+                path=self.path,
+                reason="read_only" if denied else "cannot_open",
+            ) from None
+        try:
+            conn = sqlite3.connect(temp, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                _create_schema(conn)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()  # checkpoints and removes the temporary -wal and -shm files
+            _publish(temp, self.path)
         except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open the store {self.path!r}: {exc}") from None
+            raise store_error(self.path, exc, "create") from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store {self.path!r}: {exc.strerror or exc}",
+                path=self.path,
+                reason="cannot_open",
+            ) from None
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(OSError):
+                    os.unlink(temp + suffix)
+
+    def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            # In WAL mode NORMAL never corrupts and loses nothing when the process dies; only
-            # an OS crash or power cut may roll back the last commits (a sync then re-fetches).
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            with self._write():
-                version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"the store {self.path!r} has schema version {version}, newer than this "
-                        f"usagekit's {SCHEMA_VERSION}; upgrade usagekit"
-                    )
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.OperationalError:
-            # A lock held past the timeout, a read-only file: conditions, not configuration.
-            self._conn.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ConfigError(f"{self.path!r} is not a usable usagekit store: {exc}") from None
+            conn = sqlite3.connect(target, timeout=self._timeout, isolation_level=None, uri=uri)
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "open") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    def _open_rw(self, target: str) -> sqlite3.Connection:
+        conn = self._connect(target)
+        try:
+            _retry_busy(lambda: self._prepare(conn, writable=True), self._timeout)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise store_error(self.path, exc, "open") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_ro(self) -> sqlite3.Connection:
+        """Open for reading only: ``mode=ro``, else (a WAL file in a directory that cannot be
+        written, where SQLite cannot make its -shm index) ``immutable=1``, which reads the
+        file as it is on disk; refused when a -wal or -journal file holds changes it would
+        miss."""
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+        try:
+            conn = self._read_connection(uri)
+        except sqlite3.OperationalError as exc:
+            if _sqlite_code(exc) not in (8, 14):
+                raise store_error(self.path, exc, "open") from None
+            for suffix in ("-wal", "-journal"):
+                pending = self.path + suffix
+                with suppress(OSError):
+                    if os.path.getsize(pending) > 0:
+                        raise StoreError(
+                            f"the store {self.path!r} has changes in {pending!r} that SQLite "
+                            "can only read with write access to the directory; open the store "
+                            "once with write access (any sync or report by its owner merges "
+                            "them), or copy both files to a directory you may write",
+                            path=self.path,
+                            reason="read_only",
+                        ) from None
+            try:
+                conn = self._read_connection(uri + "&immutable=1")
+            except sqlite3.Error as again:
+                raise store_error(self.path, again, "open") from None
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "open") from None
+        self._read_only = True
+        return conn
+
+    def _read_connection(self, uri: str) -> sqlite3.Connection:
+        conn = self._connect(uri, uri=True)
+        try:
+            _retry_busy(lambda: self._prepare(conn, writable=False), self._timeout)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection, *, writable: bool) -> None:
+        """Check what the file holds and, when writable, bring it to this version's schema.
+
+        Nothing is written to a file that is already a current store: opening one takes no
+        lock, so a read-only copy opens too, and opening never waits for a writer.
+        """
+        if not self._needs_schema(_inspect(conn), writable=writable) or not writable:
+            self._set_journal(conn, writable=writable)
+            return
+        self._set_journal(conn, writable=True)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Checked again under the lock: another process may have been doing the same.
+            if self._needs_schema(_inspect(conn), writable=True):
+                _create_schema(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _set_journal(conn: sqlite3.Connection, *, writable: bool) -> None:
+        if not writable:
+            return
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL never corrupts and loses nothing when the process dies; only
+        # an OS crash or power cut may roll back the last commits (a sync then re-fetches).
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _needs_schema(self, schema: _Schema, *, writable: bool) -> bool:
+        """Whether usagekit's tables must be created; raise if the file is not a store."""
+        path = self.path
+        if schema.application_id not in (0, _APPLICATION_ID):
+            raise StoreError(
+                f"{path!r} is another application's SQLite database (application id "
+                f"{schema.application_id:#x}), not a usagekit store; pass a new path to create "
+                "a store",
+                path=path,
+                reason="not_a_store",
+            )
+        if schema.version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {path!r} has schema version {schema.version}, newer than this "
+                f"usagekit's {SCHEMA_VERSION}; upgrade usagekit",
+                path=path,
+                reason="newer_schema",
+            )
+        if "records" not in schema.tables:
+            if schema.foreign or schema.tables:
+                names = ", ".join([*schema.tables, *schema.foreign][:6])
+                raise StoreError(
+                    f"{path!r} is another application's SQLite database (it holds {names}), "
+                    "not a usagekit store; usagekit keeps its history in a file of its own: "
+                    "pass a new path to create one",
+                    path=path,
+                    reason="not_a_store",
+                )
+            if not writable:
+                raise StoreError(
+                    f"{path!r} is an empty SQLite database, not yet a usagekit store; open it "
+                    "once with write access to make it one",
+                    path=path,
+                    reason="not_a_store",
+                )
+            return True  # an empty SQLite database: nothing of anyone's to harm
+        for name, columns in schema.tables.items():
+            missing = sorted(_TABLE_COLUMNS[name] - columns)
+            if missing:
+                raise StoreError(
+                    f"{path!r} has a table {name!r} that is not usagekit's (it has no "
+                    f"{', '.join(missing)}): it is another application's database; pass a new "
+                    "path to create a store",
+                    path=path,
+                    reason="not_a_store",
+                )
+        return len(schema.tables) < len(_TABLE_COLUMNS) or schema.version < SCHEMA_VERSION
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading only (writing then raises StoreError)."""
+        return self._read_only
+
     def close(self) -> None:
-        """Close the connection; the store can't be used afterwards."""
-        self._conn.close()
+        """Close the connection; the store can't be used afterwards.
+
+        Raises:
+            StoreError: SQLite failed to close the file.
+        """
+        try:
+            self._conn.close()
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "close") from None
 
     def __enter__(self) -> Store:
         return self
@@ -287,18 +771,47 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self.path!r})"
+        return (
+            f"Store({self.path!r}, read_only=True)" if self._read_only else f"Store({self.path!r})"
+        )
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn a SQLite failure while reading into a StoreError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "read") from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it.
+
+        Raises:
+            StoreError: The store is read-only, or SQLite failed (the transaction is rolled
+                back).
+        """
+        if self._read_only:
+            raise StoreError(
+                f"cannot write to the store {self.path!r}: it is open read-only (no write "
+                "access to the file or its directory, or read_only=True); writing needs write "
+                "access to both",
+                path=self.path,
+                reason="read_only",
+            )
+        conn = self._conn
         try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "write to") from None
 
     # ----------------------------------------------------------------------------------------
     # Records
@@ -320,6 +833,8 @@ class Store:
 
         Raises:
             ConfigError: An item is not a :class:`~usagekit.UsageRecord`, or a bad batch size.
+            StoreError: The store is read-only, locked past the timeout, full or damaged (the
+                failed batch is rolled back; the batches before it are kept).
         """
         size = _batch_size(batch_size)
         written = 0
@@ -378,6 +893,7 @@ class Store:
 
         Raises:
             ConfigError: A bad window or an unknown filter (at once, before any read).
+            StoreError: While iterating, SQLite failed to read (a damaged file, an I/O error).
         """
         where, params = _where(start, end, filters)
         return self._stream(
@@ -385,12 +901,24 @@ class Store:
         )
 
     def _stream(self, query: str, params: Sequence[Any]) -> Iterator[UsageRecord]:
-        cursor = self._conn.execute(query, params)
+        with self._reading():
+            cursor = self._conn.execute(query, params)
+            try:
+                for row in cursor:
+                    yield self._decode(row)
+            finally:
+                cursor.close()
+
+    def _decode(self, row: Row) -> UsageRecord:
         try:
-            for row in cursor:
-                yield _decode(row)
-        finally:
-            cursor.close()
+            return _decode(row)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            raise StoreError(
+                f"the store {self.path!r} holds a row usagekit cannot read ({type(exc).__name__}"
+                f": {exc}); another program changed it: restore it from a backup",
+                path=self.path,
+                reason="damaged",
+            ) from None
 
     def count(
         self,
@@ -398,9 +926,15 @@ class Store:
         end: TimeLike | None = None,
         **filters: str | Sequence[str] | None,
     ) -> int:
-        """Return how many stored records :meth:`records` would yield for the same arguments."""
+        """Return how many stored records :meth:`records` would yield for the same arguments.
+
+        Raises:
+            ConfigError: A bad window or an unknown filter.
+            StoreError: SQLite failed to read.
+        """
         where, params = _where(start, end, filters)
-        row = self._conn.execute(f"SELECT COUNT(*) FROM records{where}", params).fetchone()
+        with self._reading():
+            row = self._conn.execute(f"SELECT COUNT(*) FROM records{where}", params).fetchone()
         return int(row[0])
 
     # ----------------------------------------------------------------------------------------
@@ -431,6 +965,7 @@ class Store:
 
         Raises:
             ConfigError: A bad argument, or a record of another provider.
+            StoreError: The store is read-only, locked past the timeout, full or damaged.
         """
         name = _text(provider, "provider")
         size = _batch_size(batch_size)
@@ -459,6 +994,9 @@ class Store:
 
         Yields:
             Each complete snapshot with its records.
+
+        Raises:
+            StoreError: SQLite failed to read.
         """
         clauses = ["complete = 1"]
         params: list[Any] = []
@@ -471,23 +1009,25 @@ class Store:
         if end is not None:
             clauses.append("fetched_at_us < ?")
             params.append(to_micros(as_utc(end, name="end")))
-        heads = self._conn.execute(
-            "SELECT snapshot_id, provider, fetched_at_us FROM snapshots WHERE "
-            + " AND ".join(clauses)
-            + " ORDER BY fetched_at_us, snapshot_id",
-            params,
-        ).fetchall()
-        for snapshot_id, snapshot_provider, fetched_at_us in heads:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMN_LIST} FROM snapshot_records WHERE snapshot_id = ? "
-                "ORDER BY start_us, id",
-                (snapshot_id,),
+        with self._reading():
+            heads = self._conn.execute(
+                "SELECT snapshot_id, provider, fetched_at_us FROM snapshots WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY fetched_at_us, snapshot_id",
+                params,
             ).fetchall()
+        for snapshot_id, snapshot_provider, fetched_at_us in heads:
+            with self._reading():
+                rows = self._conn.execute(
+                    f"SELECT {_COLUMN_LIST} FROM snapshot_records WHERE snapshot_id = ? "
+                    "ORDER BY start_us, id",
+                    (snapshot_id,),
+                ).fetchall()
             yield Snapshot(
                 snapshot_id=snapshot_id,
                 provider=snapshot_provider,
                 fetched_at=from_micros(fetched_at_us),
-                records=tuple(_decode(row) for row in rows),
+                records=tuple(self._decode(row) for row in rows),
             )
 
     def _open_snapshot(self, provider: str, fetched_at: TimeLike) -> int:
@@ -524,6 +1064,10 @@ class Store:
         With no source left, the fetch starts at ``F`` again. If the last run did not finish
         (a crash, a failure), the fetch starts no later than that run did, so whatever it
         missed is fetched. ``since`` moves the start earlier, never later.
+
+        A start inside a stored bucket (a ``since`` or a lookback that is not on a bucket
+        boundary) moves back to that bucket's start: what is fetched again then replaces whole
+        stored buckets, never a stored figure by one of part of its bucket.
         """
         with self._write() as conn:
             last_run = conn.execute(
@@ -553,12 +1097,38 @@ class Store:
             if since is not None:
                 since_us = to_micros(since)
                 start = since_us if start is None else min(start, since_us)
+            if start is not None:
+                start = _bucket_start(conn, provider, start)
             cursor = conn.execute(
                 "INSERT INTO sync_runs (provider, fetch_start_us, started_at_us) VALUES (?, ?, ?)",
                 (provider, start, to_micros(started_at)),
             )
         assert cursor.lastrowid is not None
         return _SyncPlan(cursor.lastrowid, None if start is None else from_micros(start))
+
+    def _bucket_lengths(self, provider: str, *, sample: int = 500) -> dict[str, timedelta]:
+        """Per source of the provider, the most common length of its latest stored buckets.
+
+        A client whose bucket width depends on the request fetches in these lengths (see
+        :class:`usagekit.SyncClient`), so that a re-fetch replaces the stored buckets.
+        """
+        lengths: dict[str, timedelta] = {}
+        with self._reading():
+            sources = self._conn.execute(
+                "SELECT DISTINCT source FROM records WHERE provider = ?", (provider,)
+            ).fetchall()
+            for (source,) in sources:
+                counts: dict[int, int] = {}
+                for (length,) in self._conn.execute(
+                    "SELECT end_us - start_us FROM records WHERE provider = ? AND source = ? "
+                    "ORDER BY start_us DESC LIMIT ?",
+                    (provider, source, sample),
+                ):
+                    counts[length] = counts.get(length, 0) + 1
+                if counts:
+                    usual = max(counts, key=lambda length: (counts[length], length))
+                    lengths[source] = timedelta(microseconds=usual)
+        return lengths
 
     def _finish_sync(
         self,
@@ -623,6 +1193,27 @@ def _watermark(
         elif fetch_start is None or latest_end > fetch_start:  # fetched closed: what follows
             candidates.append(latest_end)
     return min(candidates) if candidates else fetch_start
+
+
+def _bucket_start(conn: sqlite3.Connection, provider: str, moment: int) -> int:
+    """Return ``moment`` (microseconds), or the start of the earliest stored bucket of the
+    provider that contains it (any source), if one does."""
+    start = moment
+    sources = conn.execute("SELECT DISTINCT source FROM records WHERE provider = ?", (provider,))
+    for (source,) in sources.fetchall():
+        (latest,) = conn.execute(
+            "SELECT MAX(start_us) FROM records WHERE provider = ? AND source = ? AND start_us < ?",
+            (provider, source, moment),
+        ).fetchone()
+        if latest is None:
+            continue
+        (end,) = conn.execute(
+            "SELECT MAX(end_us) FROM records WHERE provider = ? AND source = ? AND start_us = ?",
+            (provider, source, latest),
+        ).fetchone()
+        if end > moment:
+            start = min(start, int(latest))
+    return start
 
 
 def _close_snapshot(conn: sqlite3.Connection, snapshot_id: int) -> None:

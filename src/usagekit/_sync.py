@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import inspect
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from ._client import AsyncClientBase
-from ._errors import ConfigError
+from ._errors import ConfigError, StoreError
 from ._records import UsageRecord
 from ._store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches, _SyncPlan
 from ._time import TimeLike, as_utc, utcnow
@@ -34,6 +34,13 @@ class SyncClient(Protocol):
     """What :func:`sync` needs of a client: a provider name and a record stream.
 
     Every usagekit sync client (``OpenAIClient``, ``BasedashClient``, ...) fits.
+
+    A client may also have a method ``sync_records(start, *, bucket_lengths)``, which
+    :func:`sync` then calls instead of ``records(start=start)`` with, per source, the usual
+    length of the buckets already stored (empty when nothing is): a client whose bucket width
+    depends on the request (Daramex picks hours for a short window, days for a longer one)
+    uses it to fetch in the buckets the store holds, so that a re-fetch replaces them instead
+    of adding finer buckets beside them.
     """
 
     @property
@@ -168,6 +175,13 @@ def sync(
     Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
     a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.
 
+    A re-fetch never rewrites history: a start that falls inside a stored bucket (a ``since``
+    or a ``lookback`` off a bucket boundary) moves back to that bucket's start, clients fetch
+    whole buckets (OpenAI's ``records`` aligns its window to the bucket width), and a client
+    with ``sync_records`` fetches in the buckets already stored (Daramex: the stored
+    granularity, ``day`` for a new store), so a span fetched again replaces exactly what it
+    fetched before.
+
     Args:
         store: The store to write to.
         clients: Objects with a ``provider`` name and ``records(start=None, end=None)``
@@ -187,7 +201,9 @@ def sync(
     Raises:
         ConfigError: A client without ``provider``/``records``, two clients of one provider,
             an async client, or a bad argument. Provider failures are not raised; they are in
-            the result.
+            the result (a store failure while a provider is written, such as a full disk, is
+            that provider's failure).
+        StoreError: The store is read-only (before anything is fetched), or cannot be read.
     """
     client_list = list(clients)
     providers = [_provider_of(client) for client in client_list]
@@ -199,6 +215,13 @@ def sync(
     size = _batch_size(batch_size)
     if lookback is not None and (not isinstance(lookback, timedelta) or lookback < timedelta(0)):
         raise ConfigError(f"lookback must be a non-negative timedelta, got {lookback!r}")
+    if store.read_only:
+        raise StoreError(
+            f"cannot sync into the store {store.path!r}: it is open read-only; sync needs write "
+            "access to the file and to its directory",
+            path=store.path,
+            reason="read_only",
+        )
 
     def start_for(provider: str) -> datetime | None:
         if lookback is None or not store.count(provider=provider):
@@ -221,6 +244,18 @@ def _close(stream: object) -> None:
         close()
 
 
+def _fetch(
+    store: Store, client: SyncClient, provider: str, start: datetime | None
+) -> Iterable[UsageRecord]:
+    """Start the client's fetch: ``sync_records`` (in the stored buckets) when it has one."""
+    in_stored_buckets = getattr(client, "sync_records", None)
+    if callable(in_stored_buckets):
+        lengths: Mapping[str, timedelta] = store._bucket_lengths(provider)
+        stream: Iterable[UsageRecord] = in_stored_buckets(start, bucket_lengths=lengths)
+        return stream
+    return client.records(start=start, end=None)
+
+
 def _sync_one(
     store: Store,
     client: SyncClient,
@@ -238,7 +273,7 @@ def _sync_one(
         plan = store._begin_sync(provider, since, fetched_at)
         if current_period:
             snapshot_id = store._open_snapshot(provider, fetched_at)
-        stream = client.records(start=plan.start, end=None)
+        stream = _fetch(store, client, provider, plan.start)
         if inspect.isawaitable(stream) or hasattr(stream, "__aiter__"):
             _close(stream)
             raise ConfigError(
@@ -271,14 +306,14 @@ def _sync_one(
     except BaseException as exc:
         if not isinstance(exc, Exception):  # interrupted (Ctrl-C, SystemExit): tidy, re-raise
             if plan is not None:
-                with suppress(sqlite3.Error):
+                with suppress(StoreError, sqlite3.Error):
                     store._fail_sync(plan.run_id, type(exc).__name__, snapshot_id)
             raise
         error = f"{type(exc).__name__}: {exc}"
         if plan is not None:
             # The run stays unfinished, so the next sync starts no later than this one did,
             # whether or not this bookkeeping succeeds; an unfinished snapshot is never shown.
-            with suppress(sqlite3.Error):
+            with suppress(StoreError, sqlite3.Error):
                 store._fail_sync(plan.run_id, error, snapshot_id)
         return ProviderSync(
             provider=provider,

@@ -26,6 +26,7 @@ __all__ = [
     "Window",
     "as_utc",
     "month_start",
+    "open_window_is_empty",
     "pin_clock",
     "resolve_window",
     "to_unix",
@@ -130,6 +131,29 @@ def month_start(moment: datetime | None = None) -> datetime:
     """
     current = (moment or utcnow()).astimezone(UTC)
     return datetime(current.year, current.month, 1, tzinfo=UTC)
+
+
+def open_window_is_empty(start: datetime, now: datetime) -> bool:
+    """Whether "from ``start`` up to now" is empty because it begins in the current second.
+
+    At the first instant of a month, "this month so far" is such a window: it has no data yet,
+    which is an answer, not an error. A start later than that is still an error.
+
+    Args:
+        start: The window's start (aware).
+        now: The current time (aware).
+
+    Returns:
+        True when no whole second lies between ``start`` and ``now``.
+
+    Raises:
+        ConfigError: ``start`` is a second or more after ``now``.
+    """
+    if start - now >= timedelta(seconds=1):
+        raise ConfigError(
+            f"start must be before end, got start={start.isoformat()} end=now ({now.isoformat()})"
+        )
+    return to_unix(start) >= to_unix(now)
 
 
 def as_utc(value: TimeLike, *, name: str = "time") -> datetime:

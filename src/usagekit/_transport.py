@@ -3,7 +3,13 @@
 Everything that does no I/O lives in :class:`_TransportCore` and is shared: building requests,
 following redirects safely, mapping statuses to errors, reading retry hints, decoding and
 validating bodies. :class:`Transport` and :class:`AsyncTransport` only differ in how they send a
-request and how they sleep between attempts.
+request, how they bound an attempt's time and how they sleep between attempts.
+
+Every attempt is bounded (see :mod:`usagekit._bounded`): it ends by its deadline (the
+configured timeout, for the whole attempt: connect, send, redirects, headers and body) and
+keeps at most ``max_response_bytes`` of decoded body. Everything kept from a response (request
+id, reason phrase, message, body) is redacted when the error is created, so no channel that
+shows the error (exception text, logs, the store) can show a secret the server echoed.
 """
 
 from __future__ import annotations
@@ -11,40 +17,48 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TypeVar, overload
 
+import anyio
 import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, Retrying
 
+from ._bounded import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ERROR_BODY_LIMIT,
+    AttemptClock,
+    BodyReader,
+    BodyTooLarge,
+    JSONRejected,
+    UndecodableBody,
+    install_deadline_hook,
+    no_cookies,
+    parse_json,
+    reset_deadline,
+    set_deadline,
+)
 from ._errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     ConfigError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     UsagekitError,
     error_class_for_status,
 )
-from ._logging import (
-    SENSITIVE_HEADERS,
-    logger,
-    redact,
-    redact_value,
-    register_secret,
-    secret_forms,
-)
+from ._logging import SENSITIVE_HEADERS, logger, redact, redact_value, register_secret
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryPolicy, parse_retry_after
 from ._version import __version__
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "AsyncTransport",
     "RequestSpec",
@@ -58,11 +72,17 @@ __all__ = [
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-"""60 s to read, 10 s to connect."""
+"""60 s per attempt (each read too), 10 s to connect."""
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 _USER_AGENT = f"usagekit/{__version__} httpx/{httpx.__version__}"
+_ACCEPT_ENCODING = "gzip, deflate"
+"""The encodings :class:`~usagekit._bounded.BodyReader` decodes with bounded memory."""
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_MAX_REQUEST_ID = 200
+"""A request id longer than this is cut (after redaction)."""
+_MAX_REASON = 200
 
 Params = tuple[tuple[str, str], ...]
 
@@ -100,15 +120,24 @@ def validate_base_url(base_url: str | httpx.URL, *, provider: str) -> httpx.URL:
         The parsed URL.
 
     Raises:
-        ConfigError: The URL is malformed, relative, or not http(s).
+        ConfigError: The URL is malformed, relative, not http(s), or carries a user name or
+            password (which httpx would send as Basic auth in place of the provider's
+            credential); the message never repeats the URL's userinfo.
     """
     try:
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, TypeError, ValueError):
         raise ConfigError(f"{provider}: base_url is not a valid URL") from None
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.userinfo:
         raise ConfigError(
-            f"{provider}: base_url must be an absolute http(s) URL, got {str(base_url)!r}"
+            f"{provider}: base_url must not carry a user name or password (user:password@host);"
+            " usagekit sends the provider's credential itself: pass it as the API key"
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        found = f"the scheme {url.scheme!r}" if url.scheme else "a URL without a scheme"
+        raise ConfigError(
+            f"{provider}: base_url must be an absolute http(s) URL such as "
+            f"https://api.example.com/v1, got {found}"
         )
     if url.query or url.fragment:
         raise ConfigError(f"{provider}: base_url must not have a query or fragment")
@@ -130,6 +159,8 @@ class TransportConfig:
         max_redirects: Redirect hops followed per attempt.
         adaptive_rate_limit: Learn the server's rate from its 429 hints and pace requests
             (see :class:`~usagekit.AdaptiveRateLimiter`), for long walks against a rate limit.
+        max_response_bytes: The most bytes of one response's body kept, counted after
+            decompression; a larger body raises :class:`~usagekit.ResponseTooLargeError`.
     """
 
     provider: str
@@ -141,6 +172,7 @@ class TransportConfig:
     max_pages: int = 10_000
     max_redirects: int = 5
     adaptive_rate_limit: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         for header, secret in self.credentials.items():
@@ -150,13 +182,16 @@ class TransportConfig:
                     "sent in an HTTP header (a control or non-ASCII character); check the key "
                     "for a stray newline or a mis-pasted value"
                 )
-            register_secret(secret.get_secret_value())
+            register_secret(secret.get_secret_value(), owner=self)
         if (
             not isinstance(self.max_pages, int)
             or isinstance(self.max_pages, bool)
             or (self.max_pages < 1)
         ):
             raise ConfigError("max_pages must be >= 1")
+        size = self.max_response_bytes
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ConfigError(f"max_response_bytes must be an integer >= 1, got {size!r}")
 
     def __repr__(self) -> str:
         return f"TransportConfig(provider={self.provider!r}, base_url={str(self.base_url)!r})"
@@ -196,28 +231,32 @@ def decode_body(
         The validated value.
 
     Raises:
-        ResponseValidationError: The body is not JSON, or not of the documented shape; the
-            error names the first offending field.
+        ResponseValidationError: The body is empty, not JSON, nested deeper than
+            :data:`~usagekit._bounded.MAX_JSON_DEPTH` levels, or not of the documented shape;
+            the error names the first offending field.
     """
     try:
-        data = json.loads(content, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
-        kind = "empty" if not content.strip() else "not valid JSON"
+        data = parse_json(content)
+    except JSONRejected as exc:
         raise ResponseValidationError(
-            f"the body is {kind} ({type(exc).__name__})",
-            provider=provider,
-            endpoint=endpoint,
-            request_id=request_id,
+            f"the body is {exc}", provider=provider, endpoint=endpoint, request_id=request_id
         ) from None
     try:
         return _adapter(type_).validate_python(data)
     except ValidationError as exc:
         location, message = _first_error_field(exc)
         raise ResponseValidationError(
-            f"the body does not have the documented shape: {message}",
+            f"the body does not have the documented shape: {redact(message)}",
             provider=provider,
             endpoint=endpoint,
-            field=location or None,
+            field=redact(location) or None,
+            request_id=request_id,
+        ) from None
+    except (TypeError, ArithmeticError, RecursionError) as exc:  # a validator that gave up
+        raise ResponseValidationError(
+            f"the body could not be validated ({type(exc).__name__})",
+            provider=provider,
+            endpoint=endpoint,
             request_id=request_id,
         ) from None
 
@@ -248,10 +287,11 @@ def _error_message(body: Any) -> str:
 
 
 def _request_id(headers: httpx.Headers) -> str | None:
+    """The response's request id, redacted (a server may echo a key in it) and cut short."""
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return str(value)
+            return redact(str(value))[:_MAX_REQUEST_ID]
     return None
 
 
@@ -264,11 +304,6 @@ class _TransportCore:
 
     def __init__(self, config: TransportConfig, rate_limiter: AdaptiveRateLimiter | None) -> None:
         self.config = config
-        self._secrets = tuple(
-            form
-            for secret in config.credentials.values()
-            for form in secret_forms(secret.get_secret_value())
-        )
         if rate_limiter is None and config.adaptive_rate_limit:
             rate_limiter = AdaptiveRateLimiter()
         self.rate_limiter = rate_limiter if config.adaptive_rate_limit else None
@@ -287,41 +322,196 @@ class _TransportCore:
             url = self._urls[spec.path] = base.copy_with(path=base.path.rstrip("/") + spec.path)
         return url
 
-    def build_request(
-        self, client: httpx.Client | httpx.AsyncClient, spec: RequestSpec
+    def start_clock(self) -> AttemptClock:
+        """Start the deadline of one attempt (the configured timeout, for the whole attempt)."""
+        return AttemptClock.start(self.config.timeout)
+
+    def _build(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        url: httpx.URL,
+        *,
+        headers: Mapping[str, str],
+        clock: AttemptClock,
+        params: Params | None = None,
     ) -> httpx.Request:
-        """Build the first request of an attempt, with credentials."""
-        headers = {"accept": "application/json", "user-agent": _USER_AGENT}
-        headers.update({k: v.get_secret_value() for k, v in self.config.credentials.items()})
-        return client.build_request(
-            spec.method,
-            self.url_for(spec),
-            params=list(spec.params),
-            headers=headers,
-            timeout=self.config.timeout,
+        request = client.build_request(
+            method, url, params=params, headers=headers, timeout=clock.clamp(self.config.timeout)
         )
+        request.headers.pop("cookie", None)  # never sent, even from a caller's client's jar
+        return request
+
+    def build_request(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        spec: RequestSpec,
+        clock: AttemptClock | None = None,
+    ) -> httpx.Request:
+        """Build the first request of an attempt, with credentials.
+
+        Args:
+            client: The httpx client (for its defaults).
+            spec: The request.
+            clock: The attempt's deadline; no phase's timeout reaches past it.
+
+        Returns:
+            The request (never with a ``Cookie`` header).
+
+        Raises:
+            ConfigError: The URL cannot be built (a parameter or path too long or malformed).
+        """
+        headers = {
+            "accept": "application/json",
+            "accept-encoding": _ACCEPT_ENCODING,
+            "user-agent": _USER_AGENT,
+        }
+        headers.update({k: v.get_secret_value() for k, v in self.config.credentials.items()})
+        try:
+            return self._build(
+                client,
+                spec.method,
+                self.url_for(spec),
+                params=spec.params,
+                headers=headers,
+                clock=clock or AttemptClock(None, None),
+            )
+        except httpx.InvalidURL:
+            raise ConfigError(
+                f"{self.config.provider} {spec.endpoint}: the request URL cannot be built "
+                "(a parameter or the path is too long or malformed)"
+            ) from None
 
     def next_redirect(
         self,
         client: httpx.Client | httpx.AsyncClient,
         request: httpx.Request,
         response: httpx.Response,
+        clock: AttemptClock | None = None,
     ) -> httpx.Request | None:
         """Return the request that follows a redirect, or None when it is not a redirect.
 
         Credential headers are only sent to the base URL's origin: a redirect elsewhere is
-        followed without ``Authorization``, ``api-key``, ``x-api-key``, ``x-org-id`` or cookies.
+        followed without ``Authorization``, ``api-key``, ``x-api-key`` or ``x-org-id``; no
+        request carries cookies. A ``Location`` that is not an absolute-or-relative http(s) URL
+        is not followed (the 3xx is then the answer); userinfo in it is dropped.
         """
         if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
             return None
-        target = request.url.join(response.headers["location"])
+        try:
+            target = request.url.join(response.headers["location"])
+            if target.userinfo:
+                target = target.copy_with(userinfo=b"")
+        except (httpx.InvalidURL, ValueError, TypeError):
+            return None
+        if target.scheme not in ("http", "https") or not target.host:
+            return None
         method = "GET" if response.status_code == 303 else request.method
         headers = {
             k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
         }
         if not _same_origin(target, self.config.base_url):
             headers = {k: v for k, v in headers.items() if k.lower() not in SENSITIVE_HEADERS}
-        return client.build_request(method, target, headers=headers, timeout=self.config.timeout)
+        try:
+            return self._build(
+                client, method, target, headers=headers, clock=clock or AttemptClock(None, None)
+            )
+        except httpx.InvalidURL:
+            return None
+
+    def follow(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        hops: int,
+        request: httpx.Request,
+        response: httpx.Response,
+        clock: AttemptClock,
+    ) -> httpx.Request | None:
+        """The next hop of an attempt, or None to read this response as the answer (also
+        when ``max_redirects`` hops have been followed: the 3xx is then raised as an error)."""
+        if hops >= self.config.max_redirects:
+            return None
+        return self.next_redirect(client, request, response, clock)
+
+    # -- bodies ---------------------------------------------------------------------------
+
+    def body_reader(self, spec: RequestSpec, response: httpx.Response) -> BodyReader:
+        """A reader for the body of the answer of an attempt.
+
+        A 2xx body may be up to ``max_response_bytes``; an error body is cut at 1 MiB (its
+        status is the answer). A response a transport already read (``httpx.MockTransport``)
+        is taken as decoded.
+
+        Raises:
+            ResponseTooLargeError: The declared ``Content-Length`` is above the limit.
+            ResponseValidationError: An encoding usagekit did not ask for.
+        """
+        success = 200 <= response.status_code < 300
+        limit = self.config.max_response_bytes
+        if not success:
+            limit = min(limit, ERROR_BODY_LIMIT)
+        encoding = "" if response.is_stream_consumed else response.headers.get("content-encoding")
+        try:
+            reader = BodyReader(encoding or "", limit=limit, truncate=not success)
+        except UndecodableBody as exc:
+            raise self.undecodable(spec, response, exc) from None
+        declared = response.headers.get("content-length", "")
+        if success and declared.isdigit() and int(declared) > limit:
+            raise self.too_large(spec, response)
+        return reader
+
+    def finished(self, response: httpx.Response, body: bytes) -> httpx.Response:
+        """The answer with its decoded body; the reason phrase is redacted."""
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS
+        ]
+        reason = redact(response.reason_phrase)[:_MAX_REASON]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=response.request,
+            extensions={
+                "reason_phrase": reason.encode("ascii", "ignore"),
+                "http_version": response.extensions.get("http_version", b"HTTP/1.1"),
+            },
+        )
+
+    def too_large(self, spec: RequestSpec, response: httpx.Response) -> ResponseTooLargeError:
+        """The error for a body above ``max_response_bytes``."""
+        limit = self.config.max_response_bytes
+        return ResponseTooLargeError(
+            f"the body is larger than max_response_bytes={limit:,} bytes (counted decompressed);"
+            " reading stopped there. Ask for less (a shorter window, fewer groups) or raise the"
+            " limit with client.with_options(max_response_bytes=...)",
+            provider=self.config.provider,
+            endpoint=spec.endpoint,
+            limit=limit,
+            request_id=_request_id(response.headers),
+        )
+
+    def undecodable(
+        self, spec: RequestSpec, response: httpx.Response, exc: Exception
+    ) -> ResponseValidationError:
+        """The error for a body that cannot be decoded (unknown encoding, corrupt data)."""
+        return ResponseValidationError(
+            f"the body cannot be decoded: {redact(str(exc))}",
+            provider=self.config.provider,
+            endpoint=spec.endpoint,
+            request_id=_request_id(response.headers),
+        )
+
+    def body_error(
+        self, spec: RequestSpec, response: httpx.Response, exc: Exception, clock: AttemptClock
+    ) -> UsagekitError:
+        """Translate a failure while reading a body into usagekit's error."""
+        if isinstance(exc, BodyTooLarge):
+            return self.too_large(spec, response)
+        if isinstance(exc, UndecodableBody):
+            return self.undecodable(spec, response, exc)
+        if isinstance(exc, httpx.HTTPError):
+            return self.connection_error(spec, exc, clock)
+        raise exc  # pragma: no cover - callers pass only the three kinds above
 
     # -- responses ------------------------------------------------------------------------
 
@@ -330,27 +520,31 @@ class _TransportCore:
     ) -> None:
         """Map a non-2xx response to its :class:`APIError`; return quietly on 2xx.
 
+        Everything taken from the response (message, reason phrase, request id, body) is
+        redacted before it is kept.
+
         Raises:
             APIError: The matching subclass, carrying status, provider, request id, the parsed
                 body, the server's retry hint and its ``x-should-retry`` header.
         """
         if 200 <= response.status_code < 300:
             return
+        body: Any
         try:
-            body: Any = json.loads(response.content, parse_float=Decimal)
-        except (ValueError, RecursionError):
+            body = parse_json(response.content)
+        except JSONRejected:
             body = response.text[:2000] if response.content else None
         message = _error_message(body) or response.reason_phrase or "error"
         should = response.headers.get("x-should-retry", "").strip().lower()
         status = response.status_code
         raise error_class_for_status(status)(
-            redact(message, self._secrets),
+            redact(message),
             status_code=status,
             provider=self.config.provider,
             method=spec.method,
             path=request.url.path,
             request_id=_request_id(response.headers),
-            body=redact_value(body, self._secrets),
+            body=redact_value(body),
             hint=self.config.error_hints.get(status),
             retry_after=parse_retry_after(response.headers, body),
             should_retry={"true": True, "false": False}.get(should),
@@ -381,10 +575,35 @@ class _TransportCore:
             request_id=_request_id(response.headers),
         )
 
-    def connection_error(self, spec: RequestSpec, exc: httpx.HTTPError) -> APIConnectionError:
-        """Translate an httpx transport failure into usagekit's error."""
-        cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-        detail = redact(str(exc) or type(exc).__name__, self._secrets)
+    def deadline_error(self, spec: RequestSpec, clock: AttemptClock) -> APITimeoutError:
+        """The error for an attempt that ran past its deadline."""
+        return APITimeoutError(
+            f"the attempt did not complete within its timeout of {clock.seconds:g} s (the "
+            "server answered too slowly, or not at all)",
+            provider=self.config.provider,
+            method=spec.method,
+            path=self.url_for(spec).path,
+        )
+
+    def connection_error(
+        self,
+        spec: RequestSpec,
+        exc: httpx.HTTPError | httpx.InvalidURL,
+        clock: AttemptClock | None = None,
+    ) -> APIConnectionError:
+        """Translate an httpx transport failure into usagekit's error.
+
+        ``httpx.InvalidURL`` from sending comes from the answer (httpx prepares the next
+        request of a redirect even when it does not follow it): a protocol error, as httpx's
+        own ``RemoteProtocolError`` for other bad ``Location`` headers.
+        """
+        timeout = isinstance(exc, httpx.TimeoutException)
+        if timeout and clock is not None and clock.expired(slack=0.05):
+            return self.deadline_error(spec, clock)
+        cls = APITimeoutError if timeout else APIConnectionError
+        detail = redact(str(exc) or type(exc).__name__)[:500]
+        if isinstance(exc, httpx.InvalidURL):
+            detail = f"the server redirected to an invalid URL ({detail})"
         return cls(
             f"{type(exc).__name__}: {detail}",
             provider=self.config.provider,
@@ -442,6 +661,11 @@ class _TransportCore:
 class Transport(_TransportCore):
     """Synchronous transport over ``httpx.Client``.
 
+    An attempt's deadline is enforced on every socket operation by a hook installed in the
+    client's connection pools (:func:`~usagekit._bounded.install_deadline_hook`; inert
+    outside usagekit's own requests), and checked between body chunks whatever the client's
+    transport.
+
     Args:
         config: The provider's configuration.
         http_client: An ``httpx.Client`` to use; its lifecycle then stays with the caller.
@@ -458,7 +682,8 @@ class Transport(_TransportCore):
     ) -> None:
         super().__init__(config, rate_limiter)
         self._owns_client = http_client is None
-        self.http_client = http_client or httpx.Client(follow_redirects=False)
+        self.http_client = http_client or httpx.Client(follow_redirects=False, cookies=no_cookies())
+        install_deadline_hook(self.http_client)
         self.sleep = sleep
 
     def derive(self, config: TransportConfig) -> Transport:
@@ -476,21 +701,50 @@ class Transport(_TransportCore):
         wait = self.pace()
         if wait > 0:
             self.sleep(wait)
-        request = self.build_request(self.http_client, spec)
         started = time.monotonic()
-        for _ in range(self.config.max_redirects + 1):
-            try:
-                response = self.http_client.send(request, follow_redirects=False)
-            except httpx.HTTPError as exc:
-                raise self.connection_error(spec, exc) from None
-            follow = self.next_redirect(self.http_client, request, response)
-            if follow is None:
-                break
-            response.close()
-            request = follow
+        clock = self.start_clock()
+        token = set_deadline(clock.deadline)
+        try:
+            response = self._exchange(spec, clock)
+        finally:
+            reset_deadline(token)
         self.log_response(spec, response, started)
-        self.settle(spec, request, response)
+        self.settle(spec, response.request, response)
         return response
+
+    def _exchange(self, spec: RequestSpec, clock: AttemptClock) -> httpx.Response:
+        request = self.build_request(self.http_client, spec, clock)
+        hops = 0
+        while True:
+            try:
+                response = self.http_client.send(request, stream=True, follow_redirects=False)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise self.connection_error(spec, exc, clock) from None
+            try:
+                follow = self.follow(self.http_client, hops, request, response, clock)
+                if follow is None:
+                    return self._read(spec, response, clock)
+            finally:
+                response.close()
+            request, hops = follow, hops + 1
+
+    def _read(
+        self, spec: RequestSpec, response: httpx.Response, clock: AttemptClock
+    ) -> httpx.Response:
+        reader = self.body_reader(spec, response)
+        chunks: Iterable[bytes] = (
+            (response.content,) if response.is_stream_consumed else response.iter_raw()
+        )
+        try:
+            for chunk in chunks:
+                if not reader.feed(chunk):
+                    break
+                if clock.expired():
+                    raise self.deadline_error(spec, clock)
+            body = reader.finish()
+        except (httpx.HTTPError, BodyTooLarge, UndecodableBody) as exc:
+            raise self.body_error(spec, response, exc, clock) from None
+        return self.finished(response, body)
 
     def send(self, spec: RequestSpec) -> httpx.Response:
         """Send a request, retrying as the policy says.
@@ -499,11 +753,14 @@ class Transport(_TransportCore):
             spec: The request.
 
         Returns:
-            The successful (2xx) response, body read.
+            The successful (2xx) response, body read and decoded.
 
         Raises:
             APIError: The final error status, after retries.
             APIConnectionError: The final connection failure, after retries.
+            APITimeoutError: The final attempt ran past its timeout.
+            ResponseTooLargeError: The body is larger than ``max_response_bytes``.
+            ConfigError: The request URL cannot be built.
         """
         try:
             return self._attempt(spec)
@@ -540,6 +797,9 @@ async def _async_sleep(seconds: float) -> None:
 class AsyncTransport(_TransportCore):
     """Asynchronous transport over ``httpx.AsyncClient``; the twin of :class:`Transport`.
 
+    An attempt runs in a cancel scope (``anyio.fail_after``) set to its deadline, so it ends
+    on time whatever the server does, with any ``httpx.AsyncClient``.
+
     Args:
         config: The provider's configuration.
         http_client: An ``httpx.AsyncClient`` to use; its lifecycle then stays with the caller.
@@ -556,7 +816,9 @@ class AsyncTransport(_TransportCore):
     ) -> None:
         super().__init__(config, rate_limiter)
         self._owns_client = http_client is None
-        self.http_client = http_client or httpx.AsyncClient(follow_redirects=False)
+        self.http_client = http_client or httpx.AsyncClient(
+            follow_redirects=False, cookies=no_cookies()
+        )
         self.sleep = sleep
 
     def derive(self, config: TransportConfig) -> AsyncTransport:
@@ -574,21 +836,50 @@ class AsyncTransport(_TransportCore):
         wait = self.pace()
         if wait > 0:
             await self.sleep(wait)
-        request = self.build_request(self.http_client, spec)
         started = time.monotonic()
-        for _ in range(self.config.max_redirects + 1):
-            try:
-                response = await self.http_client.send(request, follow_redirects=False)
-            except httpx.HTTPError as exc:
-                raise self.connection_error(spec, exc) from None
-            follow = self.next_redirect(self.http_client, request, response)
-            if follow is None:
-                break
-            await response.aclose()
-            request = follow
+        clock = self.start_clock()
+        try:
+            with anyio.fail_after(clock.seconds):
+                response = await self._exchange(spec, clock)
+        except TimeoutError:
+            raise self.deadline_error(spec, clock) from None
         self.log_response(spec, response, started)
-        self.settle(spec, request, response)
+        self.settle(spec, response.request, response)
         return response
+
+    async def _exchange(self, spec: RequestSpec, clock: AttemptClock) -> httpx.Response:
+        request = self.build_request(self.http_client, spec, clock)
+        hops = 0
+        while True:
+            try:
+                response = await self.http_client.send(request, stream=True, follow_redirects=False)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise self.connection_error(spec, exc, clock) from None
+            try:
+                follow = self.follow(self.http_client, hops, request, response, clock)
+                if follow is None:
+                    return await self._read(spec, response, clock)
+            finally:
+                await response.aclose()
+            request, hops = follow, hops + 1
+
+    async def _read(
+        self, spec: RequestSpec, response: httpx.Response, clock: AttemptClock
+    ) -> httpx.Response:
+        reader = self.body_reader(spec, response)
+        try:
+            if response.is_stream_consumed:
+                reader.feed(response.content)
+            else:
+                async for chunk in response.aiter_raw():
+                    if not reader.feed(chunk):
+                        break
+                    if clock.expired():
+                        raise self.deadline_error(spec, clock)
+            body = reader.finish()
+        except (httpx.HTTPError, BodyTooLarge, UndecodableBody) as exc:
+            raise self.body_error(spec, response, exc, clock) from None
+        return self.finished(response, body)
 
     async def send(self, spec: RequestSpec) -> httpx.Response:
         """Send a request, retrying as the policy says (see :meth:`Transport.send`)."""

@@ -20,6 +20,7 @@ from dateutil.parser import isoparse
 from pydantic import BeforeValidator, SecretStr, field_validator
 
 from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
+from ._coverage import declare, span_text
 from ._records import FLOW, LEVEL, UsageRecord
 from ._retry import RetryPolicy
 from ._time import TimeLike, Window, resolve_window
@@ -159,8 +160,14 @@ def usage_records(usage: UnsiloedUsage, *, window: Window) -> list[UsageRecord]:
         The three records, or none when the cycle does not overlap the window.
     """
     start, end = usage.cycle_start, usage.cycle_end
+    cycle = span_text(start, end)
     if not window.overlaps(start, end):
+        declare(
+            start, end, f"reports only its current 30-day cycle, {cycle}; nothing in this window"
+        )
         return []
+    if start < window.start or (window.end is not None and end > window.end):
+        declare(start, end, f"reports one figure for its whole 30-day cycle, {cycle}")
     measures = (
         ("current_usage", usage.current_usage, FLOW),
         ("usage_limit", usage.usage_limit, LEVEL),

@@ -6,13 +6,26 @@ user; they are separate from :class:`~usagekit.UsageRecord` and from the mapping
 
 from __future__ import annotations
 
+import decimal
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-__all__ = ["ExactDecimal", "UTCDateTime", "UnixDateTime", "WireModel", "parse_utc_date"]
+__all__ = [
+    "EXACT",
+    "EXACT_DIGITS",
+    "Count",
+    "ExactDecimal",
+    "NonNegativeDecimal",
+    "UTCDateTime",
+    "UnixDateTime",
+    "WireModel",
+    "exact_sum",
+    "parse_utc_date",
+]
 
 _UTC = timezone.utc
 
@@ -53,15 +66,67 @@ UTCDateTime = Annotated[datetime, AfterValidator(_to_utc)]
 """An ISO-8601 date-time on the wire (naive taken as UTC), an aware UTC datetime in Python."""
 
 
+EXACT_DIGITS = 1000
+"""The most significant digits, and the largest power of ten either way, of an exact number
+on the wire. Far beyond any real amount; it keeps exact sums cheap (a hostile ``1e999999999``
+would otherwise make adding one cent allocate a billion digits)."""
+
+EXACT = decimal.Context(
+    prec=decimal.MAX_PREC,
+    Emax=decimal.MAX_EMAX,
+    Emin=decimal.MIN_EMIN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, decimal.Inexact],
+)
+"""The context of every sum and difference of wire amounts: never rounds (the default context
+rounds at 28 digits), and raises ``decimal.Inexact`` rather than round."""
+
+
+def exact_sum(values: Iterable[Decimal], start: Decimal | int = 0) -> Decimal:
+    """Return ``start`` plus every value, exactly, whatever their precision.
+
+    Args:
+        values: The amounts to add (each within :data:`EXACT_DIGITS`, as wire models ensure).
+        start: What to add them to.
+
+    Returns:
+        The exact sum.
+    """
+    with decimal.localcontext(EXACT):
+        return sum(values, Decimal(start))
+
+
 def _exact(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
 
 
-ExactDecimal = Annotated[Decimal, BeforeValidator(_exact)]
+def _bounded(value: Decimal) -> Decimal:
+    digits, exponent = value.as_tuple()[1:]
+    if len(digits) > EXACT_DIGITS:
+        raise ValueError(f"more than {EXACT_DIGITS} significant digits")
+    if not isinstance(exponent, int) or abs(exponent) > EXACT_DIGITS:
+        raise ValueError(f"the exponent is beyond +/-{EXACT_DIGITS}")
+    return value
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact), AfterValidator(_bounded)]
 """A JSON number as an exact ``Decimal`` (a float arrives as its shortest repr, not its binary
-expansion: 0.06 stays 0.06)."""
+expansion: 0.06 stays 0.06), at any precision up to :data:`EXACT_DIGITS` digits."""
+
+NonNegativeDecimal = Annotated[ExactDecimal, Field(ge=0)]
+"""An exact amount the provider documents (or that is by nature) never negative."""
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
+"""A count (tokens, requests, images, seconds, bytes, ...): a non-negative JSON integer,
+booleans rejected."""
 
 
 def parse_utc_date(value: date) -> datetime:

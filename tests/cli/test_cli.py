@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -166,9 +166,10 @@ def test_verbose_logging_never_shows_a_key(
 def test_demo_sync_then_report_from_the_store(tmp_path: Path) -> None:
     db = tmp_path / "usage.sqlite"
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
-    synced = _run("sync", "--demo", "--db", str(db), "--since", "2026-11-01", env=env)
+    since = (usagekit.utcnow() - timedelta(days=20)).date().isoformat()  # any day of the year
+    synced = _run("sync", "--demo", "--db", str(db), "--since", since, env=env)
     assert synced.returncode == 0, synced.stderr
-    result = _run("report", "--db", str(db), "--since", "2026-11-01", "--format", "json", env=env)
+    result = _run("report", "--db", str(db), "--since", since, "--format", "json", env=env)
     assert result.returncode == 0, result.stderr
     assert Decimal(json.loads(result.stdout)["total_cost"]["USD"]) > 0
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,11 +46,12 @@ PROVIDER_VARIABLES = (
     "USAGEKIT_DEMO",
 )
 TIMEOUT = 180
+MID_MONTH = "2026-11-20T12:00:30Z"  # a pinned instant for verdicts that need spend behind them
 
 
 def early_in_the_month() -> bool:
     """Whether the demo's month so far is too short to be sure something was spent."""
-    now = datetime.now(timezone.utc)
+    now = usagekit.utcnow()
     return now.day == 1 and now.hour < 2
 
 
@@ -149,12 +149,28 @@ def test_nightly_sync_is_incremental(tmp_path: Path) -> None:
     ("limit", "code", "verdict"), [("1", 1, "OVER BUDGET"), ("1e9", 0, "within budget")]
 )
 def test_budget_alert(tmp_path: Path, limit: str, code: int, verdict: str) -> None:
-    if code == 1 and early_in_the_month():
-        pytest.skip("the demo month has hardly begun: nothing to be over budget with yet")
-    result = run("budget_alert.py", "--limit", limit, cwd=tmp_path)
+    # mid-month, with 19 days of spend behind it: the clock is pinned, the verdict is certain
+    result = run("budget_alert.py", "--limit", limit, cwd=tmp_path, USAGEKIT_NOW=MID_MONTH)
     assert result.returncode == code, result.stderr
     assert result.stdout.startswith("month to date: ")
+    assert "projected by 2026-12-01: " in result.stdout
     assert result.stdout.splitlines()[-1] == verdict
+
+
+@pytest.mark.parametrize("limit", ["1", "1e9"])
+def test_budget_alert_today(tmp_path: Path, limit: str) -> None:
+    """At whatever instant the suite runs (the sweep pins several), the verdict fits the spend."""
+    result = run("budget_alert.py", "--limit", limit, cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("month to date: ")
+    spent = Decimal(first.split()[3].replace(",", ""))
+    verdict = result.stdout.splitlines()[-1]
+    assert (verdict == "OVER BUDGET") == (result.returncode == 1)
+    if spent > Decimal(limit):
+        assert verdict == "OVER BUDGET"
+    if usagekit.utcnow().day < 7:  # at most 6 days of data: no projection yet
+        assert "projection: not enough days of data yet" in result.stdout
 
 
 def test_export_focus_csv(tmp_path: Path) -> None:
@@ -173,7 +189,7 @@ def test_export_focus_csv(tmp_path: Path) -> None:
 
 def test_export_focus_parquet_this_month(tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    this_month = datetime.now(timezone.utc).strftime("%Y-%m-01")
+    this_month = usagekit.utcnow().strftime("%Y-%m-01")
     result = run("export_focus.py", "-o", "focus.parquet", "--since", this_month, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     table = pq.read_table(tmp_path / "focus.parquet")

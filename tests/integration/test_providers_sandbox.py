@@ -300,7 +300,8 @@ async def test_daramex_endpoints_agree_with_the_ground_truth(sb: Any, mode: str)
 
 
 async def test_default_windows_with_the_real_clock(mode: str) -> None:
-    now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    """Month to date, as a user runs it today: must hold at every instant (the sweep runs it)."""
+    now = usagekit.utcnow().replace(microsecond=0) - timedelta(seconds=1)
     with sandbox_module.serve(seed=12, now=now) as live:
         clients = [
             client(live, mode, "basedash", max_retries=0),
@@ -313,12 +314,25 @@ async def test_default_windows_with_the_real_clock(mode: str) -> None:
         check_basedash(live, basedash)
         check_unsiloed(live, unsiloed)
         month = datetime(now.year, now.month, 1, tzinfo=UTC)
+        truth = live.data.daramex_events(month, now, org_id=live.keys.daramex_org_id)
+        if not truth:  # the first moments of a month: nothing has happened yet
+            assert daramex == []
+            return
         assert min(r.start for r in daramex) == month
-        last_end = max(r.end for r in daramex)
-        # the open bucket keeps its natural end (a local midnight after now), so its ids are
-        # the same on every fetch; the sandbox has no usage after now
-        assert last_end > now and (last_end.hour, last_end.minute) == (0, 0)
-        check_daramex(live, daramex, start=month, end=last_end, source="all", group_by="model")
+        last = max(daramex, key=lambda r: r.end)
+        width = last.end - last.start
+        # Daramex picks hourly buckets for a window up to 7 days, daily ones above; the open
+        # bucket keeps its natural end (the next whole hour or local midnight after now), so
+        # its ids are the same on every fetch; buckets without usage are not sent, and the
+        # sandbox has no usage after now
+        assert width in (timedelta(hours=1), timedelta(days=1))
+        assert last.start <= now
+        assert (last.end.minute, last.end.second) == (0, 0)
+        if last.end <= now:  # the hours since hold nothing
+            assert not live.data.daramex_events(last.end, now, org_id=live.keys.daramex_org_id)
+        if width == timedelta(days=1):
+            assert last.end.hour == 0
+        check_daramex(live, daramex, start=month, end=last.end, source="all", group_by="model")
 
 
 async def test_documented_errors_over_http(sb: Any, mode: str) -> None:

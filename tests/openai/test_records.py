@@ -317,12 +317,34 @@ def test_non_finite_costs_are_rejected_when_parsed(value: str) -> None:
     assert caught.value.field == "data.0.results.0.amount.value"
 
 
-def test_costs_without_an_amount_make_no_record() -> None:
+@pytest.mark.parametrize(
+    ("change", "field", "fragment"),
+    [
+        (lambda result: result.pop("amount"), "data.1.results.0.amount", "no amount"),
+        (lambda result: result.update(amount=None), "data.1.results.0.amount", "no amount"),
+        (
+            lambda result: result["amount"].pop("value"),
+            "data.1.results.0.amount.value",
+            "no value",
+        ),
+        (
+            lambda result: result["amount"].update(value=None),
+            "data.1.results.0.amount.value",
+            "no value",
+        ),
+    ],
+    ids=["amount-missing", "amount-null", "value-missing", "value-null"],
+)
+def test_a_cost_without_an_amount_is_an_error_never_skipped(
+    change: Any, field: str, fragment: str
+) -> None:
     body = load("pages", "costs")
-    del body["data"][0]["results"][0]["amount"]
-    body["data"][1]["results"][0]["amount"] = {"value": None, "currency": "usd"}
-    records = page_records(ENDPOINTS_BY_NAME["costs"], _decode("costs", body))
-    assert [r.quantity for r in records] == [Decimal("0.2")]
+    change(body["data"][1]["results"][0])
+    page = _decode("costs", body)  # the raw page keeps what was sent, as OpenAI's SDK does
+    assert page.data[1].results[0].amount is None or page.data[1].results[0].amount.value is None
+    with pytest.raises(ResponseValidationError, match=fragment) as caught:
+        page_records(ENDPOINTS_BY_NAME["costs"], page)
+    assert (caught.value.field, caught.value.endpoint) == (field, "costs")
 
 
 def test_a_corrected_cost_quantity_keeps_the_id() -> None:

@@ -862,6 +862,7 @@ series_entries = st.dictionaries(
             st.none() | series_entries,
         ),
         max_size=12,
+        unique_by=lambda entry: entry[0],  # repeated buckets: see the test below
     ),
     zone=st.sampled_from(ZONES),
     group_by=st.sampled_from(["model", "action", "none"]),
@@ -909,23 +910,26 @@ def test_records_sum_to_the_bucket_totals_and_stay_in_the_window(
         assert not any(r.attributes.get("unattributed") for r in records)
 
 
-def test_misaligned_buckets_never_overlap() -> None:
-    answer = series_body(
-        [
-            bucket("2026-04-01T12:00:00Z", 2, "0.2"),
-            bucket("2026-04-01T00:00:00Z", 1, "0.1"),
-            bucket("2026-04-01T00:00:00Z", 4, "0.4", {"gpt": (3, "0.3")}),
-        ]
-    )
-    records = time_series_records(
+def _series_records(answer: dict[str, Any], group_by: str = "model") -> list[UsageRecord]:
+    return time_series_records(
         DaramexTimeSeries.model_validate(answer),
         org_id=ORG,
         start=APRIL,
         end=APRIL_8,
         source="all",
-        group_by="model",
+        group_by=group_by,
         zone=zoneinfo.ZoneInfo("UTC"),
     )
+
+
+def test_misaligned_buckets_never_overlap() -> None:
+    answer = series_body(
+        [
+            bucket("2026-04-01T12:00:00Z", 2, "0.2"),
+            bucket("2026-04-01T00:00:00Z", 4, "0.4", {"gpt": (3, "0.3")}),
+        ]
+    )
+    records = _series_records(answer)
     noon = datetime(2026, 4, 1, 12, tzinfo=UTC)
     assert sorted({(r.start, r.end) for r in records}) == [
         (APRIL, noon),
@@ -935,11 +939,71 @@ def test_misaligned_buckets_never_overlap() -> None:
     assert first == {
         ("total_tokens", "gpt"): 3,
         ("cost", "gpt"): Decimal("0.3"),
-        ("total_tokens", None): 2,
-        ("cost", None): Decimal("0.2"),
+        ("total_tokens", None): 1,
+        ("cost", None): Decimal("0.1"),
     }
-    assert total(records, "total_tokens") == 7
+    assert total(records, "total_tokens") == 6
     assert len({r.id for r in records}) == len(records)
+
+
+ONCE = bucket("2026-04-02T00:00:00Z", 4, "0.4", {"gpt": (3, "0.3")})
+
+
+@pytest.mark.parametrize(
+    ("repeat", "accepted"),
+    [
+        pytest.param(ONCE, True, id="exact-repeat-dropped"),
+        pytest.param({**ONCE, "totalTokens": 5}, False, id="other-tokens"),
+        pytest.param({**ONCE, "totalCostUsd": Decimal("0.40000001")}, False, id="other-cost"),
+        pytest.param(
+            bucket("2026-04-02T00:00:00Z", 4, "0.4", {"gpt": (2, "0.3")}), False, id="other-series"
+        ),
+        pytest.param(bucket("2026-04-02T00:00:00Z", 4, "0.4"), False, id="series-missing"),
+    ],
+)
+@pytest.mark.parametrize("group_by", ["model", "none"])
+def test_a_repeated_bucket_is_dropped_or_refused_never_summed(
+    repeat: dict[str, Any], accepted: bool, group_by: str
+) -> None:
+    first = bucket("2026-04-01T00:00:00Z", 1, "0.1")
+    once = _series_records(series_body([first, ONCE]), group_by)
+    answer = series_body([first, ONCE, repeat])
+    if accepted:
+        assert _series_records(answer, group_by) == once
+        return
+    with pytest.raises(usagekit.ResponseValidationError, match="came twice") as caught:
+        _series_records(answer, group_by)
+    assert (caught.value.field, caught.value.endpoint) == ("buckets.2", "time_series")
+
+
+@settings(max_examples=100)
+@given(
+    days=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 10**6), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=8,
+    ),
+    group_by=st.sampled_from(["model", "none"]),
+)
+def test_records_ids_are_unique_whatever_the_server_repeats(
+    days: list[tuple[int, int, int]], group_by: str
+) -> None:
+    raw = [
+        bucket(f"2026-04-0{day + 1}T00:00:00Z", tokens, str(Decimal(cents) / 100))
+        for day, tokens, cents in days
+    ]
+    figures: dict[int, set[tuple[int, int]]] = {}
+    for day, tokens, cents in days:
+        figures.setdefault(day, set()).add((tokens, cents))
+    try:
+        records = _series_records(series_body(raw), group_by)
+    except usagekit.ResponseValidationError as exc:
+        assert exc.field is not None and exc.field.startswith("buckets.")
+        assert any(len(seen) > 1 for seen in figures.values())  # only for a real conflict
+        return
+    assert all(len(seen) == 1 for seen in figures.values())
+    assert len({r.id for r in records}) == len(records)
+    assert total(records, "total_tokens") == sum(next(iter(s))[0] for s in figures.values())
 
 
 def test_the_zone_the_server_aligned_to_wins_over_the_requested_one() -> None:

@@ -53,11 +53,17 @@ def resume(path: str) -> SyncResult:
 
 
 def count(path: str) -> int:
-    conn = sqlite3.connect(path, timeout=30)
+    """Records the child has committed so far (0 before its store exists).
+
+    Opened ``mode=ro`` so that watching never creates a file: an empty file at the path is
+    not a store, and the child would rightly refuse it.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", timeout=30, uri=True)
+    except sqlite3.OperationalError:  # the child has not created the store yet
+        return 0
     try:
         return int(conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
-    except sqlite3.OperationalError:  # the child has not created the table yet
-        return 0
     finally:
         conn.close()
 

@@ -27,7 +27,7 @@ from .._time import TimeLike
 from .._transport import RequestSpec, TransportConfig
 from ._endpoints import COSTS, BucketWidth, CostsBucketWidth, CostsGroupBy, Endpoint, plan_records
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
-from ._normalize import PROVIDER, page_records
+from ._normalize import PROVIDER, UniqueRecords, page_records
 from ._resources import AsyncUsage, Usage, costs_request
 
 __all__ = ["DEFAULT_BASE_URL", "ENV_VAR", "AsyncOpenAIClient", "OpenAIClient"]
@@ -194,12 +194,13 @@ class OpenAIClient(SyncClientBase):
     def _records(
         self, plan: Sequence[tuple[Endpoint[object], RequestSpec]]
     ) -> Iterator[UsageRecord]:
+        seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
         for endpoint, request in plan:
             pager: Pager[OpenAIPage[object], OpenAIBucket[object]] = Pager(
                 self._transport, request, endpoint.page_type
             )
             for page in pager.iter_pages():
-                yield from page_records(endpoint, page)
+                yield from page_records(endpoint, page, seen=seen)
 
 
 class AsyncOpenAIClient(AsyncClientBase):
@@ -330,10 +331,11 @@ class AsyncOpenAIClient(AsyncClientBase):
     async def _records(
         self, plan: Sequence[tuple[Endpoint[object], RequestSpec]]
     ) -> AsyncIterator[UsageRecord]:
+        seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
         for endpoint, request in plan:
             pager: AsyncPager[OpenAIPage[object], OpenAIBucket[object]] = AsyncPager(
                 self._transport, request, endpoint.page_type
             )
             async for page in pager.iter_pages():
-                for record in page_records(endpoint, page):
+                for record in page_records(endpoint, page, seen=seen):
                     yield record

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, Literal, get_args
 
 from .._errors import ConfigError
 from .._records import FLOW, LEVEL, MetricKind
-from .._time import TimeLike, Window, month_start, resolve_window, to_unix
+from .._time import (
+    TimeLike,
+    Window,
+    as_utc,
+    month_start,
+    open_window_is_empty,
+    resolve_window,
+    to_unix,
+    utcnow,
+)
 from .._transport import RequestSpec
 from ._models import (
     OpenAIAudioSpeechesResult,
@@ -69,6 +78,7 @@ __all__ = [
     "prepare",
     "resolve_group_by",
     "resolve_sources",
+    "whole_buckets",
 ]
 
 BucketWidth = Literal["1m", "1h", "1d"]
@@ -536,6 +546,51 @@ def resolve_group_by(
     return {ep.name: tuple(f for f in _unique(wanted) if f in ep.group_by) for ep in endpoints}
 
 
+_WIDTH_MICROSECONDS: Mapping[str, int] = {
+    "1m": 60_000_000,
+    "1h": 3_600_000_000,
+    "1d": 86_400_000_000,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def whole_buckets(
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    width: str,
+    default_start: datetime | None = None,
+) -> tuple[datetime, datetime | None]:
+    """Widen a window to whole buckets of ``width``: the start down, the end up.
+
+    OpenAI's buckets are aligned to UTC boundaries of their width. A ``start_time`` inside a
+    bucket gets that bucket back under its own start and end, holding only what happened
+    after ``start_time``: a record that would claim the whole day with part of its usage, and
+    replace the whole day's figure in a store. Asking from the bucket's start never does.
+
+    Args:
+        start: The window start (None: ``default_start``).
+        end: The window end (exclusive), or None for up to now.
+        width: ``"1m"``, ``"1h"`` or ``"1d"``.
+        default_start: What a missing start means.
+
+    Returns:
+        The aligned start and end (None stays None).
+
+    Raises:
+        ConfigError: A malformed window (checked before widening).
+    """
+    window = resolve_window(start, end, default_start=default_start)
+    step = _WIDTH_MICROSECONDS[width]
+    micros = timedelta(microseconds=1)
+    first = (window.start - _EPOCH) // micros // step * step
+    aligned = _EPOCH + timedelta(microseconds=first)
+    if window.end is None:
+        return aligned, None
+    last = -(-((window.end - _EPOCH) // micros) // step) * step
+    return aligned, _EPOCH + timedelta(microseconds=last)
+
+
 def plan_records(
     start: TimeLike | None,
     end: TimeLike | None,
@@ -549,7 +604,8 @@ def plan_records(
 
     Costs only exist per day: they are always read at ``1d``, whatever ``bucket_width`` says
     (each record carries its own interval). Every request asks for the largest page the width
-    allows.
+    allows. Each request covers whole buckets (see :func:`whole_buckets`), so every record is
+    a whole bucket and fetching a span again gives the same records.
 
     Args:
         start: Window start; None for midnight UTC of the first day of the current month.
@@ -572,14 +628,22 @@ def plan_records(
         )
     endpoints = resolve_sources(sources)
     fields = resolve_group_by(endpoints, group_by)
-    default_start = month_start(now)
+    current = utcnow() if now is None else now
+    default_start = month_start(current)
+    begin = default_start if start is None else as_utc(start, name="start")
+    if end is None and open_window_is_empty(begin, current):
+        return ()  # "up to now" from an instant not yet passed: an empty window, no request
     return tuple(
         (
             endpoint,
             prepare(
                 endpoint,
-                start,
-                end,
+                *whole_buckets(
+                    start,
+                    end,
+                    width="1d" if endpoint.is_costs else bucket_width,
+                    default_start=default_start,
+                ),
                 bucket_width="1d" if endpoint.is_costs else bucket_width,
                 group_by=fields[endpoint.name],
                 limit=None,

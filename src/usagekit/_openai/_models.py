@@ -4,6 +4,12 @@ Every model keeps unknown fields (``extra="allow"``): OpenAI adds fields to thes
 time to time, and a new field must never break a caller. Fields the API documents as optional
 may be missing. Results are discriminated on their ``object`` field; each endpoint's page holds
 buckets of that endpoint's result type only.
+
+Usage counts (tokens, requests, images, characters, seconds, bytes, sessions) are
+non-negative integers: a negative count, or a boolean, is a
+:class:`~usagekit.ResponseValidationError` naming the field. Cost amounts and billed
+quantities may be negative (credits, refunds and adjustments are line items) and are exact
+``Decimal`` values at any precision.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, model_validator
 
-from .._wire import ExactDecimal, UnixDateTime, WireModel
+from .._wire import Count, ExactDecimal, UnixDateTime, WireModel
 
 __all__ = [
     "OpenAIAudioSpeechesResult",
@@ -65,21 +71,21 @@ class OpenAICompletionsResult(_ModelScoped):
     """
 
     object: Literal["organization.usage.completions.result"]
-    input_tokens: int
-    output_tokens: int
-    num_model_requests: int
-    input_cached_tokens: int | None = None
-    input_cache_write_tokens: int | None = None
-    input_uncached_tokens: int | None = None
-    input_text_tokens: int | None = None
-    output_text_tokens: int | None = None
-    input_cached_text_tokens: int | None = None
-    input_audio_tokens: int | None = None
-    input_cached_audio_tokens: int | None = None
-    output_audio_tokens: int | None = None
-    input_image_tokens: int | None = None
-    input_cached_image_tokens: int | None = None
-    output_image_tokens: int | None = None
+    input_tokens: Count
+    output_tokens: Count
+    num_model_requests: Count
+    input_cached_tokens: Count | None = None
+    input_cache_write_tokens: Count | None = None
+    input_uncached_tokens: Count | None = None
+    input_text_tokens: Count | None = None
+    output_text_tokens: Count | None = None
+    input_cached_text_tokens: Count | None = None
+    input_audio_tokens: Count | None = None
+    input_cached_audio_tokens: Count | None = None
+    output_audio_tokens: Count | None = None
+    input_image_tokens: Count | None = None
+    input_cached_image_tokens: Count | None = None
+    output_image_tokens: Count | None = None
     batch: bool | None = None
     """Filled when grouped by ``batch``."""
     service_tier: str | None = None
@@ -90,24 +96,24 @@ class OpenAIEmbeddingsResult(_ModelScoped):
     """Embeddings usage of one group in one bucket."""
 
     object: Literal["organization.usage.embeddings.result"]
-    input_tokens: int
-    num_model_requests: int
+    input_tokens: Count
+    num_model_requests: Count
 
 
 class OpenAIModerationsResult(_ModelScoped):
     """Moderations usage of one group in one bucket."""
 
     object: Literal["organization.usage.moderations.result"]
-    input_tokens: int
-    num_model_requests: int
+    input_tokens: Count
+    num_model_requests: Count
 
 
 class OpenAIImagesResult(_ModelScoped):
     """Images usage of one group in one bucket."""
 
     object: Literal["organization.usage.images.result"]
-    images: int
-    num_model_requests: int
+    images: Count
+    num_model_requests: Count
     source: str | None = None
     """Filled when grouped by ``source`` (``image.generation``, ``image.edit``, ...)."""
     size: str | None = None
@@ -118,16 +124,16 @@ class OpenAIAudioSpeechesResult(_ModelScoped):
     """Text-to-speech usage of one group in one bucket."""
 
     object: Literal["organization.usage.audio_speeches.result"]
-    characters: int
-    num_model_requests: int
+    characters: Count
+    num_model_requests: Count
 
 
 class OpenAIAudioTranscriptionsResult(_ModelScoped):
     """Transcription usage of one group in one bucket."""
 
     object: Literal["organization.usage.audio_transcriptions.result"]
-    seconds: int
-    num_model_requests: int
+    seconds: Count
+    num_model_requests: Count
 
 
 class OpenAIVectorStoresResult(_ProjectScoped):
@@ -137,21 +143,21 @@ class OpenAIVectorStoresResult(_ProjectScoped):
     """
 
     object: Literal["organization.usage.vector_stores.result"]
-    usage_bytes: int
+    usage_bytes: Count
 
 
 class OpenAICodeInterpreterSessionsResult(_ProjectScoped):
     """Code interpreter sessions of one project in one bucket."""
 
     object: Literal["organization.usage.code_interpreter_sessions.result"]
-    num_sessions: int
+    num_sessions: Count
 
 
 class OpenAIFileSearchCallsResult(_KeyScoped):
     """File search tool calls of one group in one bucket (no model dimension)."""
 
     object: Literal["organization.usage.file_searches.result"]
-    num_requests: int
+    num_requests: Count
     vector_store_id: str | None = None
     """Filled when grouped by ``vector_store_id``."""
 
@@ -160,17 +166,22 @@ class OpenAIWebSearchCallsResult(_ModelScoped):
     """Web search tool calls of one group in one bucket."""
 
     object: Literal["organization.usage.web_searches.result"]
-    num_model_requests: int
-    num_requests: int
+    num_model_requests: Count
+    num_requests: Count
     context_level: str | None = None
     """Filled when grouped by ``context_level`` (``low``, ``medium``, ``high``)."""
 
 
 class OpenAICostAmount(WireModel):
-    """A monetary amount: ``value`` in currency units, exact."""
+    """A monetary amount: ``value`` in currency units, exact.
+
+    Both fields are optional here, as in OpenAI's own SDK, so that the raw pager shows what was
+    sent; ``records()`` refuses a cost without a value or currency
+    (:class:`~usagekit.ResponseValidationError` naming the field), never skips it.
+    """
 
     value: ExactDecimal | None = None
-    """The amount exactly as sent (0.06 stays ``Decimal("0.06")``)."""
+    """The amount exactly as sent (0.06 stays ``Decimal("0.06")``); negative for a credit."""
     currency: str | None = None
     """Lower-case ISO 4217 code, such as ``"usd"``."""
 

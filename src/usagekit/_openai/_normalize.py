@@ -8,8 +8,12 @@ Rules (the same for all 11 endpoints):
   and friends are kept as the separate metrics the API names them, never subtracted, so never
   add them to ``input_tokens``;
 * ``usage_bytes`` (vector stores) is a level, every other metric a flow;
-* costs become metric ``"cost"`` with the exact ``Decimal`` as sent and the upper-case
-  currency as unit; ``quantity`` and ``quantity_unit`` are kept in ``attributes``;
+* costs become metric ``"cost"`` with the exact ``Decimal`` as sent (negative for a credit
+  or a refund) and the upper-case currency as unit; ``quantity`` and ``quantity_unit`` are kept
+  in ``attributes``; a cost result without an amount, a value or a currency is a
+  :class:`~usagekit.ResponseValidationError` naming the field, never skipped;
+* within one stream each record id is emitted once (see :class:`UniqueRecords`): a bucket the
+  server repeats is dropped when it says the same, and refused when it says something else;
 * ``project_id``, ``user_id``, ``api_key_id``, ``model`` and ``line_item`` map to the record's
   fields; the other dimensions (``batch``, ``service_tier``, ``source``, ``size``,
   ``vector_store_id``, ``context_level``) go in ``attributes``, as strings, when not null.
@@ -19,15 +23,18 @@ Nothing here does I/O; both clients use it as is.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from .._errors import ResponseValidationError
-from .._records import FLOW, UsageRecord
+from .._records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
 from ._endpoints import Endpoint
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
 
-__all__ = ["PROVIDER", "bucket_records", "page_records"]
+__all__ = ["PROVIDER", "UniqueRecords", "bucket_records", "page_records"]
 
 PROVIDER = "openai"
 
@@ -86,9 +93,12 @@ def _invalid(message: str, field: str) -> ResponseValidationError:
 def _cost_records(bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0) -> list[UsageRecord]:
     out: list[UsageRecord] = []
     for position, result in enumerate(bucket.results):
+        where = f"data.{index}.results.{position}.amount"
         amount = result.amount
-        if amount is None or amount.value is None:
-            continue
+        if amount is None:
+            raise _invalid("a cost result has no amount", where)
+        if amount.value is None:
+            raise _invalid("a cost amount has no value", f"{where}.value")
         currency = amount.currency
         if currency is None or not (
             len(currency) == 3 and currency.isascii() and currency.isalpha()
@@ -135,16 +145,113 @@ def bucket_records(
         The bucket's records, in result order then metric order.
 
     Raises:
-        ResponseValidationError: A cost whose currency is not a 3-letter code.
+        ResponseValidationError: A cost without an amount or a value, or whose currency is
+            not a 3-letter code (the error names the field).
     """
     if endpoint.is_costs:
         return _cost_records(bucket, index=index)
     return _usage_records(endpoint, bucket)
 
 
-def page_records(endpoint: Endpoint[Any], page: OpenAIPage[Any]) -> list[UsageRecord]:
-    """Normalize every bucket of one page (see :func:`bucket_records`)."""
+def page_records(
+    endpoint: Endpoint[Any], page: OpenAIPage[Any], *, seen: UniqueRecords | None = None
+) -> list[UsageRecord]:
+    """Normalize every bucket of one page (see :func:`bucket_records`).
+
+    Args:
+        endpoint: The endpoint the page came from.
+        page: The validated page.
+        seen: The stream's record ids so far; records already emitted are dropped (and a
+            different value under one of their ids is refused). None: no such check.
+
+    Returns:
+        The page's records, bucket by bucket.
+
+    Raises:
+        ResponseValidationError: A malformed cost, or (with ``seen``) a record id repeated
+            with a different value.
+    """
     out: list[UsageRecord] = []
     for index, bucket in enumerate(page.data):
-        out.extend(bucket_records(endpoint, bucket, index=index))
+        records = bucket_records(endpoint, bucket, index=index)
+        if seen is not None:
+            records = seen.unique(records, endpoint=endpoint.qualified_name, field=f"data.{index}")
+        out.extend(records)
     return out
+
+
+_Bucket = tuple[str, datetime, datetime]
+
+
+class UniqueRecords:
+    """The record ids of one stream, so that each is emitted once.
+
+    A server may repeat a bucket, in one page or on a later one. A record whose id was
+    already emitted with the same quantity (and the same measure attributes) is an exact
+    duplicate: it is dropped. The same id with another value is a
+    :class:`~usagekit.ResponseValidationError`: one of the two figures is wrong and neither
+    summing them nor keeping either would be safe. Memory stays small: 16 bytes per record
+    (64-bit hashes of its id and of its value), packed per bucket.
+
+    Args:
+        provider: The provider, for errors.
+    """
+
+    def __init__(self, provider: str = PROVIDER) -> None:
+        self.provider = provider
+        self._buckets: dict[_Bucket, array[int]] = {}
+
+    def unique(
+        self, records: Sequence[UsageRecord], *, endpoint: str, field: str | None = None
+    ) -> list[UsageRecord]:
+        """Return the records whose ids this stream has not emitted yet, and remember them.
+
+        Args:
+            records: Records of one response, in order.
+            endpoint: The endpoint they came from, for errors.
+            field: Where in the body they are (``"data.3"``), for errors.
+
+        Returns:
+            The records not seen before, in order.
+
+        Raises:
+            ResponseValidationError: A record id seen before with a different value.
+        """
+        out: list[UsageRecord] = []
+        known: dict[_Bucket, dict[int, int]] = {}
+        for record in records:
+            key = (record.source, record.start, record.end)
+            hashes = known.get(key)
+            if hashes is None:
+                packed = self._buckets.get(key)
+                hashes = {} if packed is None else dict(zip(packed[::2], packed[1::2], strict=True))
+                known[key] = hashes
+            name, value = hash(record.id), _fingerprint(record)
+            previous = hashes.get(name)
+            if previous is None:
+                hashes[name] = value
+                out.append(record)
+            elif previous != value:
+                raise ResponseValidationError(
+                    f"the bucket {record.start.isoformat()} to {record.end.isoformat()} came "
+                    f"twice with different values of {record.metric} for one group; refusing "
+                    "to sum or to pick one",
+                    provider=self.provider,
+                    endpoint=endpoint,
+                    field=field,
+                )
+        for key, hashes in known.items():
+            packed = array("q")
+            for name, value in hashes.items():
+                packed.append(name)
+                packed.append(value)
+            self._buckets[key] = packed
+        return out
+
+
+def _fingerprint(record: UsageRecord) -> int:
+    """A hash of what may differ between two records of one id: the figure itself."""
+    measures = tuple(
+        sorted((k, v) for k, v in record.attributes.items() if k in MEASURE_ATTRIBUTES)
+    )
+    return hash((record.quantity, measures))
