@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench docs install
+.PHONY: demo test lint bench docs install sweep
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src/
+
+sweep: install
+	$(BIN)/python scripts/clock_sweep.py
 
 bench: install
 	$(BIN)/python -m benchmarks

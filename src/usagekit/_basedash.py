@@ -24,12 +24,12 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
 from ._coverage import declare, span_text
-from ._errors import ConfigError
+from ._errors import ConfigError, ResponseValidationError
 from ._records import UsageRecord
 from ._retry import RetryPolicy
 from ._time import TimeLike, Window, resolve_window
 from ._transport import RequestSpec, TransportConfig
-from ._wire import ExactDecimal, UTCDateTime, WireModel
+from ._wire import NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
 
 __all__ = [
     "AsyncBasedashClient",
@@ -60,17 +60,20 @@ class BasedashMemberUsage(WireModel):
         user_id: The user's id (``userId``).
         member_id: The organization membership id (``memberId``).
         email: The member's e-mail address.
-        usage: Billable AI usage in USD, exact.
+        usage: Billable AI usage in USD, exact; never negative (usage, not a balance).
     """
 
     user_id: str = Field(alias="userId")
     member_id: str = Field(alias="memberId")
     email: str
-    usage: ExactDecimal
+    usage: NonNegativeDecimal
 
 
 class BasedashAIUsage(WireModel):
     """The ``ai-usage`` response: the organization's total and its members' usage.
+
+    Amounts are exact at any precision; a negative one is refused (billable usage is spent
+    money, never a credit), as is a member listed twice with different figures.
 
     Attributes:
         total_usage: Total billable AI usage of the billing period in USD (``totalUsage``).
@@ -79,7 +82,7 @@ class BasedashAIUsage(WireModel):
         member_usage: Usage per organization member (``memberUsage``).
     """
 
-    total_usage: ExactDecimal = Field(alias="totalUsage")
+    total_usage: NonNegativeDecimal = Field(alias="totalUsage")
     billing_period_start: UTCDateTime = Field(alias="billingPeriodStart")
     billing_period_end: UTCDateTime = Field(alias="billingPeriodEnd")
     member_usage: list[BasedashMemberUsage] = Field(alias="memberUsage")
@@ -95,12 +98,12 @@ class BasedashAIUsage(WireModel):
     @property
     def members_total(self) -> Decimal:
         """The sum of the members' usage, exact."""
-        return sum((member.usage for member in self.member_usage), Decimal(0))
+        return exact_sum(member.usage for member in self.member_usage)
 
     @property
     def unattributed_usage(self) -> Decimal:
         """``total_usage`` minus the members' sum; negative when the members exceed the total."""
-        return self.total_usage - self.members_total
+        return exact_sum((self.members_total.copy_negate(),), self.total_usage)
 
 
 def _config(
@@ -157,10 +160,12 @@ def ai_usage_spec(org_id: str) -> RequestSpec:
 def usage_records(usage: BasedashAIUsage, *, org_id: str, window: Window) -> list[UsageRecord]:
     """Normalize an ``ai-usage`` response into cost records.
 
-    One record per member over the billing period (members listed twice with the same
-    identity are merged, so no two records share an id), plus one record without a user,
-    marked ``attributes["unattributed"] == "true"``, for ``totalUsage`` minus the members' sum
-    when that is not zero (either sign). The records therefore always sum to ``totalUsage``.
+    One record per member over the billing period, plus one record without a user, marked
+    ``attributes["unattributed"] == "true"``, for ``totalUsage`` minus the members' sum when
+    that is not zero (either sign). The records therefore always sum to ``totalUsage``,
+    exactly. A member listed twice with the same identity and figure is one member (the repeat
+    is dropped, so no two records share an id); with another figure it is refused, never
+    summed.
 
     Args:
         usage: The validated response.
@@ -169,6 +174,9 @@ def usage_records(usage: BasedashAIUsage, *, org_id: str, window: Window) -> lis
 
     Returns:
         The records, members first in response order, the unattributed rest last.
+
+    Raises:
+        ResponseValidationError: A member listed twice with different usage.
     """
     start, end = usage.billing_period_start, usage.billing_period_end
     period = span_text(start, end)
@@ -180,9 +188,16 @@ def usage_records(usage: BasedashAIUsage, *, org_id: str, window: Window) -> lis
     if start < window.start or (window.end is not None and end > window.end):
         declare(start, end, f"reports one total for its whole billing period, {period}")
     merged: dict[tuple[str, str, str], Decimal] = {}
-    for member in usage.member_usage:
+    for index, member in enumerate(usage.member_usage):
         identity = (member.user_id, member.member_id, member.email)
-        merged[identity] = merged.get(identity, Decimal(0)) + member.usage
+        seen = merged.setdefault(identity, member.usage)
+        if seen != member.usage:
+            raise ResponseValidationError(
+                "a member is listed twice with different usage; refusing to sum or to pick one",
+                provider=PROVIDER,
+                endpoint=SOURCE,
+                field=f"memberUsage.{index}.usage",
+            )
     records = [
         UsageRecord.trusted(
             provider=PROVIDER,
@@ -199,7 +214,7 @@ def usage_records(usage: BasedashAIUsage, *, org_id: str, window: Window) -> lis
         )
         for (user_id, member_id, email), amount in merged.items()
     ]
-    rest = usage.total_usage - sum(merged.values(), Decimal(0))
+    rest = exact_sum((amount.copy_negate() for amount in merged.values()), usage.total_usage)
     if rest != 0:
         records.append(
             UsageRecord.trusted(

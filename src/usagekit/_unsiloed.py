@@ -25,7 +25,7 @@ from ._records import FLOW, LEVEL, UsageRecord
 from ._retry import RetryPolicy
 from ._time import TimeLike, Window, resolve_window
 from ._transport import RequestSpec, TransportConfig
-from ._wire import ExactDecimal, WireModel, parse_utc_date
+from ._wire import ExactDecimal, NonNegativeDecimal, WireModel, parse_utc_date
 
 __all__ = [
     "AsyncUnsiloedClient",
@@ -92,19 +92,23 @@ BilledDate = Annotated[date, BeforeValidator(parse_billed_date)]
 class UnsiloedUsage(WireModel):
     """The ``get_usage`` response.
 
+    Credits are exact at any precision. Credits used and the limit are never negative (a
+    negative one is refused); the remaining quota is negative once usage passes the limit.
+
     Attributes:
         org_id: The organization's id.
         org_name: The organization's name.
         current_usage: Credits used in the current billing cycle, exact.
         usage_limit: The cycle's credit limit, exact.
-        remaining_quota: Credits left in the cycle (``usage_limit - current_usage``), exact.
+        remaining_quota: Credits left in the cycle (``usage_limit - current_usage``), exact;
+            negative past the limit.
         last_billed_date: The day the current cycle started.
     """
 
     org_id: str
     org_name: str
-    current_usage: ExactDecimal
-    usage_limit: ExactDecimal
+    current_usage: NonNegativeDecimal
+    usage_limit: NonNegativeDecimal
     remaining_quota: ExactDecimal
     last_billed_date: BilledDate
 

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from typing import Any
 
 import httpx
@@ -60,5 +60,7 @@ def dumps(body: Any) -> str:
 
 
 def total(records: list[UsageRecord], metric: str) -> Decimal:
-    """Sum the quantities of one metric."""
-    return sum((r.quantity for r in records if r.metric == metric), Decimal(0))
+    """Sum the quantities of one metric, exactly (the default context rounds at 28 digits)."""
+    with localcontext(prec=10_000) as context:
+        context.traps[Inexact] = True
+        return sum((r.quantity for r in records if r.metric == metric), Decimal(0))

@@ -238,10 +238,16 @@ RECORD_CASES = [
     pytest.param("3.21", [], "3.21", id="no-members"),
     pytest.param("0", [], None, id="nothing-at-all"),
     pytest.param(
-        "0.3",
-        [("u1", "m1", "a@x.io", "0.1"), ("u1", "m1", "a@x.io", "0.2")],
+        "0.1",
+        [("u1", "m1", "a@x.io", "0.1"), ("u1", "m1", "a@x.io", "0.10")],
         None,
-        id="member-listed-twice-is-merged",
+        id="member-repeated-exactly-is-one-member",
+    ),
+    pytest.param(
+        "123456789012345678901234567890.123456789",
+        [("u1", "m1", "a@x.io", "0.000000001"), ("u2", "m2", "b@x.io", "1.1")],
+        "123456789012345678901234567889.023456788",
+        id="rest-exact-beyond-28-digits",
     ),
 ]
 
