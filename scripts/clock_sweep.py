@@ -42,6 +42,8 @@ INSTANTS: tuple[tuple[str, str], ...] = (
 
 DATE_SENSITIVE: tuple[str, ...] = (
     "tests/foundation/test_time.py",
+    "tests/foundation/test_clock.py",
+    "tests/integration/test_month_boundaries.py",
     "tests/foundation/test_retry_after.py",
     "tests/report",
     "tests/analytics",

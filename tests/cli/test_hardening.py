@@ -82,6 +82,20 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name.startswith("."))
 
 
+def as_a_user(monkeypatch: pytest.MonkeyPatch, read_only: Path) -> None:
+    """As root every file is writable: answer for ``read_only`` as for an ordinary user."""
+    if not IS_ROOT:
+        return
+    real = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        if os.fspath(path) == str(read_only) and mode & os.W_OK:
+            return False
+        return real(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
 # -- a closed pipe -----------------------------------------------------------------------------
 
 
@@ -266,13 +280,16 @@ def test_the_report_file_is_replaced_whole(
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root may write any file")
 def test_a_read_only_target_is_refused_before_fetching(
-    tmp_path: Path, no_fetch: None, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    no_fetch: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     target = tmp_path / "usage.csv"
     target.write_text("keep", encoding="utf-8")
     os.chmod(target, 0o444)
+    as_a_user(monkeypatch, target)
     assert main(["export", "--demo", "--format", "csv", "-o", str(target)]) == 2
     assert "read-only" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "keep"

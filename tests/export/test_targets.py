@@ -71,6 +71,20 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name.startswith("."))
 
 
+def as_a_user(monkeypatch: pytest.MonkeyPatch, read_only: Path) -> None:
+    """As root every file is writable: answer for ``read_only`` as for an ordinary user."""
+    if not IS_ROOT:
+        return
+    real = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        if os.fspath(path) == str(read_only) and mode & os.W_OK:
+            return False
+        return real(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
 @pytest.fixture
 def char_device(tmp_path: Path) -> Path:
     """A character device: a fresh one (mknod) as root, so nothing shared is at risk, else
@@ -251,11 +265,11 @@ def test_root_keeps_the_owner_of_the_file_it_replaces(tmp_path: Path, write: Wri
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, 23456, 0o640)
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root may write any file")
-def test_a_read_only_file_is_not_replaced(tmp_path: Path) -> None:
+def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "usage.csv"
     target.write_text("keep me", encoding="utf-8")
     os.chmod(target, 0o444)
+    as_a_user(monkeypatch, target)
     with pytest.raises(PermissionError, match="read-only"):
         write_csv(untouched(), target)
     assert target.read_text(encoding="utf-8") == "keep me"

@@ -381,24 +381,43 @@ def test_repr_hides_the_key_and_with_options_keeps_the_org() -> None:
     client.close()
 
 
-amounts = st.decimals(
-    min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=6, allow_nan=False
+amounts = st.builds(
+    lambda digits, places: Decimal(f"{digits}E-{places}"),
+    st.integers(0, 10**45),
+    st.integers(0, 40),
 )
+"""Non-negative amounts of any precision, up to 45 digits: past the default 28-digit context."""
 
 
 @given(
     total_usage=amounts,
-    usages=st.lists(st.tuples(st.integers(0, 5), amounts), max_size=12),
+    usages=st.lists(st.tuples(st.integers(0, 5), amounts), max_size=12, unique_by=lambda u: u[0]),
+    repeat=st.booleans(),
 )
 def test_any_usage_maps_to_records_summing_to_the_total(
-    total_usage: Decimal, usages: list[tuple[int, Decimal]]
+    total_usage: Decimal, usages: list[tuple[int, Decimal]], repeat: bool
 ) -> None:
-    usage = BasedashAIUsage.model_validate(
-        body(total_usage, [member(f"u{i}", f"m{i}", f"{i}@x.io", q) for i, q in usages])
-    )
+    members = [member(f"u{i}", f"m{i}", f"{i}@x.io", q) for i, q in usages]
+    if repeat and members:
+        members.append(dict(members[0]))  # the server repeats a member: one member
+    usage = BasedashAIUsage.model_validate(body(total_usage, members))
     records = usage_records(usage, org_id=ORG, window=Window(PERIOD_START, None))
     assert total(records, "cost") == total_usage
     assert len({r.id for r in records}) == len(records)
     rest = [r for r in records if r.attributes.get("unattributed")]
-    assert len(rest) == (0 if usage.unattributed_usage == 0 else 1)
-    assert len(records) - len(rest) == len({i for i, _ in usages})
+    assert len(rest) == (0 if total_usage == total([*records[: len(usages)]], "cost") else 1)
+    assert len(records) - len(rest) == len(usages)
+    for record, (_, quantity) in zip(records, usages, strict=False):
+        assert str(record.quantity) == str(quantity)  # every digit, as sent
+
+
+def test_a_member_listed_twice_with_other_usage_is_refused() -> None:
+    usage = BasedashAIUsage.model_validate(
+        body(
+            Decimal("0.3"),
+            [member("u1", "m1", "a@x.io", Decimal("0.1")), member("u1", "m1", "a@x.io", "0.2")],
+        )
+    )
+    with pytest.raises(usagekit.ResponseValidationError, match="listed twice") as caught:
+        usage_records(usage, org_id=ORG, window=Window(PERIOD_START, None))
+    assert (caught.value.field, caught.value.endpoint) == ("memberUsage.1.usage", "ai_usage")

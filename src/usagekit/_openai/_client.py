@@ -166,7 +166,11 @@ class OpenAIClient(SyncClientBase):
         the cached and cache-write tokens; those are separate metrics, as the API names them,
         not to be added to it. ``usage_bytes`` is a level (never sum it over time); every other
         metric is a flow. Costs are metric ``"cost"``, the exact ``Decimal`` as sent, unit the
-        upper-case currency, with ``quantity``/``quantity_unit`` in ``attributes``.
+        upper-case currency, with ``quantity``/``quantity_unit`` in ``attributes``; a cost
+        without an amount is a ``ResponseValidationError``, never skipped. Every record is a
+        whole bucket: the window is widened to the bucket width (the start down, the end up,
+        UTC), and a bucket the server repeats is emitted once (a repeat with another figure is
+        a ``ResponseValidationError``).
 
         Args:
             start: Window start, inclusive; None for midnight UTC of the first day of the
@@ -302,7 +306,11 @@ class AsyncOpenAIClient(AsyncClientBase):
         the cached and cache-write tokens; those are separate metrics, as the API names them,
         not to be added to it. ``usage_bytes`` is a level (never sum it over time); every other
         metric is a flow. Costs are metric ``"cost"``, the exact ``Decimal`` as sent, unit the
-        upper-case currency, with ``quantity``/``quantity_unit`` in ``attributes``.
+        upper-case currency, with ``quantity``/``quantity_unit`` in ``attributes``; a cost
+        without an amount is a ``ResponseValidationError``, never skipped. Every record is a
+        whole bucket: the window is widened to the bucket width (the start down, the end up,
+        UTC), and a bucket the server repeats is emitted once (a repeat with another figure is
+        a ``ResponseValidationError``).
 
         Args:
             start: Window start, inclusive; None for midnight UTC of the first day of the
