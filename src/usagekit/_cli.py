@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._errors import ConfigError, UsagekitError
+from ._records import UsageRecord
 from ._report import UsageReport
 from ._version import __version__
 
@@ -161,7 +162,16 @@ def _from_store(args: argparse.Namespace) -> UsageReport:
     with Store(args.db) as store:
         filters = {"provider": args.provider} if args.provider else {}
         records = list(store.records(window.start, window.end, **filters))
-    return UsageReport.from_records(records, start=window.start, end=window.end)
+    from ._collect import coverage_status
+
+    by_provider: dict[str, list[UsageRecord]] = {}
+    for record in records:
+        by_provider.setdefault(record.provider, []).append(record)
+    statuses = [  # what the stored records of each provider cover against the window
+        coverage_status(provider, kept, window.start, window.end)
+        for provider, kept in sorted(by_provider.items())
+    ]
+    return UsageReport.from_records(records, statuses=statuses, start=window.start, end=window.end)
 
 
 # -- output --------------------------------------------------------------------------------

@@ -163,13 +163,47 @@ async def _adrain(
 
 def _status(outcome: _Outcome, start: datetime, end: datetime | None) -> ProviderStatus:
     """The outcome as a status that says which span the provider's data really covers."""
-    error = outcome.error
-    records = outcome.records
-    spans = [(c.start, c.end) for c in outcome.declared]
+    return coverage_status(
+        outcome.provider,
+        outcome.records,
+        start,
+        end,
+        seconds=outcome.seconds,
+        error=outcome.error,
+        declared=outcome.declared,
+    )
+
+
+def coverage_status(
+    provider: str,
+    records: Sequence[UsageRecord],
+    start: datetime,
+    end: datetime | None,
+    *,
+    seconds: float = 0.0,
+    error: BaseException | None = None,
+    declared: Sequence[Coverage] = (),
+) -> ProviderStatus:
+    """A provider's status, saying which span its records really cover against the window.
+
+    Args:
+        provider: The provider.
+        records: Its records.
+        start: The window's start.
+        end: The window's end, or None for up to now.
+        seconds: Time spent fetching.
+        error: Why it failed, if it did.
+        declared: What the provider said about its span while fetching.
+
+    Returns:
+        The status, with ``covered_start``/``covered_end`` and a ``note`` when they differ
+        from the window.
+    """
+    spans = [(c.start, c.end) for c in declared]
     spans.extend((r.start, r.end) for r in records)
     covered_start = min((s for s, _ in spans), default=None)
     covered_end = max((e for _, e in spans), default=None)
-    notes = list(dict.fromkeys(c.note for c in outcome.declared))
+    notes = list(dict.fromkeys(c.note for c in declared))
     if not notes and records and covered_start is not None and covered_end is not None:
         before = covered_start < start
         after = end is not None and covered_end > end
@@ -181,9 +215,9 @@ def _status(outcome: _Outcome, start: datetime, end: datetime | None) -> Provide
     if not notes and not records and error is None:
         notes.append("no data in this window")
     return ProviderStatus(
-        outcome.provider,
+        provider,
         0 if error is not None else len(records),
-        outcome.seconds,
+        seconds,
         None if error is None else f"{type(error).__name__}: {error}",
         covered_start,
         covered_end,

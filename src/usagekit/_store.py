@@ -729,12 +729,12 @@ class Store:
                 )
             return True  # an empty SQLite database: nothing of anyone's to harm
         for name, columns in schema.tables.items():
-            missing = sorted(_TABLE_COLUMNS[name] - columns)
-            if missing:
+            if _TABLE_COLUMNS[name] - columns:
+                found = ", ".join(sorted(columns)[:8]) + (", ..." if len(columns) > 8 else "")
                 raise StoreError(
-                    f"{path!r} has a table {name!r} that is not usagekit's (it has no "
-                    f"{', '.join(missing)}): it is another application's database; pass a new "
-                    "path to create a store",
+                    f"{path!r} has a table {name!r} that is not usagekit's (its columns are "
+                    f"{found}): it is another application's database; pass a new path to "
+                    "create a store",
                     path=path,
                     reason="not_a_store",
                 )
@@ -783,14 +783,8 @@ class Store:
         except sqlite3.Error as exc:
             raise store_error(self.path, exc, "read") from None
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it.
-
-        Raises:
-            StoreError: The store is read-only, or SQLite failed (the transaction is rolled
-                back).
-        """
+    def _check_writable(self) -> None:
+        """Raise StoreError at once when the store is open read-only."""
         if self._read_only:
             raise StoreError(
                 f"cannot write to the store {self.path!r}: it is open read-only (no write "
@@ -799,6 +793,16 @@ class Store:
                 path=self.path,
                 reason="read_only",
             )
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it.
+
+        Raises:
+            StoreError: The store is read-only, or SQLite failed (the transaction is rolled
+                back).
+        """
+        self._check_writable()
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -837,6 +841,7 @@ class Store:
                 failed batch is rolled back; the batches before it are kept).
         """
         size = _batch_size(batch_size)
+        self._check_writable()
         written = 0
         for batch in _batches(records, size):
             self._write_batch(batch)
@@ -969,6 +974,7 @@ class Store:
         """
         name = _text(provider, "provider")
         size = _batch_size(batch_size)
+        self._check_writable()
         snapshot_id = self._open_snapshot(name, fetched_at)
         try:
             for batch in _batches(records, size):

@@ -224,3 +224,23 @@ def test_the_command_on_the_first(
 def test_an_explicit_empty_window_stays_an_error() -> None:
     with pytest.raises(usagekit.ConfigError, match="start must be before end"):
         usagekit.collect([], FIRST, FIRST)
+
+
+def test_a_report_from_the_store_says_what_its_records_cover(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instant = "2026-12-01T07:00:30Z"
+    monkeypatch.setenv(usagekit.CLOCK_ENV, instant)
+    db = str(tmp_path / "usage.sqlite")
+    with usagekit.pin_clock(instant):
+        assert main(["sync", "--demo", "--db", db, "--since", "2026-11-20"]) == 0
+        capsys.readouterr()
+        window = ["--since", "2026-11-30T12:00", "--until", "2026-11-30T13:00"]
+        assert main(["report", "--db", db, *window, "--format", "json"]) == 0
+    providers = {p["provider"]: p for p in json.loads(capsys.readouterr().out)["providers"]}
+    openai = providers["openai"]
+    assert (openai["covered_start"], openai["covered_end"]) == (
+        "2026-11-30T00:00:00+00:00",
+        "2026-12-01T00:00:00+00:00",
+    )
+    assert "more than the window" in openai["note"]
