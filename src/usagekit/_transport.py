@@ -15,8 +15,10 @@ shows the error (exception text, logs, the store) can show a secret the server e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +62,7 @@ from ._version import __version__
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
+    "Answer",
     "AsyncTransport",
     "RequestSpec",
     "Transport",
@@ -79,10 +82,10 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray
 _USER_AGENT = f"usagekit/{__version__} httpx/{httpx.__version__}"
 _ACCEPT_ENCODING = "gzip, deflate"
 """The encodings :class:`~usagekit._bounded.BodyReader` decodes with bounded memory."""
-_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _MAX_REQUEST_ID = 200
 """A request id longer than this is cut (after redaction)."""
 _MAX_REASON = 200
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
 Params = tuple[tuple[str, str], ...]
 
@@ -107,6 +110,36 @@ class RequestSpec:
         """Return a copy with ``key`` set to ``value`` (replacing any previous values)."""
         kept = tuple((k, v) for k, v in self.params if k != key)
         return dataclasses.replace(self, params=(*kept, (key, value)))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The complete answer to one attempt, body read: what :meth:`Transport.send` returns.
+
+    Attributes:
+        status_code: The HTTP status.
+        headers: The response's headers as received (the transport redacts what it keeps).
+        content: The body, decoded (gzip or deflate undone), at most ``max_response_bytes``
+            (an error body at most 1 MiB).
+        request: The request that got this answer (the last hop of any redirects).
+        reason_phrase: The status line's reason phrase, redacted and cut to 200 characters.
+    """
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    request: httpx.Request
+    reason_phrase: str = ""
+
+    @property
+    def text(self) -> str:
+        """The body as text: its declared charset if Python knows it, else UTF-8; bytes that
+        do not decode are replaced."""
+        found = _CHARSET.search(self.headers.get("content-type", ""))
+        if found:
+            with contextlib.suppress(LookupError, ValueError):  # unknown, or not text
+                return self.content.decode(found.group(1), errors="replace")
+        return self.content.decode("utf-8", errors="replace")
 
 
 def validate_base_url(base_url: str | httpx.URL, *, provider: str) -> httpx.URL:
@@ -460,21 +493,15 @@ class _TransportCore:
             raise self.too_large(spec, response)
         return reader
 
-    def finished(self, response: httpx.Response, body: bytes) -> httpx.Response:
+    def finished(self, response: httpx.Response, body: bytes) -> Answer:
         """The answer with its decoded body; the reason phrase is redacted."""
-        headers = [
-            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS
-        ]
-        reason = redact(response.reason_phrase)[:_MAX_REASON]
-        return httpx.Response(
+        reason = response.reason_phrase
+        return Answer(
             response.status_code,
-            headers=headers,
-            content=body,
-            request=response.request,
-            extensions={
-                "reason_phrase": reason.encode("ascii", "ignore"),
-                "http_version": response.extensions.get("http_version", b"HTTP/1.1"),
-            },
+            response.headers,
+            body,
+            response.request,
+            redact(reason)[:_MAX_REASON] if reason else "",
         )
 
     def too_large(self, spec: RequestSpec, response: httpx.Response) -> ResponseTooLargeError:
@@ -515,9 +542,7 @@ class _TransportCore:
 
     # -- responses ------------------------------------------------------------------------
 
-    def raise_for_status(
-        self, spec: RequestSpec, request: httpx.Request, response: httpx.Response
-    ) -> None:
+    def raise_for_status(self, spec: RequestSpec, request: httpx.Request, response: Answer) -> None:
         """Map a non-2xx response to its :class:`APIError`; return quietly on 2xx.
 
         Everything taken from the response (message, reason phrase, request id, body) is
@@ -554,7 +579,7 @@ class _TransportCore:
         """Seconds to wait before the next attempt, as the adaptive rate limiter says."""
         return self.rate_limiter.reserve() if self.rate_limiter is not None else 0.0
 
-    def settle(self, spec: RequestSpec, request: httpx.Request, response: httpx.Response) -> None:
+    def settle(self, spec: RequestSpec, request: httpx.Request, response: Answer) -> None:
         """Raise for an error status (see :meth:`raise_for_status`), teaching the limiter."""
         try:
             self.raise_for_status(spec, request, response)
@@ -565,7 +590,7 @@ class _TransportCore:
         if self.rate_limiter is not None:
             self.rate_limiter.on_success()
 
-    def decode(self, spec: RequestSpec, response: httpx.Response, type_: Any) -> Any:
+    def decode(self, spec: RequestSpec, response: Answer, type_: Any) -> Any:
         """Validate a 2xx response's body into ``type_`` (see :func:`decode_body`)."""
         return decode_body(
             response.content,
@@ -611,7 +636,7 @@ class _TransportCore:
             path=self.url_for(spec).path,
         )
 
-    def log_response(self, spec: RequestSpec, response: httpx.Response, started: float) -> None:
+    def log_response(self, spec: RequestSpec, response: Answer, started: float) -> None:
         """Log one answered attempt (metadata only)."""
         if logger.isEnabledFor(10):
             logger.debug(
@@ -697,7 +722,7 @@ class Transport(_TransportCore):
         if self._owns_client:
             self.http_client.close()
 
-    def _attempt(self, spec: RequestSpec) -> httpx.Response:
+    def _attempt(self, spec: RequestSpec) -> Answer:
         wait = self.pace()
         if wait > 0:
             self.sleep(wait)
@@ -712,7 +737,7 @@ class Transport(_TransportCore):
         self.settle(spec, response.request, response)
         return response
 
-    def _exchange(self, spec: RequestSpec, clock: AttemptClock) -> httpx.Response:
+    def _exchange(self, spec: RequestSpec, clock: AttemptClock) -> Answer:
         request = self.build_request(self.http_client, spec, clock)
         hops = 0
         while True:
@@ -728,9 +753,7 @@ class Transport(_TransportCore):
                 response.close()
             request, hops = follow, hops + 1
 
-    def _read(
-        self, spec: RequestSpec, response: httpx.Response, clock: AttemptClock
-    ) -> httpx.Response:
+    def _read(self, spec: RequestSpec, response: httpx.Response, clock: AttemptClock) -> Answer:
         reader = self.body_reader(spec, response)
         chunks: Iterable[bytes] = (
             (response.content,) if response.is_stream_consumed else response.iter_raw()
@@ -746,7 +769,7 @@ class Transport(_TransportCore):
             raise self.body_error(spec, response, exc, clock) from None
         return self.finished(response, body)
 
-    def send(self, spec: RequestSpec) -> httpx.Response:
+    def send(self, spec: RequestSpec) -> Answer:
         """Send a request, retrying as the policy says.
 
         Args:
@@ -767,13 +790,13 @@ class Transport(_TransportCore):
         except UsagekitError as error:
             pending = self.first_failure(error)
 
-        def attempt(spec: RequestSpec) -> httpx.Response:
+        def attempt(spec: RequestSpec) -> Answer:
             if pending:
                 raise pending.pop()
             return self._attempt(spec)
 
         retrying = Retrying(sleep=self.sleep, **self.retrying_arguments(spec))
-        response: httpx.Response = retrying(attempt, spec)
+        response: Answer = retrying(attempt, spec)
         return response
 
     @overload
@@ -832,7 +855,7 @@ class AsyncTransport(_TransportCore):
         if self._owns_client:
             await self.http_client.aclose()
 
-    async def _attempt(self, spec: RequestSpec) -> httpx.Response:
+    async def _attempt(self, spec: RequestSpec) -> Answer:
         wait = self.pace()
         if wait > 0:
             await self.sleep(wait)
@@ -847,7 +870,7 @@ class AsyncTransport(_TransportCore):
         self.settle(spec, response.request, response)
         return response
 
-    async def _exchange(self, spec: RequestSpec, clock: AttemptClock) -> httpx.Response:
+    async def _exchange(self, spec: RequestSpec, clock: AttemptClock) -> Answer:
         request = self.build_request(self.http_client, spec, clock)
         hops = 0
         while True:
@@ -865,7 +888,7 @@ class AsyncTransport(_TransportCore):
 
     async def _read(
         self, spec: RequestSpec, response: httpx.Response, clock: AttemptClock
-    ) -> httpx.Response:
+    ) -> Answer:
         reader = self.body_reader(spec, response)
         try:
             if response.is_stream_consumed:
@@ -881,20 +904,20 @@ class AsyncTransport(_TransportCore):
             raise self.body_error(spec, response, exc, clock) from None
         return self.finished(response, body)
 
-    async def send(self, spec: RequestSpec) -> httpx.Response:
+    async def send(self, spec: RequestSpec) -> Answer:
         """Send a request, retrying as the policy says (see :meth:`Transport.send`)."""
         try:
             return await self._attempt(spec)
         except UsagekitError as error:
             pending = self.first_failure(error)
 
-        async def attempt(spec: RequestSpec) -> httpx.Response:
+        async def attempt(spec: RequestSpec) -> Answer:
             if pending:
                 raise pending.pop()
             return await self._attempt(spec)
 
         retrying = AsyncRetrying(sleep=self.sleep, **self.retrying_arguments(spec))
-        response: httpx.Response = await retrying(attempt, spec)
+        response: Answer = await retrying(attempt, spec)
         return response
 
     @overload

@@ -124,9 +124,9 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
-"""A count (tokens, requests, images, seconds, bytes, ...): a non-negative JSON integer,
-booleans rejected."""
+Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, lt=10**EXACT_DIGITS)]
+"""A count (tokens, requests, images, seconds, bytes, ...): a non-negative JSON integer of at
+most :data:`EXACT_DIGITS` digits, booleans rejected."""
 
 
 def parse_utc_date(value: date) -> datetime:

@@ -1,0 +1,301 @@
+"""Nothing lost, nothing counted twice: whole buckets, unique ids, exact money, no negative counts.
+
+* ``records()`` asks for whole buckets (the window widened to the bucket width), so no record
+  ever claims a bucket it holds only part of;
+* a bucket the server repeats (on one page or a later one) is emitted once when it says the
+  same, and refused when it says something else;
+* a count (tokens, requests, ...) is never negative; a cost may be (a credit);
+* money keeps every digit it was sent with, whatever its precision.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import resolve
+from tests.openai._support import Client, load, params_of, path_of
+from usagekit import ResponseValidationError, UsageRecord
+from usagekit._openai import page_records
+from usagekit._openai._endpoints import ENDPOINTS_BY_NAME, whole_buckets
+from usagekit._transport import decode_body
+
+UTC = timezone.utc
+START = datetime(2024, 11, 1, tzinfo=UTC)
+END = datetime(2024, 11, 3, tzinfo=UTC)
+
+
+def _pages(*pages: dict[str, Any]) -> Any:
+    """A side effect serving ``pages`` in order, chained by cursors ``c1``, ``c2``, ..."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("page")
+        index = 0 if cursor is None else int(cursor[1:])
+        more = index + 1 < len(pages)
+        body = {**pages[index], "has_more": more, "next_page": f"c{index + 1}" if more else None}
+        return httpx.Response(200, json=body)
+
+    return respond
+
+
+def _split(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fixture page of ``name`` as two pages of one bucket each."""
+    body = load("pages", name)
+    first, second = copy.deepcopy(body), copy.deepcopy(body)
+    first["data"], second["data"] = body["data"][:1], body["data"][1:]
+    return first, second
+
+
+# ------------------------------------------------------------------ whole buckets
+
+
+@pytest.mark.parametrize(
+    ("width", "start", "end", "aligned_start", "aligned_end"),
+    [
+        ("1d", "2024-11-01T10:37:11Z", None, "2024-11-01T00:00:00Z", None),
+        ("1d", "2024-11-01T10:37:11Z", "2024-11-03T00:00:01Z", "2024-11-01", "2024-11-04"),
+        ("1d", "2024-11-01", "2024-11-03", "2024-11-01", "2024-11-03"),
+        (
+            "1h",
+            "2024-11-01T10:37:11.5Z",
+            "2024-11-01T12:00:00Z",
+            "2024-11-01T10:00Z",
+            "2024-11-01T12:00Z",
+        ),
+        (
+            "1m",
+            "2024-11-01T10:37:11Z",
+            "2024-11-01T10:38:00.000001Z",
+            "2024-11-01T10:37Z",
+            "2024-11-01T10:39Z",
+        ),
+        ("1d", "1969-12-31T12:00:00Z", None, "1969-12-31", None),
+    ],
+)
+def test_whole_buckets_widens_the_window_to_the_width(
+    width: str, start: str, end: str | None, aligned_start: str, aligned_end: str | None
+) -> None:
+    first, last = whole_buckets(start, end, width=width)
+    assert first == datetime.fromisoformat(aligned_start.replace("Z", "+00:00")).replace(tzinfo=UTC)
+    if aligned_end is None:
+        assert last is None
+    else:
+        assert last == datetime.fromisoformat(aligned_end.replace("Z", "+00:00")).replace(
+            tzinfo=UTC
+        )
+
+
+@settings(max_examples=200)
+@given(
+    start=st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+    length=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=90)),
+    width=st.sampled_from(["1m", "1h", "1d"]),
+)
+def test_whole_buckets_covers_the_window_with_the_fewest_whole_buckets(
+    start: datetime, length: timedelta, width: str
+) -> None:
+    step = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}[width]
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first, last = whole_buckets(start, start + length, width=width)
+    assert last is not None
+    assert first <= start < first + step and last - step < start + length <= last
+    assert (first - epoch) % step == timedelta(0) and (last - epoch) % step == timedelta(0)
+
+
+async def test_records_ask_for_whole_buckets(client: Client, router: respx.MockRouter) -> None:
+    routes = {
+        name: router.get(path_of(name)).respond(json=load("pages", name))
+        for name in ("completions", "costs")
+    }
+    await resolve(
+        client.records(
+            "2024-11-01T10:37:11Z",
+            "2024-11-02T23:00:00Z",
+            sources=["completions", "costs"],
+            bucket_width="1h",
+        )
+    )
+    sent = {name: dict(params_of(route.calls.last.request)) for name, route in routes.items()}
+    assert (sent["completions"]["start_time"], sent["completions"]["end_time"]) == (
+        str(int(datetime(2024, 11, 1, 10, tzinfo=UTC).timestamp())),
+        str(int(datetime(2024, 11, 2, 23, tzinfo=UTC).timestamp())),
+    )
+    assert (sent["costs"]["start_time"], sent["costs"]["end_time"]) == (
+        str(int(START.timestamp())),
+        str(int(END.timestamp())),  # costs are daily: the end goes up to midnight
+    )
+
+
+# ------------------------------------------------------------------ unique ids
+
+
+@pytest.mark.parametrize("name", ["completions", "costs", "images", "vector_stores"])
+async def test_a_bucket_repeated_on_the_next_page_is_emitted_once(
+    client: Client, router: respx.MockRouter, name: str
+) -> None:
+    once = await _records_of(client, router, name, load("pages", name))
+    first, second = _split(name)
+    second["data"] = first["data"] + second["data"]  # page 2 repeats page 1's bucket
+    twice = await _records_of(client, router, name, first, second)
+    assert twice == once and once
+    assert len({r.id for r in twice}) == len(twice)
+
+
+async def test_a_result_repeated_in_its_bucket_is_emitted_once(
+    client: Client, router: respx.MockRouter
+) -> None:
+    once = await _records_of(client, router, "costs", load("pages", "costs"))
+    body = load("pages", "costs")
+    body["data"][1]["results"].append(copy.deepcopy(body["data"][1]["results"][0]))
+    twice = await _records_of(client, router, "costs", body)
+    assert twice == once
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("costs", lambda r: r["amount"].update(value=0.07)),
+        ("costs", lambda r: r.update(quantity=1)),  # the billed quantity is part of the figure
+        ("completions", lambda r: r.update(input_tokens=r["input_tokens"] + 1)),
+        ("vector_stores", lambda r: r.update(usage_bytes=r["usage_bytes"] * 2)),
+    ],
+    ids=["cost-value", "cost-quantity", "tokens", "bytes"],
+)
+async def test_a_bucket_repeated_with_another_figure_is_refused(
+    client: Client, router: respx.MockRouter, name: str, change: Any
+) -> None:
+    first, second = _split(name)
+    repeat = copy.deepcopy(first["data"][0])
+    change(repeat["results"][0])
+    second["data"] = [*second["data"], repeat]
+    with pytest.raises(ResponseValidationError, match="came twice") as caught:
+        await _records_of(client, router, name, first, second)
+    endpoint = ENDPOINTS_BY_NAME[name]
+    assert caught.value.endpoint == endpoint.qualified_name
+    assert caught.value.field == f"data.{len(second['data']) - 1}"
+
+
+async def _records_of(
+    client: Client, router: respx.MockRouter, name: str, *pages: dict[str, Any]
+) -> list[UsageRecord]:
+    router.routes.clear()
+    router.get(path_of(name)).mock(side_effect=_pages(*pages))
+    records: list[UsageRecord] = await resolve(client.records(START, END, sources=[name]))
+    return records
+
+
+# ------------------------------------------------------------------ counts and money
+
+USAGE_COUNTS = [
+    (name, metric.field)
+    for name, endpoint in ENDPOINTS_BY_NAME.items()
+    if not endpoint.is_costs
+    for metric in endpoint.metrics
+]
+
+
+def _decode(name: str, body: dict[str, Any]) -> Any:
+    endpoint = ENDPOINTS_BY_NAME[name]
+    text = json.dumps(body).encode()
+    return decode_body(text, endpoint.page_type, provider="openai", endpoint=name)
+
+
+def _with_field(name: str, field: str, value: Any) -> dict[str, Any]:
+    body = load("published", name)
+    body["data"][0]["results"][0][field] = value
+    return body
+
+
+@pytest.mark.parametrize(("name", "field"), USAGE_COUNTS)
+@pytest.mark.parametrize("value", [-1, True, 1.5, "many"])
+def test_a_count_that_is_not_a_non_negative_integer_names_its_field(
+    name: str, field: str, value: Any
+) -> None:
+    with pytest.raises(ResponseValidationError) as caught:
+        _decode(name, _with_field(name, field, value))
+    assert caught.value.field == f"data.0.results.0.{field}"
+
+
+@pytest.mark.parametrize(("name", "field"), USAGE_COUNTS)
+def test_zero_and_huge_counts_are_kept_exactly(name: str, field: str) -> None:
+    for value in (0, 10**30):
+        page = _decode(name, _with_field(name, field, value))
+        records = page_records(ENDPOINTS_BY_NAME[name], page)
+        assert Decimal(value) in {r.quantity for r in records if r.metric == field}
+
+
+@pytest.mark.parametrize(
+    ("value", "quantity"),
+    [("-12.5", "-3"), ("-0.000001", None), ("0", "0")],
+    ids=["credit", "tiny-refund", "zero"],
+)
+def test_a_negative_cost_is_a_credit_and_kept(value: str, quantity: str | None) -> None:
+    body = load("published", "costs")
+    text = json.dumps(body).replace('"value": 0.06', f'"value": {value}')
+    if quantity is not None:
+        text = text.replace('"quantity": null', f'"quantity": {quantity}')
+    endpoint = ENDPOINTS_BY_NAME["costs"]
+    page = decode_body(text.encode(), endpoint.page_type, provider="openai", endpoint="costs")
+    (record,) = page_records(endpoint, page)
+    assert str(record.quantity) == value
+    assert record.attributes.get("quantity") == quantity
+
+
+@pytest.mark.parametrize(
+    ("amount", "field"),
+    [
+        ('{"value": "lots", "currency": "usd"}', "data.0.results.0.amount.value"),
+        ('{"value": true, "currency": "usd"}', "data.0.results.0.amount.value"),
+        ('{"value": [1], "currency": "usd"}', "data.0.results.0.amount.value"),
+        ('{"value": 1e5000, "currency": "usd"}', "data.0.results.0.amount.value"),
+        ('"0.06"', "data.0.results.0.amount"),
+    ],
+    ids=["text", "boolean", "list", "absurd-exponent", "not-an-object"],
+)
+def test_malformed_money_names_the_field(amount: str, field: str) -> None:
+    text = json.dumps(load("published", "costs")).replace(
+        '{"value": 0.06, "currency": "usd"}', amount
+    )
+    endpoint = ENDPOINTS_BY_NAME["costs"]
+    with pytest.raises(ResponseValidationError) as caught:
+        decode_body(text.encode(), endpoint.page_type, provider="openai", endpoint="costs")
+    assert caught.value.field == field
+
+
+def _number(sign: str, digits: int, places: int) -> str:
+    if not places:
+        return f"{sign}{digits}" if digits else "0"  # JSON's integer -0 is the integer 0
+    return f"{sign}{digits // 10**places}.{digits % 10**places:0{places}d}"
+
+
+exact_numbers = st.builds(
+    _number, st.sampled_from(["", "-"]), st.integers(0, 10**60), st.integers(0, 45)
+)
+"""JSON numbers of up to 60 digits, as text: far past a float and the 28-digit default."""
+
+
+@settings(max_examples=200)
+@given(value=exact_numbers, quantity=exact_numbers)
+def test_money_keeps_every_digit_it_was_sent_with(value: str, quantity: str) -> None:
+    body = load("published", "costs")
+    text = (
+        json.dumps(body)
+        .replace('"value": 0.06', f'"value": {value}')
+        .replace('"quantity": null', f'"quantity": {quantity}')
+    )
+    endpoint = ENDPOINTS_BY_NAME["costs"]
+    page = decode_body(text.encode(), endpoint.page_type, provider="openai", endpoint="costs")
+    (record,) = page_records(endpoint, page)
+    assert record.quantity == Decimal(value) and str(record.quantity) == str(Decimal(value))
+    assert record.attributes["quantity"] == str(Decimal(quantity))
