@@ -1,7 +1,10 @@
 """usagekit: AI usage and spend from the providers' own APIs, as one typed record stream."""
 
 from . import analytics, sandbox
+from ._allocate import ALLOCATION_ATTRIBUTES, AllocationSummary, allocate_records, split_exact
+from ._allocate import QUANTUM as ALLOCATION_QUANTUM
 from ._basedash import AsyncBasedashClient, BasedashAIUsage, BasedashClient, BasedashMemberUsage
+from ._canonical import CanonicalModel, canonical_model
 from ._collect import Progress, acollect, collect
 from ._daramex import (
     AsyncDaramexClient,
@@ -50,6 +53,7 @@ from ._export import (
     write_parquet,
 )
 from ._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_rows, write_focus_csv, write_focus_parquet
+from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
 from ._logging import SensitiveDataFilter
 from ._openai import (
     AsyncOpenAIClient,
@@ -72,7 +76,7 @@ from ._openai import (
 )
 from ._pagination import AsyncPager, Pager
 from ._ratelimit import AdaptiveRateLimiter
-from ._records import FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
+from ._records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
 from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._retry import RetryPolicy, parse_retry_after
 from ._store import Snapshot, Store
@@ -91,6 +95,19 @@ from ._unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._version import __version__
 
 __all__ = [
+    "ALLOCATION_ATTRIBUTES",
+    "ALLOCATION_QUANTUM",
+    "AllocationSummary",
+    "allocate_records",
+    "split_exact",
+    "CanonicalModel",
+    "canonical_model",
+    "CHARGE_KINDS",
+    "ChargeKind",
+    "LineItem",
+    "anthropic_charge",
+    "parse_line_item",
+    "DERIVED_ATTRIBUTES",
     "sandbox",
     "analytics",
     "sync",

@@ -146,7 +146,13 @@ def _fetch(args: argparse.Namespace) -> UsageReport:
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     with _clients(args) as clients:
         try:
-            return collect(clients, args.since, args.until, on_progress=progress)
+            return collect(
+                clients,
+                args.since,
+                args.until,
+                on_progress=progress,
+                allocate=getattr(args, "allocate", False),
+            )
         finally:
             if progress is not None:
                 progress.finish()
@@ -171,7 +177,10 @@ def _from_store(args: argparse.Namespace) -> UsageReport:
         coverage_status(provider, kept, window.start, window.end)
         for provider, kept in sorted(by_provider.items())
     ]
-    return UsageReport.from_records(records, statuses=statuses, start=window.start, end=window.end)
+    report = UsageReport.from_records(
+        records, statuses=statuses, start=window.start, end=window.end
+    )
+    return report.allocate() if getattr(args, "allocate", False) else report
 
 
 # -- output --------------------------------------------------------------------------------
@@ -181,23 +190,37 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
+def _credits(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:,} cr"
+
+
 def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
     rows = report.summary(by)
     currencies = sorted({c for row in rows for c in row["cost"]}) or ["USD"]
-    header = [" / ".join(by), *(f"cost {c}" for c in currencies), "tokens", "records"]
+    credits = any(row.get("credits") is not None for row in rows)  # not money: own column
+    header = [
+        " / ".join(by),
+        *(f"cost {c}" for c in currencies),
+        *(["credits"] if credits else []),
+        "tokens",
+        "records",
+    ]
     body = [
         [
             row["group"],
             *(_money(row["cost"][c]) if c in row["cost"] else "-" for c in currencies),
+            *([_credits(row.get("credits"))] if credits else []),
             f"{row['tokens']:,}",
             f"{row['records']:,}",
         ]
         for row in rows
     ]
     totals = report.total_cost()
+    used = [r["credits"] for r in rows if r.get("credits") is not None]
     footer = [
         "total",
         *(_money(totals[c]) if c in totals else "-" for c in currencies),
+        *([_credits(sum(used, Decimal(0)))] if credits else []),
         f"{sum((r['tokens'] for r in rows), Decimal(0)):,}",
         f"{len(report):,}",
     ]
@@ -240,6 +263,17 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
         out.write("\nLevels (latest value, not summed over time):\n")
         for total in levels:
             out.write(f"  {total.group[0]} {total.metric}: {total.quantity:,} {total.unit}\n")
+    if report.allocated:
+        out.write("\nCost allocation (exact: the pieces of each cost sum to it):\n")
+        for text in report.allocation_summary().lines():
+            out.write(f"  {text}\n")
+        by_model = any(b in ("model", "canonical_model") for b in by)
+        unnamed = report.filter(model=None).cost_by("line_item") if by_model else {}
+        unnamed = {item: cost for item, cost in unnamed.items() if item is not None}
+        if unnamed:
+            out.write("  cost under model '-' (the usage of these names no model):\n")
+            for item, cost in unnamed.items():
+                out.write(f"    {item}: {', '.join(f'{_money(v)} {c}' for c, v in cost.items())}\n")
     if report.statuses:
         out.write("\n")
         for status in report.statuses:
@@ -248,12 +282,38 @@ def _write_table(report: UsageReport, by: list[str], out: IO[str]) -> None:
 
 
 def _rows_for_machines(report: UsageReport, by: list[str]) -> list[dict[str, str | None]]:
+    """Totals per group, metric and unit; a group with no cost in a currency the report has
+    gets a cost row with a null quantity (empty in CSV), so that "no cost" is never a zero."""
     rows: list[dict[str, str | None]] = []
-    for total in report.totals(by):
-        row: dict[str, str | None] = dict(zip(by, total.group, strict=True))
+    totals = report.totals(by)
+    currencies = sorted({t.unit for t in totals if t.metric == "cost"})
+    costed = {(t.group, t.unit) for t in totals if t.metric == "cost"}
+    seen: set[tuple[str | None, ...]] = set()
+    for total in totals:
+        if total.group not in seen:
+            seen.add(total.group)
+            for currency in currencies:
+                if (total.group, currency) not in costed:
+                    row = dict(zip(by, total.group, strict=True))
+                    row.update(metric="cost", unit=currency, quantity=None)
+                    rows.append(row)
+        row = dict(zip(by, total.group, strict=True))
         row.update(metric=total.metric, unit=total.unit, quantity=str(total.quantity))
         rows.append(row)
     return rows
+
+
+def _allocation_document(report: UsageReport) -> dict[str, Any]:
+    summary = report.allocation_summary()
+    return {
+        "allocated": {c: str(v) for c, v in summary.allocated.items()},
+        "records": summary.pieces,
+        "unallocated": [
+            {"reason": reason, "cost": {c: str(v) for c, v in amounts.items()}}
+            for reason, amounts in summary.unallocated.items()
+        ],
+        "untouched": {c: str(v) for c, v in summary.untouched.items()},
+    }
 
 
 def _write_report(report: UsageReport, args: argparse.Namespace, out: IO[str]) -> None:
@@ -273,6 +333,7 @@ def _write_report(report: UsageReport, args: argparse.Namespace, out: IO[str]) -
             "end": report.end.isoformat() if report.end else None,
             "total_cost": {c: str(v) for c, v in report.total_cost().items()},
             "totals": _rows_for_machines(report, by),
+            **({"allocation": _allocation_document(report)} if report.allocated else {}),
             "providers": [s.as_dict() for s in report.statuses],
         }
         json.dump(document, out, indent=2)
@@ -553,6 +614,12 @@ def _add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--db", help="read from this usagekit store instead of the network")
     parser.add_argument("-o", "--output", help="write to this file instead of standard output")
+    parser.add_argument(
+        "--allocate",
+        action="store_true",
+        help="split each cost exactly over the usage that explains it (per user, API key and "
+        "model); cost no usage explains stays as one 'unallocated' record with the reason",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -570,7 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="totals by provider, model, project or day")
     _add_fetch_arguments(report)
     report.add_argument(
-        "--by", default="provider", help="dimension(s), comma-separated (default: provider)"
+        "--by",
+        default="provider",
+        help="dimension(s), comma-separated (default: provider), e.g. model, canonical_model "
+        "(one name across providers), user, api_key, project, day",
     )
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     report.set_defaults(handler=_cmd_report)

@@ -249,6 +249,7 @@ def collect(
     end: TimeLike | None = None,
     *,
     on_progress: ProgressCallback | None = None,
+    allocate: bool = False,
 ) -> UsageReport:
     """Fetch every client's records concurrently and return them as one report.
 
@@ -262,6 +263,8 @@ def collect(
         end: Window end; default now.
         on_progress: Called with a :class:`Progress` event as providers start, stream and end
             (from worker threads).
+        allocate: Return :meth:`UsageReport.allocate` of the report: each cost split exactly
+            over the usage that explains it (per user, API key and model).
 
     Returns:
         The report: records of the providers that succeeded, and failures with their partial
@@ -296,7 +299,8 @@ def collect(
         if async_future is not None:
             for (i, _), outcome in zip(async_clients, async_future.result(), strict=True):
                 outcomes[i] = outcome
-    return _report([outcomes[i] for i in range(len(clients))], begin, finish)
+    report = _report([outcomes[i] for i in range(len(clients))], begin, finish)
+    return report.allocate() if allocate else report
 
 
 async def acollect(
@@ -305,6 +309,7 @@ async def acollect(
     end: TimeLike | None = None,
     *,
     on_progress: ProgressCallback | None = None,
+    allocate: bool = False,
 ) -> UsageReport:
     """The async form of :func:`collect`: ``report = await usagekit.acollect(clients)``.
 
@@ -315,6 +320,7 @@ async def acollect(
         start: Window start; default the first of this month, UTC.
         end: Window end; default now.
         on_progress: Called with a :class:`Progress` event as providers start, stream and end.
+        allocate: Return the allocated report (see :func:`collect`).
 
     Returns:
         The report.
@@ -332,4 +338,5 @@ async def acollect(
         for c in clients
     ]
     outcomes: list[_Outcome] = list(await asyncio.gather(*tasks))
-    return _report(outcomes, begin, finish)
+    report = _report(outcomes, begin, finish)
+    return report.allocate() if allocate else report

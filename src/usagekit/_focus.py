@@ -60,7 +60,11 @@ is skipped):
   requires provider-defined tags to carry a prefix; null when there are none.
 * Custom columns: ``x_UsagekitRecordId``, ``x_Provider`` (usagekit's provider key),
   ``x_Source``, ``x_Metric``, ``x_Model``, ``x_UserId``, ``x_UserEmail``, ``x_ApiKeyId``,
-  ``x_LineItem``.
+  ``x_LineItem``; ``x_ChargeKind`` (what the line item is for, see
+  :func:`usagekit.parse_line_item`); for an allocated report (:meth:`UsageReport.allocate`)
+  ``x_AllocationMethod`` (``usage_share`` or ``unallocated``), ``x_AllocationBasis`` (the usage
+  the cost was split by, or why it was not), ``x_AllocationShare`` (``weight/total``) and
+  ``x_AllocatedFromId`` (the id of the cost record split), null otherwise.
 
 In rows, decimals are ``Decimal``, times aware UTC ``datetime``, the rest strings or None.
 """
@@ -151,6 +155,11 @@ _CUSTOM_COLUMNS: tuple[str, ...] = (
     "x_UserEmail",
     "x_ApiKeyId",
     "x_LineItem",
+    "x_ChargeKind",
+    "x_AllocationMethod",
+    "x_AllocationBasis",
+    "x_AllocationShare",
+    "x_AllocatedFromId",
 )
 
 FOCUS_COLUMNS: tuple[str, ...] = _SPEC_COLUMNS + _CUSTOM_COLUMNS
@@ -371,6 +380,7 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
     end = record.end.astimezone(UTC)
     period_start, period_end = billing_period(start, end)
     cost = record.quantity
+    attributes = record.attributes
     consumed, consumed_unit = _consumed(record)
     if record.line_item:
         sku, meter = record.line_item, record.line_item
@@ -421,6 +431,11 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
         record.user_email,  # x_UserEmail
         record.api_key_id,  # x_ApiKeyId
         record.line_item,  # x_LineItem
+        attributes.get("charge_kind"),  # x_ChargeKind
+        attributes.get("allocation_method"),  # x_AllocationMethod
+        attributes.get("allocation_basis") or attributes.get("allocation_reason"),
+        attributes.get("allocation_share"),  # x_AllocationShare
+        attributes.get("allocated_from"),  # x_AllocatedFromId
     )
 
 

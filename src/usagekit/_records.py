@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from ._time import as_utc
 
 __all__ = [
+    "DERIVED_ATTRIBUTES",
     "DIMENSIONS",
     "FLOW",
     "LEVEL",
@@ -52,6 +53,13 @@ MEASURE_ATTRIBUTES: frozenset[str] = frozenset({"quantity", "quantity_unit"})
 costs' own ``quantity``/``quantity_unit``). They are kept on the record but left out of its id,
 so that a corrected figure replaces the old record instead of standing beside it."""
 
+DERIVED_ATTRIBUTES: frozenset[str] = frozenset(
+    {"charge_kind", "charge_model", "charge_tier", "charge_detail", "charge_tool"}
+)
+"""Attribute keys usagekit derives from a record's own fields (what its ``line_item`` says, see
+:func:`usagekit.parse_line_item`). They are kept on the record but left out of its id: they add
+no identity, and a record stored before they existed keeps its id."""
+
 TOKEN_METRICS: frozenset[str] = frozenset({"input_tokens", "output_tokens", "total_tokens"})
 """The whole-token metrics: summing these (unit ``"tokens"``) counts every token once. Breakdown
 metrics such as OpenAI's ``input_cached_tokens`` or ``input_audio_tokens`` are parts of
@@ -79,7 +87,7 @@ def _id_prefix(
     parts.extend(_NONE if value is None else value for value in dimensions)
     if attributes:
         for key in sorted(attributes):
-            if key not in MEASURE_ATTRIBUTES:
+            if key not in MEASURE_ATTRIBUTES and key not in DERIVED_ATTRIBUTES:
                 parts.append(f"{key}={attributes[key]}")
     return hashlib.blake2b(_SEP.join(parts).encode(), digest_size=16).hexdigest()
 
@@ -122,7 +130,8 @@ def record_id(
         unit: The unit.
         kind: ``"flow"`` or ``"level"``.
         dimensions: The values of :data:`DIMENSIONS`, in that order.
-        attributes: Provider-specific dimensions; :data:`MEASURE_ATTRIBUTES` are ignored.
+        attributes: Provider-specific dimensions; :data:`MEASURE_ATTRIBUTES` and
+            :data:`DERIVED_ATTRIBUTES` are ignored.
 
     Returns:
         48 lower-case hex characters: a 128-bit hash of what a result's records share, then a

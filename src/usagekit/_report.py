@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import analytics
+from ._allocate import AllocationSummary
+from ._canonical import CANONICAL_DIMENSIONS
 from ._errors import ConfigError, UsagekitError
 from ._records import LEVEL, TOKEN_METRICS, UsageRecord
 
@@ -48,9 +50,16 @@ DIMENSION_ALIASES: dict[str, str] = {
     "hour": "hour",
     "day": "day",
     "month": "month",
+    "canonical_model": "canonical_model",
+    "model_vendor": "model_vendor",
+    "model_family": "model_family",
+    "model_snapshot": "model_snapshot",
 }
 """Names accepted by ``by=``: record fields, short aliases, the UTC calendar units ``hour``,
-``day`` and ``month`` of a record's start, and ``attributes.<key>`` for any attribute."""
+``day`` and ``month`` of a record's start, the canonical model dimensions ``canonical_model``
+(``vendor/family``, the same across providers), ``model_vendor``, ``model_family`` and
+``model_snapshot`` (see :func:`usagekit.canonical_model`), and ``attributes.<key>`` for any
+attribute."""
 
 
 def _dimension_getter(name: str) -> Callable[[UsageRecord], DimensionValue]:
@@ -63,6 +72,9 @@ def _dimension_getter(name: str) -> Callable[[UsageRecord], DimensionValue]:
         raise ConfigError(f"cannot group by {name!r}; allowed: {allowed}")
     if target in _TIME_DIMENSIONS:
         return functools.partial(_calendar_label, target)
+    computed = CANONICAL_DIMENSIONS.get(target)
+    if computed is not None:
+        return computed
     return lambda r: getattr(r, target)
 
 
@@ -290,6 +302,43 @@ class UsageReport:
         kept = [r for r in self.records if all(get(r) == value for get, value in getters)]
         return UsageReport(tuple(kept), self.failures, self.statuses, self.start, self.end)
 
+    # -- allocation (see usagekit._allocate) ------------------------------------------------
+
+    def allocate(self, *, quantum: Decimal | None = None) -> UsageReport:
+        """Split each cost over the usage that explains it, exactly, into per-user/key/model costs.
+
+        See :func:`usagekit.allocate_records`: the allocated records replace the cost records
+        they come from (nothing is counted twice), their pieces sum exactly to each original
+        cost, and a cost no usage matches stays as one ``unallocated`` record with its reason.
+
+        Args:
+            quantum: The quantum of the pieces; default :data:`usagekit.ALLOCATION_QUANTUM`.
+
+        Returns:
+            A new report with the same failures, statuses and window.
+        """
+        from ._allocate import QUANTUM, allocate_records
+
+        records = allocate_records(self.records, quantum=QUANTUM if quantum is None else quantum)
+        return UsageReport.from_records(
+            records, failures=self.failures, statuses=self.statuses, start=self.start, end=self.end
+        )
+
+    @property
+    def allocated(self) -> bool:
+        """Whether the report holds allocated cost records (see :meth:`allocate`)."""
+        return any("allocation_method" in r.attributes for r in self.records if r.is_cost)
+
+    def allocation_summary(self) -> AllocationSummary:
+        """How much cost an allocation split and why the rest was not.
+
+        Returns:
+            A :class:`usagekit.AllocationSummary` of this report's cost records.
+        """
+        from ._allocate import summarize_allocation
+
+        return summarize_allocation(self.records)
+
     # -- answers --------------------------------------------------------------------------
 
     def totals(
@@ -392,25 +441,39 @@ class UsageReport:
 
         Returns:
             Rows with keys ``group`` (the dimension values joined by `` / ``), ``cost``
-            (currency to amount), ``tokens`` and ``records``: in time order when grouped by
-            ``hour``, ``day`` or ``month``, else largest cost first.
+            (currency to amount; a currency is absent when the group has no cost record in it,
+            so "no cost" is never shown as a zero), ``tokens``, ``records`` and ``credits``
+            (credits consumed, e.g. Unsiloed's, which are not money; None when the group has
+            none), and ``values`` (the dimension values as a tuple): in time order when
+            grouped by ``hour``, ``day`` or ``month``, else largest cost first.
         """
         rows: dict[Group, dict[str, Any]] = {}
+        levels = {r.metric for r in self.records if r.kind == LEVEL}
         for total in self.totals(by):
             row = rows.setdefault(
-                total.group, {"group": total.group, "cost": {}, "tokens": Decimal(0), "records": 0}
+                total.group,
+                {
+                    "group": total.group,
+                    "cost": {},
+                    "tokens": Decimal(0),
+                    "records": 0,
+                    "credits": None,
+                },
             )
             row["records"] += total.records
             if total.metric == "cost":
                 row["cost"][total.unit] = total.quantity
             elif total.unit == "tokens" and total.metric in TOKEN_METRICS:
                 row["tokens"] += total.quantity
+            elif total.unit == "credits" and total.metric not in levels:
+                row["credits"] = (row["credits"] or Decimal(0)) + total.quantity
         names = [by] if isinstance(by, str) else list(by)
         if any(DIMENSION_ALIASES.get(name) in _TIME_DIMENSIONS for name in names):
             ordered = sorted(rows.values(), key=lambda r: tuple(v or "" for v in r["group"]))
         else:
             ordered = sorted(rows.values(), key=lambda r: -sum(r["cost"].values(), Decimal(0)))
         for row in ordered:
+            row["values"] = row["group"]
             row["group"] = " / ".join("-" if v is None else v for v in row["group"])
         return ordered
 
@@ -503,6 +566,42 @@ class UsageReport:
 
         return to_pandas(self.records, decimal=decimal)
 
+    def summary_frame(self, by: str | Sequence[str] = "provider") -> Any:
+        """:meth:`summary` as a pandas DataFrame (needs the ``pandas`` extra).
+
+        Args:
+            by: The dimension(s) to group by.
+
+        Returns:
+            One row per group: a column per ``by`` dimension, ``cost_<CURRENCY>`` per currency
+            (exact ``Decimal``; ``None`` when the group has no cost in it, never a zero),
+            ``credits`` when any group consumed credits (``None`` where none), ``tokens`` and
+            ``records``.
+
+        Raises:
+            ConfigError: pandas is not installed, or an unknown dimension.
+        """
+        from ._export import import_optional
+
+        pd = import_optional("pandas", "pandas")
+        names = [by] if isinstance(by, str) else list(by)
+        rows = self.summary(names)
+        currencies = sorted({c for row in rows for c in row["cost"]})
+        credits = any(row["credits"] is not None for row in rows)
+        data = []
+        for row in rows:
+            values: dict[str, Any] = dict(zip(names, row["values"], strict=True))
+            for currency in currencies:
+                values[f"cost_{currency}"] = row["cost"].get(currency)
+            if credits:
+                values["credits"] = row["credits"]
+            values["tokens"] = row["tokens"]
+            values["records"] = row["records"]
+            data.append(values)
+        columns = [*names, *(f"cost_{c}" for c in currencies)]
+        columns += [*(["credits"] if credits else []), "tokens", "records"]
+        return pd.DataFrame(data, columns=columns)
+
     def to_focus(self) -> list[dict[str, Any]]:
         """The cost records as FOCUS 1.2 rows (see :func:`usagekit.focus_rows`)."""
         from ._focus import focus_rows
@@ -540,17 +639,27 @@ class UsageReport:
         rows = self.summary("provider")
         currencies = sorted({c for row in rows for c in row["cost"]})
         head = "".join(f"<th>cost {html.escape(c)}</th>" for c in currencies)
+        credits = any(row["credits"] is not None for row in rows)
+        if credits:
+            head += "<th>credits</th>"
         body = []
         for row in rows:
             cells = "".join(
-                f"<td style='text-align:right'>{_cell(row['cost'], c)}</td>"
-                for c in currencies
+                f"<td style='text-align:right'>{_cell(row['cost'], c)}</td>" for c in currencies
             )
+            if credits:
+                used = row["credits"]
+                cells += f"<td style='text-align:right'>{'-' if used is None else f'{used:,}'}</td>"
             body.append(
                 f"<tr><td>{html.escape(row['group'])}</td>{cells}"
                 f"<td style='text-align:right'>{row['tokens']:,}</td>"
                 f"<td style='text-align:right'>{row['records']:,}</td></tr>"
             )
+        allocation = (
+            "".join(f"<li>{html.escape(line)}</li>" for line in self.allocation_summary().lines())
+            if self.allocated
+            else ""
+        )
         failures = "".join(
             f"<li><b>{html.escape(f.provider)}</b>: {html.escape(f.reason)}</li>"
             for f in self.failures
@@ -568,6 +677,8 @@ class UsageReport:
             f"</thead><tbody>{''.join(body)}</tbody></table>"
             + (f"<p>Failed providers:</p><ul>{failures}</ul>" if failures else "")
             + (f"<p>What each provider covered:</p><ul>{notes}</ul>" if notes else "")
+            + (f"<p>Cost allocation:</p><ul>{allocation}</ul>" if allocation else "")
+            + "<p><small>- : no cost reported (not a zero)</small></p>"
             + "</div>"
         )
 

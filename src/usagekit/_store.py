@@ -29,18 +29,21 @@ import secrets
 import sqlite3
 import stat
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ConfigError, StoreError
 from ._records import DIMENSIONS, UsageRecord
 from ._time import TimeLike, as_utc, resolve_window
+
+if TYPE_CHECKING:
+    from ._report import UsageReport
 
 __all__ = ["DEFAULT_BATCH_SIZE", "FILTERS", "SCHEMA_VERSION", "Snapshot", "Store"]
 
@@ -438,6 +441,7 @@ class Store:
             raise ConfigError(f"path must be a str path, got {type(self.path).__name__}")
         self._timeout = float(timeout)
         self._read_only = False
+        self._closed = False
         self._conn = self._open(read_only)
 
     # ----------------------------------------------------------------------------------------
@@ -625,7 +629,7 @@ class Store:
         written, where SQLite cannot make its -shm index) ``immutable=1``, which reads the
         file as it is on disk; refused when a -wal or -journal file holds changes it would
         miss."""
-        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+        uri = Path(os.path.abspath(self.path)).as_uri() + "?mode=ro"
         try:
             conn = self._read_connection(uri)
         except sqlite3.OperationalError as exc:
@@ -754,6 +758,7 @@ class Store:
         Raises:
             StoreError: SQLite failed to close the file.
         """
+        self._closed = True
         try:
             self._conn.close()
         except sqlite3.Error as exc:
@@ -784,7 +789,13 @@ class Store:
             raise store_error(self.path, exc, "read") from None
 
     def _check_writable(self) -> None:
-        """Raise StoreError at once when the store is open read-only."""
+        """Raise StoreError at once when the store is closed or open read-only."""
+        if self._closed:
+            raise StoreError(
+                f"the store {self.path!r} is closed; open a new Store",
+                path=self.path,
+                reason="closed",
+            )
         if self._read_only:
             raise StoreError(
                 f"cannot write to the store {self.path!r}: it is open read-only (no write "
@@ -941,6 +952,48 @@ class Store:
         with self._reading():
             row = self._conn.execute(f"SELECT COUNT(*) FROM records{where}", params).fetchone()
         return int(row[0])
+
+    def report(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        allocate: bool = False,
+        **filters: str | Sequence[str] | None,
+    ) -> UsageReport:
+        """The stored records of a window as a :class:`~usagekit.UsageReport`.
+
+        Args:
+            start: Window start; None for the first of this month, UTC.
+            end: Window end (exclusive); None for now.
+            allocate: Return the allocated report (see :meth:`usagekit.UsageReport.allocate`):
+                each stored cost split exactly over the stored usage that explains it.
+            **filters: As for :meth:`records`.
+
+        Returns:
+            The report, with one status per stored provider saying what its records cover.
+
+        Raises:
+            ConfigError: A bad window or an unknown filter.
+            StoreError: SQLite failed to read.
+        """
+        from ._collect import coverage_status
+        from ._report import UsageReport
+        from ._time import month_start
+
+        window = resolve_window(start, end, default_start=month_start())
+        records = list(self.records(window.start, window.end, **filters))
+        by_provider: dict[str, list[UsageRecord]] = {}
+        for record in records:
+            by_provider.setdefault(record.provider, []).append(record)
+        statuses = [
+            coverage_status(provider, kept, window.start, window.end)
+            for provider, kept in sorted(by_provider.items())
+        ]
+        report = UsageReport.from_records(
+            records, statuses=statuses, start=window.start, end=window.end
+        )
+        return report.allocate() if allocate else report
 
     # ----------------------------------------------------------------------------------------
     # Snapshots

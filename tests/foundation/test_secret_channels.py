@@ -155,7 +155,10 @@ def test_ordinary_text_is_left_alone() -> None:
 
 
 def test_a_short_secret_is_redacted_whole_only() -> None:
-    assert redact("org org_canary_1234 here") == "org [redacted] here"  # the fake's x-org-id
+    client = FakeClient(api_key="k-short-99")  # 10 characters: below PARTIAL_MATCH_LENGTH
+    assert redact("key k-short-99 here") == "key [redacted] here"
+    assert redact("key k-short-9 here") == "key k-short-9 here"
+    client.close()
 
 
 def test_extra_secrets_are_redacted_by_runs_too() -> None:

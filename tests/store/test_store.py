@@ -329,15 +329,16 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
 def test_a_closed_store_cannot_be_used(tmp_path: Path) -> None:
     store = Store(tmp_path / "usage.sqlite")
     store.close()
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(usagekit.StoreError, match="closed"):
         store.count()
 
 
-def test_not_a_database_is_a_config_error(tmp_path: Path) -> None:
+def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(b"these are not the tables you are looking for" * 100)
-    with pytest.raises(ConfigError, match="not a usable usagekit store"):
+    with pytest.raises(usagekit.StoreError, match="not a SQLite database") as caught:
         Store(path)
+    assert caught.value.reason == "not_a_store"
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -345,8 +346,9 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(ConfigError, match="schema version 99"):
+    with pytest.raises(usagekit.StoreError, match="schema version 99") as caught:
         Store(path)
+    assert caught.value.reason == "newer_schema"
 
 
 @pytest.mark.parametrize("timeout", [-1, "soon", True])

@@ -314,3 +314,73 @@ def test_lookback_picks_up_late_revisions_of_closed_buckets(path: str) -> None:
         assert store.count(provider="openai") == len(data)  # replaced, nothing duplicated
     with Store(path) as store, pytest.raises(ConfigError, match="lookback"):
         sync(store, [client], lookback=-DAY)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fetched_from"),
+    [
+        ({"lookback": timedelta(days=1, hours=3, minutes=20)}, BASE + DAY),  # inside day 2
+        ({"since": BASE + DAY + timedelta(hours=7, minutes=13)}, BASE + DAY),
+        ({"since": BASE + timedelta(seconds=1)}, BASE),
+        ({"since": BASE + DAY}, BASE + DAY),  # on a boundary: stays
+    ],
+)
+def test_a_start_inside_a_stored_bucket_moves_to_the_bucket_start(
+    path: str, tmp_path: Path, kwargs: dict[str, Any], fetched_from: datetime
+) -> None:
+    """Re-fetching from inside a bucket would bring back that bucket cut at the start, under
+    its own id or beside it: either way history would change."""
+    data = openai_like(UNTIL)
+    client = FakeClient("openai", data)
+    with Store(path) as store:
+        assert sync(store, [client], since=BASE, now=UNTIL).ok
+        result = sync(store, [client], now=UNTIL, **kwargs)
+        assert result.ok and result.providers[0].start == fetched_from
+        assert result.providers[0].removed == 0
+    assert client.calls[-1] == (fetched_from, None)
+    assert rows(path) == expected_rows(data, tmp_path)
+
+
+class InStoredBuckets(FakeClient):
+    """A client with ``sync_records``: told the stored bucket lengths, serves that grain."""
+
+    def __init__(self) -> None:
+        super().__init__("daramex", [])
+        self.hints: list[dict[str, timedelta]] = []
+
+    def sync_records(self, start: datetime | None, *, bucket_lengths: Any) -> Iterator[UsageRecord]:
+        self.hints.append(dict(bucket_lengths))
+        width = bucket_lengths.get("time_series", DAY)
+        self._source = _grain(width, UNTIL)
+        return self.records(start)
+
+
+def _grain(width: timedelta, until: datetime) -> list[UsageRecord]:
+    records = []
+    moment = BASE
+    while moment < until:
+        records.append(
+            UsageRecord.trusted(
+                provider="daramex",
+                source="time_series",
+                start=moment,
+                end=moment + width,
+                metric="total_tokens",
+                quantity=Decimal(int(width / HOUR)),
+                unit="tokens",
+            )
+        )
+        moment += width
+    return records
+
+
+def test_a_client_with_sync_records_is_told_the_stored_bucket_lengths(path: str) -> None:
+    client = InStoredBuckets()
+    with Store(path) as store:
+        assert sync(store, [client], since=BASE, now=UNTIL).ok
+        assert sync(store, [client], now=UNTIL, lookback=timedelta(hours=30)).ok
+        assert store._bucket_lengths("daramex") == {"time_series": DAY}
+        assert store._bucket_lengths("openai") == {}
+        lengths = {r.end - r.start for r in store.records()}
+    assert client.hints == [{}, {"time_series": DAY}]
+    assert lengths == {DAY}

@@ -14,6 +14,9 @@ Rules (the same for all 11 endpoints):
   :class:`~usagekit.ResponseValidationError` naming the field, never skipped;
 * within one stream each record id is emitted once (see :class:`UniqueRecords`): a bucket the
   server repeats is dropped when it says the same, and refused when it says something else;
+* a cost's ``line_item`` is kept as sent; what it says (see :func:`usagekit.parse_line_item`)
+  is added as ``charge_kind``, ``charge_model``, ``charge_tier``, ``charge_detail`` and
+  ``charge_tool`` attributes when it is understood (derived, so not part of the record id);
 * ``project_id``, ``user_id``, ``api_key_id``, ``model`` and ``line_item`` map to the record's
   fields; the other dimensions (``batch``, ``service_tier``, ``source``, ``size``,
   ``vector_store_id``, ``context_level``) go in ``attributes``, as strings, when not null.
@@ -30,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._errors import ResponseValidationError
+from .._lineitems import charge_attributes, parse_line_item
 from .._records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
 from ._endpoints import Endpoint
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
@@ -112,6 +116,7 @@ def _cost_records(bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0) ->
             attributes["quantity"] = str(result.quantity)
         if result.quantity_unit is not None:
             attributes["quantity_unit"] = result.quantity_unit
+        attributes.update(charge_attributes(parse_line_item(result.line_item)))
         out.append(
             UsageRecord.trusted(
                 provider=PROVIDER,

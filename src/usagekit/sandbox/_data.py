@@ -861,6 +861,42 @@ class SandboxData:
             totals[key] = totals.get(key, Decimal(0)) + row.amount
         return totals
 
+    def openai_cost_by_usage(
+        self, start: TimeLike, end: TimeLike, *, group_by: Sequence[str] = ("user_id", "model")
+    ) -> dict[tuple[Dim, ...], Decimal]:
+        """Cost amounts of the hours in ``[start, end)`` per usage dimension: who spent it.
+
+        The costs endpoint never says which user or model a charge is for; the sandbox knows,
+        because it derives every cost row from one usage row. This is the ground truth that
+        an allocation of costs over usage should recover.
+
+        Args:
+            start: Window start (inclusive).
+            end: Window end (exclusive).
+            group_by: Usage dimension fields (``user_id``, ``model``, ``api_key_id``,
+                ``project_id``, ...) and/or cost row fields (``line_item``, ``kind``); a
+                dimension a usage kind does not have is None.
+
+        Returns:
+            ``{(values...): USD}``; the values sum to :meth:`openai_cost_totals`.
+        """
+        low, high = self._window(start, end)
+        now = self.clock.now_ts()
+        fields = set(CostRow._fields)
+        totals: dict[tuple[Dim, ...], Decimal] = {}
+        for hour in self._hours(low, high):
+            if hour < low:
+                continue
+            for kind in OPENAI_KINDS:
+                for row in self._visible_hour(kind, hour, now):
+                    for cost in _row_costs(row):
+                        key = tuple(
+                            getattr(cost, name) if name in fields else row.dims.get(name)
+                            for name in group_by
+                        )
+                        totals[key] = totals.get(key, Decimal(0)) + cost.amount
+        return totals
+
     # ---------------------------------------------------------------- Basedash
 
     def _basedash_hour(self, hour: int) -> list[BasedashEvent]:

@@ -1,0 +1,1 @@
+"""Attribution: line items, canonical models, exact allocation, honest zeros."""
