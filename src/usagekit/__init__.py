@@ -1,8 +1,13 @@
 """usagekit: AI usage and spend from the providers' own APIs, as one typed record stream."""
 
 from . import analytics, sandbox
-from ._allocate import ALLOCATION_ATTRIBUTES, AllocationSummary, allocate_records, split_exact
-from ._allocate import QUANTUM as ALLOCATION_QUANTUM
+from ._allocate import (
+    ALLOCATION_ATTRIBUTES,
+    ALLOCATION_QUANTUM,
+    AllocationSummary,
+    allocate_records,
+    split_exact,
+)
 from ._basedash import AsyncBasedashClient, BasedashAIUsage, BasedashClient, BasedashMemberUsage
 from ._canonical import CanonicalModel, canonical_model
 from ._collect import Progress, acollect, collect

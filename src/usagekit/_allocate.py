@@ -49,6 +49,7 @@ from ._records import LEVEL, MEASURE_ATTRIBUTES, UsageRecord
 
 __all__ = [
     "ALLOCATION_ATTRIBUTES",
+    "ALLOCATION_QUANTUM",
     "OPENAI_BASES",
     "QUANTUM",
     "AllocationSummary",
@@ -62,6 +63,9 @@ QUANTUM = Decimal("0.000000001")
 """The fixed quantum of allocated pieces: ``1e-9`` of the currency unit (a billionth of a
 dollar). Pieces are whole multiples of it, except for a sub-quantum residue of an amount that
 itself has more than nine decimals, which goes to the largest piece."""
+
+ALLOCATION_QUANTUM = QUANTUM
+"""The quantum of allocated pieces, ``Decimal("0.000000001")`` (see :data:`QUANTUM`)."""
 
 ALLOCATION_ATTRIBUTES: tuple[str, ...] = (
     "allocation_method",

@@ -198,7 +198,12 @@ async def test_dimensions_and_attributes(client: Client, router: respx.MockRoute
     assert str(plain.quantity) == "0.06"
     output = by[("costs", "cost", 2, None, "gpt-4o, output", "proj_a")]
     assert output.quantity == Decimal("0.2")
-    assert output.attributes == {"quantity": "20.5", "quantity_unit": "1000_tokens"}
+    assert output.attributes == {
+        "quantity": "20.5",
+        "quantity_unit": "1000_tokens",
+        "charge_kind": "output",  # what the line item says, beside the raw line_item
+        "charge_model": "gpt-4o",
+    }
     assert output.is_cost
 
 
