@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 __all__ = [
     "CHARGE_KINDS",
@@ -64,20 +64,7 @@ ChargeKind = Literal[
 (file or web search calls, code interpreter sessions, code execution); ``storage`` (vector
 stores); ``other`` (a charge the provider itself labels without a usage counterpart)."""
 
-CHARGE_KINDS: tuple[ChargeKind, ...] = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "output",
-    "audio_input",
-    "cached_audio_input",
-    "audio_output",
-    "audio",
-    "image",
-    "tool_call",
-    "storage",
-    "other",
-)
+CHARGE_KINDS: tuple[ChargeKind, ...] = get_args(ChargeKind)
 """Every :data:`ChargeKind`, in a stable order."""
 
 

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 import usagekit
+from tests._files import IS_ROOT, as_a_user, leftovers
 from usagekit import _cli
 from usagekit._cli import build_parser, main
 
 NOW = "2026-10-20T09:30:00Z"
 WINDOW = ["--since", "2026-10-01", "--until", "2026-10-15"]
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ENV_NAMES = [
     "OPENAI_ADMIN_KEY", "BASEDASH_API_KEY", "BASEDASH_ORG_ID", "UNSILOED_API_KEY",
     "DARAMEX_TOKEN", "DARAMEX_ORG_ID", "OPENAI_BASE_URL", "BASEDASH_BASE_URL",
@@ -76,24 +76,6 @@ def no_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_cli, "_clients", refuse)
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
-
-
-def leftovers(folder: Path) -> list[str]:
-    return sorted(name for name in os.listdir(folder) if name.startswith("."))
-
-
-def as_a_user(monkeypatch: pytest.MonkeyPatch, read_only: Path) -> None:
-    """As root every file is writable: answer for ``read_only`` as for an ordinary user."""
-    if not IS_ROOT:
-        return
-    real = os.access
-
-    def access(path: Any, mode: int, **kwargs: Any) -> bool:
-        if os.fspath(path) == str(read_only) and mode & os.W_OK:
-            return False
-        return real(path, mode, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
 
 
 # -- a closed pipe -----------------------------------------------------------------------------

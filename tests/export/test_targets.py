@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests._files import IS_ROOT, as_a_user, leftovers
 from usagekit import UsageRecord
 from usagekit._export import (
     ExportError,
@@ -33,7 +34,6 @@ from usagekit._focus import write_focus_csv, write_focus_parquet
 from ._data import FLOAT_TAIL, many_records, sample_records
 
 ROOT = Path(__file__).resolve().parents[2]
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 Writer = Callable[[Iterable[UsageRecord], Any], int]
 
@@ -64,25 +64,6 @@ def untouched() -> Iterator[UsageRecord]:
     """Records that must never be asked for: the target is refused before reading any."""
     raise AssertionError("the writer read records before checking its target")
     yield  # pragma: no cover
-
-
-def leftovers(folder: Path) -> list[str]:
-    """Hidden temporary files a writer left behind."""
-    return sorted(name for name in os.listdir(folder) if name.startswith("."))
-
-
-def as_a_user(monkeypatch: pytest.MonkeyPatch, read_only: Path) -> None:
-    """As root every file is writable: answer for ``read_only`` as for an ordinary user."""
-    if not IS_ROOT:
-        return
-    real = os.access
-
-    def access(path: Any, mode: int, **kwargs: Any) -> bool:
-        if os.fspath(path) == str(read_only) and mode & os.W_OK:
-            return False
-        return real(path, mode, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
 
 
 @pytest.fixture
