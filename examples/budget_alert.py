@@ -1,5 +1,6 @@
 """Alert when AI spend is on course to break a budget, for cron or CI.
 
+    python examples/budget_alert.py --demo              # a demo budget of 800 USD a month
     python examples/budget_alert.py --demo --limit 400
     python examples/budget_alert.py --limit 5000 --period month --currency USD
 
@@ -21,6 +22,7 @@ import usagekit
 from usagekit import analytics
 
 DAY = timedelta(days=1)
+DEMO_LIMIT = Decimal(800)  # the sandbox's month runs at about 680 USD
 
 
 def period_start(period: str, now: datetime) -> datetime:
@@ -35,10 +37,18 @@ def period_start(period: str, now: datetime) -> datetime:
 
 def main() -> int:
     cli = parser(__doc__)
-    cli.add_argument("--limit", type=Decimal, required=True, help="the budget for the period")
+    cli.add_argument(
+        "--limit",
+        type=Decimal,
+        help=f"the budget for the period (required with real keys; --demo: {DEMO_LIMIT})",
+    )
     cli.add_argument("--period", choices=("day", "week", "month"), default="month")
     cli.add_argument("--currency", default="USD")
     args = cli.parse_args()
+    if args.limit is None:
+        if not args.demo:
+            cli.error("--limit is required (the budget for the period, e.g. --limit 5000)")
+        args.limit = DEMO_LIMIT
 
     now = usagekit.utcnow()
     start = period_start(args.period, now)

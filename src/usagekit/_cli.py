@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -27,10 +28,10 @@ from typing import IO, Any
 
 from ._errors import ConfigError, UsagekitError
 from ._records import UsageRecord
-from ._report import UsageReport
+from ._report import DIMENSION_ALIASES, UsageReport
 from ._version import __version__
 
-__all__ = ["PROVIDERS", "main"]
+__all__ = ["PROVIDERS", "console_main", "main"]
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,24 @@ class _CommandError(Exception):
 def _env_clients(providers: Sequence[str]) -> list[Any]:
     import usagekit
 
+    def present(variable: str) -> bool:
+        return bool(os.environ.get(variable, "").strip())
+
+    for spec in PROVIDERS.values():
+        blank = [v for v in spec.variables if v in os.environ and not present(v)]
+        if blank:
+            raise _CommandError(f"{spec.name}: {' and '.join(blank)} is set but empty")
     wanted = list(providers)
     if not wanted:
-        wanted = [
-            p for p, spec in PROVIDERS.items() if all(os.environ.get(v) for v in spec.variables)
-        ]
+        for spec in PROVIDERS.values():
+            found = [v for v in spec.variables if present(v)]
+            if found and len(found) < len(spec.variables):
+                missing = [v for v in spec.variables if not present(v)]
+                raise _CommandError(
+                    f"{spec.name}: {' and '.join(found)} is set but {' and '.join(missing)} "
+                    "is not; set it, or choose other providers with --provider"
+                )
+        wanted = [p for p, spec in PROVIDERS.items() if all(present(v) for v in spec.variables)]
         if not wanted:
             variables = ", ".join(v for spec in PROVIDERS.values() for v in spec.variables)
             raise _CommandError(
@@ -76,7 +90,7 @@ def _env_clients(providers: Sequence[str]) -> list[Any]:
     clients = []
     for name in wanted:
         spec = PROVIDERS[name]
-        missing = [v for v in spec.variables if not os.environ.get(v)]
+        missing = [v for v in spec.variables if not present(v)]
         if missing:
             raise _CommandError(f"{name}: set {' and '.join(missing)} (or use --demo)")
         clients.append(getattr(usagekit, spec.client)())
@@ -128,7 +142,8 @@ class _ProgressLine:
         with self.lock:
             self.state[event.provider] = text
             line = " | ".join(f"{p}: {s}" for p, s in self.state.items())
-            self.stream.write("\r\033[K" + line[:200])
+            width = shutil.get_terminal_size((80, 24)).columns - 1  # never wrap: one line only
+            self.stream.write("\r\033[K" + line[: max(width, 10)])
             self.stream.flush()
 
     def finish(self) -> None:
@@ -140,7 +155,9 @@ class _ProgressLine:
 
 def _fetch(args: argparse.Namespace) -> UsageReport:
     from ._collect import collect
+    from ._time import utcnow
 
+    args.fetched_at = utcnow()
     if args.db:
         return _from_store(args)
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
@@ -328,11 +345,18 @@ def _write_report(report: UsageReport, args: argparse.Namespace, out: IO[str]) -
         writer.writeheader()
         writer.writerows(rows)
     else:
+        kinds = {(r.metric, r.unit): r.kind for r in report.records}
+        totals = [
+            {**row, "kind": kinds.get((str(row["metric"]), str(row["unit"])), "flow")}
+            for row in _rows_for_machines(report, by)
+        ]
+        end = report.end or getattr(args, "fetched_at", None)  # "up to now": the now it meant
         document = {
             "start": report.start.isoformat() if report.start else None,
-            "end": report.end.isoformat() if report.end else None,
+            "end": end.isoformat() if end else None,
+            "up_to_now": report.end is None,
             "total_cost": {c: str(v) for c, v in report.total_cost().items()},
-            "totals": _rows_for_machines(report, by),
+            "totals": totals,
             **({"allocation": _allocation_document(report)} if report.allocated else {}),
             "providers": [s.as_dict() for s in report.statuses],
         }
@@ -453,11 +477,34 @@ def _check_output(path: str | None) -> None:
         raise _CommandError(f"cannot write {path}: {folder} is not a writable folder")
 
 
+def _check_window(since: str | None, until: str | None) -> None:
+    """Check ``--since``/``--until`` as the user typed them, before anything is fetched.
+
+    Raises:
+        _CommandError: A malformed bound, ``--since`` not before ``--until``, or a ``--since``
+            in the future (there is nothing to fetch yet).
+    """
+    from ._time import as_utc, utcnow
+
+    start = None if since is None else as_utc(since, name="--since")
+    end = None if until is None else as_utc(until, name="--until")
+    if start is not None and end is not None and start >= end:
+        raise _CommandError(f"--since must be before --until, got --since {since} --until {until}")
+    now = utcnow()
+    if start is not None and start > now:
+        raise _CommandError(
+            f"--since {since} is in the future (now is {now:%Y-%m-%d %H:%M} UTC): nothing to fetch"
+        )
+
+
 def _check_fetch_arguments(args: argparse.Namespace) -> None:
     """Validate what ``report`` and ``export`` fetch before starting anything."""
-    from ._time import month_start, resolve_window
-
-    resolve_window(args.since, args.until, default_start=month_start())
+    if args.demo and args.db:
+        raise _CommandError(
+            "--demo and --db contradict each other: --demo fetches from the built-in sandbox, "
+            "--db reads a store; to try a store, run: usagekit sync --demo --db FILE"
+        )
+    _check_window(args.since, args.until)
     if args.db and not Path(args.db).is_file():
         raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")
 
@@ -622,30 +669,78 @@ def _add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_REPORT_EXAMPLES = """examples:
+  usagekit report --demo                                  this month so far, from the sandbox
+  usagekit report --since 2026-11-01 --until 2026-12-01 --by model --allocate
+  usagekit report --by provider,day --json                for machines
+  usagekit report --db usage.sqlite --by user             from a store, offline
+"""
+
+_EXPORT_EXAMPLES = """examples:
+  usagekit export --demo --format csv > usage.csv
+  usagekit export --format focus -o focus.parquet         FOCUS 1.2 as Parquet
+  usagekit export --db usage.sqlite --format jsonl -o usage.jsonl
+"""
+
+_SYNC_EXAMPLES = """examples:
+  usagekit sync --db usage.sqlite                         nightly, from cron
+  usagekit sync --db usage.sqlite --since 2026-01-01      back-fill
+  usagekit sync --db usage.sqlite --lookback 2            pick up late revisions
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command's argument parser."""
     parser = argparse.ArgumentParser(
         prog="usagekit",
         description="AI usage and spend across OpenAI, Basedash, Unsiloed and Daramex.",
+        epilog=_REPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"usagekit {__version__}")
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)"
     )
+    verbose = argparse.ArgumentParser(add_help=False)  # -v also after the command
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        dest="command_verbose",
+        help="log to stderr (-vv: debug)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    report = commands.add_parser("report", help="totals by provider, model, project or day")
+    report = commands.add_parser(
+        "report",
+        help="totals by provider, model, project or day",
+        description="Totals of usage and spend over a window, from the providers or a store.",
+        epilog=_REPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[verbose],
+    )
     _add_fetch_arguments(report)
     report.add_argument(
         "--by",
         default="provider",
-        help="dimension(s), comma-separated (default: provider), e.g. model, canonical_model "
-        "(one name across providers), user, api_key, project, day",
+        help="dimension(s), comma-separated (default: provider): "
+        + ", ".join(sorted(DIMENSION_ALIASES))
+        + ", attributes.<key>",
     )
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument(
+        "--json", action="store_const", const="json", dest="format", help="= --format json"
+    )
     report.set_defaults(handler=_cmd_report)
 
-    export = commands.add_parser("export", help="every record as CSV, JSON Lines, Parquet or FOCUS")
+    export = commands.add_parser(
+        "export",
+        help="every record as CSV, JSON Lines, Parquet or FOCUS",
+        epilog=_EXPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[verbose],
+    )
     _add_fetch_arguments(export)
     export.add_argument(
         "--format",
@@ -656,7 +751,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_cmd_export)
 
-    sync_cmd = commands.add_parser("sync", help="incrementally keep a history in a SQLite store")
+    sync_cmd = commands.add_parser(
+        "sync",
+        help="incrementally keep a history in a SQLite store",
+        epilog=_SYNC_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[verbose],
+    )
     sync_cmd.add_argument("--db", required=True, help="the store's file (created when missing)")
     sync_cmd.add_argument("--since", help="fetch from here when the store has nothing newer")
     sync_cmd.add_argument("--provider", action="append", choices=sorted(PROVIDERS))
@@ -671,6 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .sandbox._command import add_arguments
 
+    # the sandbox has its own --verbose (log every request)
     sandbox = commands.add_parser("sandbox", help="serve the offline sandbox of all four providers")
     add_arguments(sandbox)
     sandbox.set_defaults(handler=_cmd_sandbox)
@@ -797,9 +899,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else 2
     if getattr(args, "provider", None):
         args.provider = list(dict.fromkeys(args.provider))  # --provider x --provider x: once
-    with _logging_to_stderr(args.verbose):
+    with _logging_to_stderr(args.verbose + getattr(args, "command_verbose", 0)):
         return _run(args)
 
 
+def console_main() -> None:
+    """The ``usagekit`` and ``python -m usagekit`` entry point: :func:`main`, then exit.
+
+    After Ctrl-C the process ends at once (exit 130) instead of waiting for requests still in
+    flight in worker threads; what was being written is atomic, so nothing half-written stays.
+    """
+    code = main()
+    if code == 130:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

@@ -287,18 +287,23 @@ def collect(
         )
 
     workers = max(1, len(sync_clients))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usagekit-collect") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usagekit-collect")
+    async_future = None
+    try:
         futures = {i: pool.submit(_drain, c, begin, finish, on_progress) for i, c in sync_clients}
-        async_future = (
-            asyncio.run_coroutine_threadsafe(run_async(), _background_loop())
-            if async_clients
-            else None
-        )
+        if async_clients:
+            async_future = asyncio.run_coroutine_threadsafe(run_async(), _background_loop())
         for i, future in futures.items():
             outcomes[i] = future.result()
         if async_future is not None:
             for (i, _), outcome in zip(async_clients, async_future.result(), strict=True):
                 outcomes[i] = outcome
+    except BaseException:  # Ctrl-C: return to the caller now, not when slow requests end
+        if async_future is not None:
+            async_future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     report = _report([outcomes[i] for i in range(len(clients))], begin, finish)
     return report.allocate() if allocate else report
 

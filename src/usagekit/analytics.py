@@ -51,7 +51,9 @@ __all__ = [
     "GROUP_BY_FIELDS",
     "MAX_BUCKETS",
     "MIN_PROJECTION_DAYS",
+    "PROJECTION_METHODS",
     "REQUEST_METRICS",
+    "WEEKLY_MIN_DAYS",
     "TOKEN_METRICS",
     "Budget",
     "Bucket",
@@ -61,6 +63,7 @@ __all__ = [
     "ModelEfficiency",
     "Period",
     "Projection",
+    "ProjectionMethod",
     "TimeSeries",
     "Totals",
     "budget",
@@ -102,6 +105,19 @@ MIN_PROJECTION_DAYS = 7
 
 CONFIDENCE_PCT = 80
 """The confidence of the projection's prediction interval, in percent."""
+
+ProjectionMethod = Literal["weekly", "linear"]
+"""How :func:`projection` models daily spend: ``"weekly"`` (a trend plus day-of-week effects,
+the default; the plain line below :data:`WEEKLY_MIN_DAYS` complete days) or ``"linear"`` (the
+plain least-squares line, the method before day-of-week effects)."""
+
+PROJECTION_METHODS: tuple[ProjectionMethod, ...] = get_args(ProjectionMethod)
+"""The accepted projection methods, the default first."""
+
+WEEKLY_MIN_DAYS = 14
+"""The fewest complete days the ``"weekly"`` projection fits day-of-week effects on: two of each
+weekday, so that the 8 parameters (level, trend, 6 weekday offsets) leave 6 degrees of freedom
+for the residual variance. With fewer, it fits the plain line (2 parameters)."""
 
 MAX_BUCKETS = 500_000
 """The most buckets a :func:`time_series` will produce; a finer request is refused."""
@@ -177,24 +193,42 @@ class Projection:
     ``status`` is ``"ok"`` or ``"insufficient_data"``; in the latter case ``projected``,
     ``lower`` and ``upper`` are None and ``days_available < min_days_required``.
 
+    Amounts are ``Decimal``: ``actual`` is exact; ``projected``, ``lower`` and ``upper`` are
+    ``actual`` plus an estimate of the spend still to come, quantized to a millionth
+    (``Decimal("0.000001")``, half-even) and never below 0 (see :func:`projection`).
+
     Attributes:
         status: ``"ok"`` or ``"insufficient_data"``.
         currency: The currency of every amount, or None when there is no cost at all.
-        actual: Cost already incurred (the sum of every cost record given), exact.
-        days_available: Days with at least one cost record.
+        actual: Cost already incurred (the sum of every cost record given, the partial current
+            day's included), exact.
+        days_available: Days with at least one cost record (a partial current day included).
         min_days_required: Always :data:`MIN_PROJECTION_DAYS`.
         period_end: The exclusive end of the projected period (aware UTC), or None when not
             given and not derived (insufficient data).
-        remaining_days: The days predicted (after the last observed day, before ``period_end``).
+        remaining_days: The whole days predicted (after the last observed day, before
+            ``period_end``); the rest of a partial current day is ``partial_remaining``.
         projected: Projected total at ``period_end`` (``actual`` plus the predicted remaining
-            daily spend).
-        lower: Lower bound of the prediction interval.
-        upper: Upper bound of the prediction interval.
+            spend).
+        lower: Lower bound of the prediction interval of the total.
+        upper: Upper bound of the prediction interval of the total.
         confidence_pct: Always :data:`CONFIDENCE_PCT`.
         slope: The fitted daily trend (currency per day per day), or None.
-        intercept: The fitted spend of the first observed day, or None.
+        intercept: The fitted spend of the first observed day (its weekday effect included),
+            or None.
         unplaced: The part of ``actual`` from records longer than a day, which is counted as
             spent but not fitted or projected.
+        method: The model fitted, or None (insufficient data): ``"weekly"`` or ``"linear"``
+            (``"linear"`` also when ``"weekly"`` was asked for but fewer than
+            :data:`WEEKLY_MIN_DAYS` complete days were observed).
+        fitted_days: The complete days the model was fitted on (days without records in
+            between count, as 0).
+        partial_day: The local date of the current, partial day (left out of the fit; its
+            spend so far is in ``actual``), or None when every observed day is complete.
+        partial_remaining: The fraction (0 to 1) of the partial day still to come before
+            ``period_end``, whose spend is predicted; 0.0 without a partial day.
+        weekday_effects: With ``method == "weekly"``, the fitted offset of each weekday,
+            Monday first, from their mean (they sum to 0; currency per day); None otherwise.
     """
 
     status: Literal["ok", "insufficient_data"]
@@ -211,6 +245,11 @@ class Projection:
     slope: float | None = None
     intercept: float | None = None
     unplaced: Decimal = _ZERO
+    method: ProjectionMethod | None = None
+    fitted_days: int = 0
+    partial_day: date | None = None
+    partial_remaining: float = 0.0
+    weekday_effects: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)

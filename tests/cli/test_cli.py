@@ -121,7 +121,7 @@ def test_a_bad_window_is_a_usage_error(
     sandbox_env: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["report", "--since", "2026-10-15", "--until", "2026-10-01"]) == 2
-    assert "start must be before end" in capsys.readouterr().err
+    assert "--since must be before --until" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
