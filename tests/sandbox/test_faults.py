@@ -170,7 +170,10 @@ def test_random_faults_follow_rate_weights_and_seed(sb: Sandbox) -> None:
             fault_weights={"rate_limit": 1, "unavailable": 1, "drop": 1},
         )
         outcomes = []
-        with new_client(base_url=sb.url, timeout=5) as c:
+        # a fresh connection per request: reusing one the server has just dropped would race
+        # its close (the request then fails client-side, unseen, and shifts the sequence)
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with new_client(base_url=sb.url, timeout=5, limits=fresh) as c:
             for _ in range(40):
                 try:
                     outcomes.append(str(get(c, sb).status_code))
