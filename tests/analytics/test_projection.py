@@ -1,9 +1,14 @@
-"""projection: OLS on daily spend with an 80 % prediction interval, checked against statsmodels."""
+"""projection: OLS on daily spend with an 80 % prediction interval, checked against statsmodels.
+
+The plain line (``method="linear"``) and the arguments; the day-of-week models and the partial
+day are in ``test_projection_weekly.py``. usagekit's clock is pinned far from the data in every
+test here, so that ``now=None`` never finds a partial day, whatever today's date.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from usagekit import ConfigError, UsageRecord
+from usagekit import ConfigError, UsageRecord, pin_clock
 from usagekit.analytics import CONFIDENCE_PCT, MIN_PROJECTION_DAYS, projection, t_quantile
 
 from ._helpers import UTC, record
@@ -19,6 +24,15 @@ from ._helpers import UTC, record
 np = pytest.importorskip("numpy")
 sm = pytest.importorskip("statsmodels.api")
 stats = pytest.importorskip("scipy.stats")
+
+CLOCK = "2031-06-15T12:00Z"
+"""Where usagekit's clock stands in these tests: years after every record."""
+
+
+@pytest.fixture(autouse=True)
+def _clock_far_from_the_data() -> Iterator[None]:
+    with pin_clock(CLOCK):
+        yield
 
 
 def _f(value: Decimal | None) -> float:
@@ -75,7 +89,7 @@ SPEND = ["1.10", "1.35", "0.90", "1.80", "2.05", "1.70", "2.40", "2.10", "2.95",
 def test_projection_matches_statsmodels(
     spend: list[str | None], period_end: str | None, remaining: int
 ) -> None:
-    result = projection(daily_records(spend), period_end=period_end)
+    result = projection(daily_records(spend), period_end=period_end, method="linear")
 
     ys = [float(amount or 0) for amount in spend]
     future = [float(len(ys) + j) for j in range(remaining)]
@@ -88,10 +102,12 @@ def test_projection_matches_statsmodels(
     assert _f(result.lower) == pytest.approx(lower, rel=1e-9, abs=1e-6)
     assert _f(result.upper) == pytest.approx(upper, rel=1e-9, abs=1e-6)
     assert result.confidence_pct == 80 and result.currency == "USD"
+    assert result.method == "linear" and result.weekday_effects is None
+    assert result.partial_day is None and result.partial_remaining == 0.0
 
 
 def test_one_day_ahead_is_statsmodels_prediction_interval() -> None:
-    result = projection(daily_records(SPEND), period_end="2026-04-13")
+    result = projection(daily_records(SPEND), period_end="2026-04-13", method="linear")
     xs = np.arange(len(SPEND), dtype=float)
     fit = sm.OLS(np.asarray([float(a) for a in SPEND]), sm.add_constant(xs)).fit()
     frame = fit.get_prediction(np.array([[1.0, float(len(SPEND))]])).summary_frame(alpha=0.2)
@@ -109,7 +125,10 @@ def test_days_are_calendar_days_of_the_zone() -> None:
     zone = "America/New_York"
     # March 2026 in New York, across the spring-forward day; default period end is April 1st.
     result = projection(
-        daily_records(SPEND, first=date(2026, 3, 3), zone=zone), timezone=zone, now=None
+        daily_records(SPEND, first=date(2026, 3, 3), zone=zone),
+        timezone=zone,
+        now=None,
+        method="linear",
     )
     assert result.period_end == datetime(2026, 4, 1, 4, tzinfo=UTC)  # midnight EDT
     assert result.remaining_days == 31 - 2 - len(SPEND)
@@ -123,15 +142,27 @@ def test_days_are_calendar_days_of_the_zone() -> None:
 
 
 def test_now_extends_the_observed_days_with_zero_spend() -> None:
-    result = projection(daily_records(SPEND), now="2026-04-14T08:00Z", period_end="2026-04-20")
-    ys = [float(a) for a in SPEND] + [0.0, 0.0, 0.0]  # Apr 12, 13, 14 had no spend
-    future = [float(len(ys) + j) for j in range(5)]  # Apr 15 .. Apr 19
-    projected, lower, upper = reference(ys, future)
-    assert result.remaining_days == 5
-    assert lower < float(result.actual)  # the interval reaches below what is already spent ...
-    assert result.lower == result.actual  # ... and is clamped there
-    assert (_f(result.projected), _f(result.upper)) == pytest.approx(
-        (projected, upper), rel=1e-9, abs=1e-6
+    result = projection(
+        daily_records(SPEND), now="2026-04-14T08:00Z", period_end="2026-04-20", method="linear"
+    )
+    ys = [float(a) for a in SPEND] + [0.0, 0.0]  # Apr 12, 13: complete days without spend
+    # Apr 14 is partial (8 of 24 hours gone): left out of the fit, two thirds of it predicted.
+    xs = np.arange(len(ys), dtype=float)
+    fit = sm.OLS(np.asarray(ys), sm.add_constant(xs)).fit()
+    weights = [2 / 3, 1, 1, 1, 1, 1]  # the rest of Apr 14, then Apr 15 .. 19
+    c = np.array([sum(weights), sum(w * (len(ys) + j) for j, w in enumerate(weights))])
+    predicted = float(c @ fit.params)
+    half = stats.t.ppf(0.9, fit.df_resid) * math.sqrt(
+        sum(weights) * fit.scale + float(c @ fit.cov_params() @ c)
+    )
+    actual = sum(float(a) for a in SPEND)
+    assert result.remaining_days == 5 and result.fitted_days == 13
+    assert result.partial_day == date(2026, 4, 14)
+    assert result.partial_remaining == pytest.approx(2 / 3)
+    assert (_f(result.projected), _f(result.lower), _f(result.upper)) == pytest.approx(
+        (actual + predicted, actual + max(0.0, predicted - half), actual + predicted + half),
+        rel=1e-9,
+        abs=1e-6,
     )
 
 
@@ -152,7 +183,7 @@ def test_spread_over_more_days_still_counts_days_with_data() -> None:
 
 def test_a_falling_trend_never_projects_below_the_actual() -> None:
     spend = ["9", "8", "7", "6", "5", "4", "3", "2", "1"]
-    result = projection(daily_records(spend), period_end="2026-05-01")
+    result = projection(daily_records(spend), period_end="2026-05-01", method="linear")
     assert result.status == "ok" and result.slope == pytest.approx(-1.0)
     assert result.projected == result.lower == result.actual
     assert result.upper is not None and result.upper >= result.actual
@@ -199,6 +230,8 @@ def test_bad_arguments_are_config_errors() -> None:
         {"now": "later"},
         {"timezone": "Nowhere/Land"},
         {"currency": 840},
+        {"method": "seasonal"},
+        {"method": None},
     ]
     for kwargs in bad:
         with pytest.raises(ConfigError):

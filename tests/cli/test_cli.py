@@ -35,13 +35,16 @@ def sb() -> Iterator[Any]:
 
 
 @pytest.fixture
-def sandbox_env(sb: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Point the command at the sandbox through the environment, as a user would."""
+def sandbox_env(sb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point the command at the sandbox through the environment, as a user would, with
+    usagekit's clock where the sandbox's stands (its world is at ``NOW``)."""
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     for name, value in sb.env().items():
         monkeypatch.setenv(name, value)
-    return sb
+    monkeypatch.setenv(usagekit.CLOCK_ENV, NOW.isoformat())
+    with usagekit.pin_clock(NOW):
+        yield sb
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -27,6 +27,13 @@ def sb() -> Iterator[Any]:
         yield sandbox
 
 
+@pytest.fixture(autouse=True)
+def _clock_at_the_sandbox() -> Iterator[None]:
+    """usagekit's clock where the sandbox's stands: open windows end at its "now"."""
+    with usagekit.pin_clock(NOW):
+        yield
+
+
 def _clients(sb: Any, mode: str, **basedash: Any) -> list[Any]:
     if mode == "sync":
         return [sb.openai_client(), sb.basedash_client(**basedash), sb.unsiloed_client(),
