@@ -541,10 +541,54 @@ def _cmd_report(args: argparse.Namespace) -> int:
     _check_output(args.output)
     _check_fetch_arguments(args)
     UsageReport.from_records(()).totals(_by(args))  # an unknown --by dimension, before fetching
+    _check_html(args)
     report = _fetch(args)
     with _writing(args.output), _output(args.output) as out:
         _write_report(report, args, out)
+    if getattr(args, "html", None):
+        with _writing(args.html):
+            report.to_html(args.html, budget=args.budget, allocate=None)
+        _say(f"usagekit: wrote the HTML report to {args.html}")
     return _report_failures(report)
+
+
+def _check_html(args: argparse.Namespace) -> None:
+    """Check ``--html FILE`` and ``--budget`` before anything is fetched.
+
+    Raises:
+        _CommandError: ``--budget`` without ``--html``, ``--html -``, a file named like
+            another format, the same file as ``-o``, or a file that cannot be written.
+    """
+    html_path = getattr(args, "html", None)
+    if getattr(args, "budget", None) is not None and not html_path:
+        raise _CommandError("--budget is drawn in the HTML report: add --html FILE")
+    if not html_path:
+        return
+    if _to_stdout(html_path):
+        raise _CommandError("--html needs a file name (the report is one HTML file)")
+    named = _SUFFIXES.get(Path(html_path).suffix.lower())
+    if named is not None:
+        raise _CommandError(
+            f"--html writes HTML, but {html_path} is named like a {named} file; "
+            "use a name ending in .html"
+        )
+    if not _to_stdout(args.output) and Path(args.output).resolve() == Path(html_path).resolve():
+        raise _CommandError(f"-o and --html both name {html_path}; give them different files")
+    _check_output(html_path)
+
+
+def _budget_argument(text: str) -> Any:
+    """Parse ``--budget 1000USD`` (see :func:`usagekit._html.parse_budget`).
+
+    Raises:
+        argparse.ArgumentTypeError: Not an amount with an optional currency code.
+    """
+    from ._html import parse_budget
+
+    try:
+        return parse_budget(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -729,6 +773,18 @@ def build_parser() -> argparse.ArgumentParser:
         + ", attributes.<key>",
     )
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the report as one self-contained HTML page (charts, projection, "
+        "what each provider covered), e.g. --html report.html",
+    )
+    report.add_argument(
+        "--budget",
+        type=_budget_argument,
+        metavar="AMOUNT",
+        help="a budget for this month shown in the HTML report, e.g. 1000USD (needs --html)",
+    )
     report.add_argument(
         "--json", action="store_const", const="json", dest="format", help="= --format json"
     )

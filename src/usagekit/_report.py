@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import decimal
 import functools
-import html
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -109,11 +108,6 @@ def _series_key(record: UsageRecord) -> tuple[Any, ...]:
     )
 
 
-def _cell(costs: dict[str, Decimal], currency: str) -> str:
-    """An amount to the cent, or "-" when nothing in that currency was reported."""
-    return f"{costs[currency]:,.2f}" if currency in costs else "-"
-
-
 @dataclass(frozen=True)
 class Total:
     """One line of :meth:`UsageReport.totals`.
@@ -131,6 +125,23 @@ class Total:
     unit: str
     quantity: Decimal
     records: int
+
+    def __str__(self) -> str:
+        """``openai / gpt-4o: cost 1,234.50 USD (12 records)``: exact, readable.
+
+        Money (``metric == "cost"``) is shown to the cent with thousands separators (a
+        non-zero amount under half a cent reads ``< 0.01``); other quantities in full.
+        """
+        from ._html import format_money
+
+        group = " / ".join("-" if v is None else v for v in self.group)
+        amount = (
+            format_money(self.quantity, self.unit)
+            if self.metric == "cost"
+            else f"{self.quantity:,} {self.unit}"
+        )
+        count = f"{self.records:,} record{'' if self.records == 1 else 's'}"
+        return f"{group + ': ' if group else ''}{self.metric} {amount} ({count})"
 
 
 @dataclass(frozen=True)
@@ -556,6 +567,53 @@ class UsageReport:
 
         return write_parquet(self.records, path)
 
+    def to_html(
+        self,
+        target: str | Path | IO[str],
+        *,
+        budget: Decimal | int | str | None = None,
+        currency: str | None = None,
+        top: int = 8,
+        allocate: bool | None = None,
+        title: str = "AI usage and spend",
+    ) -> str:
+        """Write the report as one self-contained HTML page people can look at, mail, print.
+
+        The page has the headline (spend so far per currency, the projected period end with
+        its 80 % band, the budget status), cumulative spend against the budget line with the
+        projection band, spend per day stacked by provider (whole-period totals as a separate
+        bar), cost by model and by project, the hour-of-week heatmap when there are hourly
+        records, and what each provider covered or why it failed. Inline CSS and SVG only: no
+        JavaScript, no network, no external assets. See :doc:`/concepts/reports`.
+
+        Args:
+            target: A path (written atomically, as UTF-8) or an open text stream.
+            budget: A budget for the current month: ``"1000USD"``, or an amount in the
+                report's only currency.
+            currency: The currency of the charts; None: the one with the largest total.
+            top: Models or projects shown before the rest is grouped into one bar.
+            allocate: Whether cost by model and project use the allocated view (OpenAI's
+                costs split exactly over its usage; totals unchanged). None: yes.
+            title: The page's title.
+
+        Returns:
+            The HTML document written.
+
+        Raises:
+            ConfigError: A bad budget, currency or ``top``.
+            ExportError: The target path is not a regular file.
+            OSError: The file cannot be written.
+        """
+        from ._export import text_sink
+        from ._html import page
+
+        document = page(
+            self, budget=budget, currency=currency, top=top, allocate=allocate, title=title
+        )
+        with text_sink(target) as out:
+            out.write(document)
+        return document
+
     def to_pandas(self, *, decimal: bool = True) -> Any:
         """The records as a pandas DataFrame (needs the ``pandas`` extra).
 
@@ -635,62 +693,142 @@ class UsageReport:
         )
 
     def _repr_html_(self) -> str:
-        """A summary table for Jupyter."""
-        rows = self.summary("provider")
-        currencies = sorted({c for row in rows for c in row["cost"]})
-        head = "".join(f"<th>cost {html.escape(c)}</th>" for c in currencies)
-        credits = any(row["credits"] is not None for row in rows)
-        if credits:
-            head += "<th>credits</th>"
-        body = []
-        for row in rows:
-            cells = "".join(
-                f"<td style='text-align:right'>{_cell(row['cost'], c)}</td>" for c in currencies
-            )
-            if credits:
-                used = row["credits"]
-                cells += f"<td style='text-align:right'>{'-' if used is None else f'{used:,}'}</td>"
-            body.append(
-                f"<tr><td>{html.escape(row['group'])}</td>{cells}"
-                f"<td style='text-align:right'>{row['tokens']:,}</td>"
-                f"<td style='text-align:right'>{row['records']:,}</td></tr>"
-            )
-        allocation = (
-            "".join(f"<li>{html.escape(line)}</li>" for line in self.allocation_summary().lines())
-            if self.allocated
-            else ""
-        )
-        failures = "".join(
-            f"<li><b>{html.escape(f.provider)}</b>: {html.escape(f.reason)}</li>"
-            for f in self.failures
-        )
-        notes = "".join(
-            f"<li><b>{html.escape(s.provider)}</b>: {html.escape(s.note)}</li>"
-            for s in self.statuses
-            if s.ok and s.note
-        )
-        return (
-            "<div class='usagekit-report'>"
-            f"<p><b>usagekit report</b>, {html.escape(self._window_text())}: "
-            f"{len(self.records):,} records</p>"
-            f"<table><thead><tr><th>provider</th>{head}<th>tokens</th><th>records</th></tr>"
-            f"</thead><tbody>{''.join(body)}</tbody></table>"
-            + (f"<p>Failed providers:</p><ul>{failures}</ul>" if failures else "")
-            + (f"<p>What each provider covered:</p><ul>{notes}</ul>" if notes else "")
-            + (f"<p>Cost allocation:</p><ul>{allocation}</ul>" if allocation else "")
-            + "<p><small>- : no cost reported (not a zero)</small></p>"
-            + "</div>"
-        )
+        """The notebook view: the HTML report's headline and provider table, with a total row.
 
-    def plot_spend(self, ax: Any = None, *, currency: str = "USD") -> Any:
-        """Draw spend per UTC day by provider as stacked bars (needs the ``plot`` extra).
+        Every provider is a row (those with 0 records too, their status saying why); money
+        has its currency and thousands separators, dates are in words; failures, what each
+        provider covered and the allocation follow. See :meth:`to_html` for the whole report.
+        """
+        from ._html import notebook_html
 
-        Records longer than a day (e.g. a whole billing period) cannot be placed on one day
-        and are left out; the title says how many.
+        return notebook_html(self)
+
+    # -- charts (the plot extra; the same charts as to_html) -------------------------------
+
+    def _view(self, **options: Any) -> Any:
+        from ._html import build_view
+
+        return build_view(self, **options)
+
+    def plot(
+        self,
+        *,
+        budget: Decimal | int | str | None = None,
+        currency: str | None = None,
+        top: int = 8,
+        allocate: bool | None = None,
+    ) -> dict[str, Any]:
+        """Draw every chart of the HTML report in one figure (needs the ``plot`` extra).
+
+        Args:
+            budget: A budget for the current month, e.g. ``"1000USD"``, drawn as a line.
+            currency: The currency of the charts; None: the one with the largest total.
+            top: Models or projects shown before the rest is grouped.
+            allocate: Whether cost by model and project use the allocated view (None: yes).
+
+        Returns:
+            The ``Axes`` by chart: ``cumulative``, ``daily``, ``models``, ``projects`` and
+            ``heatmap``.
+
+        Raises:
+            ConfigError: matplotlib is not installed, or a bad argument.
+        """
+        from . import _plots
+
+        view = self._view(budget=budget, currency=currency, top=top, allocate=allocate)
+        figure = _plots.pyplot().figure(figsize=(12, 20), layout="constrained")
+        grid = figure.add_gridspec(5, 1, height_ratios=[4, 4, 4, 3, 3])
+        axes = {name: figure.add_subplot(grid[i]) for i, name in enumerate(_CHARTS)}
+        _plots.plot_cumulative(view, axes["cumulative"])
+        _plots.plot_daily(view, axes["daily"])
+        _plots.plot_breakdown(view, "model", axes["models"])
+        _plots.plot_breakdown(view, "project", axes["projects"])
+        _plots.plot_heatmap(view, axes["heatmap"])
+        return axes
+
+    def plot_cumulative(
+        self,
+        ax: Any = None,
+        *,
+        budget: Decimal | int | str | None = None,
+        currency: str | None = None,
+    ) -> Any:
+        """Draw cumulative spend per day, the budget line and the projection band.
 
         Args:
             ax: A matplotlib ``Axes`` to draw on; a new figure is made when None.
-            currency: The currency to plot.
+            budget: A budget for the current month, e.g. ``"1000USD"``.
+            currency: The currency; None: the one with the largest total.
+
+        Returns:
+            The matplotlib ``Axes``.
+
+        Raises:
+            ConfigError: matplotlib is not installed, or a bad argument.
+        """
+        from . import _plots
+
+        return _plots.plot_cumulative(self._view(budget=budget, currency=currency), ax)
+
+    def plot_spend(self, ax: Any = None, *, currency: str | None = None) -> Any:
+        """Draw spend per UTC day by provider as stacked bars on a date axis (``plot`` extra).
+
+        Every day of the window is on the axis (a day without spend is a gap at zero). Records
+        longer than a day (a whole billing period, as Basedash reports) are drawn as a separate
+        hatched bar after the days, labelled with their span, never left out.
+
+        Args:
+            ax: A matplotlib ``Axes`` to draw on; a new figure is made when None.
+            currency: The currency to plot; None: the one with the largest total.
+
+        Returns:
+            The matplotlib ``Axes``.
+
+        Raises:
+            ConfigError: matplotlib is not installed, or no cost in ``currency``.
+        """
+        from . import _plots
+
+        return _plots.plot_daily(self._view(currency=currency, allocate=False), ax)
+
+    def plot_cost_by(
+        self,
+        by: str = "model",
+        ax: Any = None,
+        *,
+        top: int = 8,
+        currency: str | None = None,
+        allocate: bool | None = None,
+    ) -> Any:
+        """Draw cost by model or by project, the top ``top - 1`` and the rest grouped.
+
+        Args:
+            by: ``"model"`` or ``"project"``.
+            ax: A matplotlib ``Axes`` to draw on; a new figure is made when None.
+            top: Bars at most (the last one gathers the rest).
+            currency: The currency; None: the one with the largest total.
+            allocate: Whether to use the allocated view (None: yes, see :meth:`allocate`).
+
+        Returns:
+            The matplotlib ``Axes``.
+
+        Raises:
+            ConfigError: matplotlib is not installed, or a bad argument.
+        """
+        from . import _plots
+
+        view = self._view(top=top, currency=currency, allocate=allocate)
+        return _plots.plot_breakdown(view, by, ax)
+
+    def plot_heatmap(self, ax: Any = None, *, currency: str | None = None) -> Any:
+        """Draw the hour-of-week heatmap (UTC) of the report's hourly records.
+
+        Cost when the hourly records carry cost, else tokens; without hourly records the
+        ``Axes`` says so.
+
+        Args:
+            ax: A matplotlib ``Axes`` to draw on; a new figure is made when None.
+            currency: The currency; None: the one with the largest total.
 
         Returns:
             The matplotlib ``Axes``.
@@ -698,33 +836,10 @@ class UsageReport:
         Raises:
             ConfigError: matplotlib is not installed.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ConfigError("plot_spend needs matplotlib: pip install 'usagekit[plot]'") from None
-        daily: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        skipped = 0
-        for record in self.records:
-            if record.metric != "cost" or record.unit != currency:
-                continue
-            if record.start.date() != (record.end - _TICK).date():  # not within one UTC day
-                skipped += 1
-                continue
-            daily[record.provider][record.start.date().isoformat()] += record.quantity
-        days = sorted({d for per_day in daily.values() for d in per_day})
-        if ax is None:
-            _, ax = plt.subplots(figsize=(10, 4))
-        bottom = [0.0] * len(days)
-        for provider in sorted(daily):
-            values = [float(daily[provider].get(d, Decimal(0))) for d in days]
-            ax.bar(days, values, bottom=bottom, label=provider)
-            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        title = f"Spend per day by provider ({currency})"
-        if skipped:
-            title += f"; {skipped} longer-than-a-day records not shown"
-        ax.set_title(title)
-        ax.set_ylabel(currency)
-        ax.tick_params(axis="x", labelrotation=90)
-        if daily:
-            ax.legend()
-        return ax
+        from . import _plots
+
+        return _plots.plot_heatmap(self._view(currency=currency, allocate=False), ax)
+
+
+_CHARTS = ("cumulative", "daily", "models", "projects", "heatmap")
+"""The charts of :meth:`UsageReport.plot`, in order."""
