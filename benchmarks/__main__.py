@@ -23,6 +23,7 @@ BENCHMARKS = {
     "concurrency": "bench_concurrency",
     "memory": "bench_memory",
     "ratelimit": "bench_ratelimit",
+    "projection": "bench_projection",
 }
 """Benchmark name to module (each has ``run(smoke: bool = False) -> Result``)."""
 

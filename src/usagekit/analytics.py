@@ -61,6 +61,7 @@ __all__ = [
     "Heatmap",
     "HeatmapCell",
     "ModelEfficiency",
+    "FittedModel",
     "Period",
     "Projection",
     "ProjectionMethod",
@@ -107,17 +108,23 @@ CONFIDENCE_PCT = 80
 """The confidence of the projection's prediction interval, in percent."""
 
 ProjectionMethod = Literal["weekly", "linear"]
-"""How :func:`projection` models daily spend: ``"weekly"`` (a trend plus day-of-week effects,
-the default; the plain line below :data:`WEEKLY_MIN_DAYS` complete days) or ``"linear"`` (the
-plain least-squares line, the method before day-of-week effects)."""
+"""How :func:`projection` models daily spend: ``"weekly"`` (the default: a trend plus
+day-of-week effects, as many as the observed days allow) or ``"linear"`` (the plain
+least-squares line, usagekit's method before day-of-week effects, kept for comparison)."""
+
+FittedModel = Literal["weekly", "weekend", "linear"]
+"""The model a :class:`Projection` was fitted with: ``"weekly"`` (level, trend and an offset
+for each weekday but Monday), ``"weekend"`` (level, trend and one offset shared by Saturday and
+Sunday) or ``"linear"`` (level and trend); see :func:`projection`."""
 
 PROJECTION_METHODS: tuple[ProjectionMethod, ...] = get_args(ProjectionMethod)
 """The accepted projection methods, the default first."""
 
 WEEKLY_MIN_DAYS = 14
-"""The fewest complete days the ``"weekly"`` projection fits day-of-week effects on: two of each
-weekday, so that the 8 parameters (level, trend, 6 weekday offsets) leave 6 degrees of freedom
-for the residual variance. With fewer, it fits the plain line (2 parameters)."""
+"""The fewest complete days on which the ``"weekly"`` projection fits an offset for every
+weekday: two of each weekday, so that the 8 parameters (level, trend, 6 weekday offsets) leave
+6 degrees of freedom for the residual variance. With fewer it fits one weekend offset (3
+parameters) when the days include both weekdays and weekend days, else the plain line."""
 
 MAX_BUCKETS = 500_000
 """The most buckets a :func:`time_series` will produce; a finer request is refused."""
@@ -218,17 +225,17 @@ class Projection:
             or None.
         unplaced: The part of ``actual`` from records longer than a day, which is counted as
             spent but not fitted or projected.
-        method: The model fitted, or None (insufficient data): ``"weekly"`` or ``"linear"``
-            (``"linear"`` also when ``"weekly"`` was asked for but fewer than
-            :data:`WEEKLY_MIN_DAYS` complete days were observed).
+        method: The model fitted (:data:`FittedModel`), or None (insufficient data):
+            ``"weekly"``, ``"weekend"`` (``method="weekly"`` asked for, fewer than
+            :data:`WEEKLY_MIN_DAYS` complete days) or ``"linear"``.
         fitted_days: The complete days the model was fitted on (days without records in
             between count, as 0).
         partial_day: The local date of the current, partial day (left out of the fit; its
             spend so far is in ``actual``), or None when every observed day is complete.
         partial_remaining: The fraction (0 to 1) of the partial day still to come before
             ``period_end``, whose spend is predicted; 0.0 without a partial day.
-        weekday_effects: With ``method == "weekly"``, the fitted offset of each weekday,
-            Monday first, from their mean (they sum to 0; currency per day); None otherwise.
+        weekday_effects: The fitted offset of each weekday, Monday first, from their mean (they
+            sum to 0; currency per day); None when ``method`` is ``"linear"`` or None.
     """
 
     status: Literal["ok", "insufficient_data"]
@@ -245,7 +252,7 @@ class Projection:
     slope: float | None = None
     intercept: float | None = None
     unplaced: Decimal = _ZERO
-    method: ProjectionMethod | None = None
+    method: FittedModel | None = None
     fitted_days: int = 0
     partial_day: date | None = None
     partial_remaining: float = 0.0
@@ -828,6 +835,74 @@ def _daily_cost(
     return chosen, daily, unplaced
 
 
+def _invert(matrix: list[list[float]]) -> list[list[float]] | None:
+    """Return the inverse of a small symmetric positive semi-definite matrix (Gauss-Jordan with
+    partial pivoting), or None when it is singular to working precision."""
+    size = len(matrix)
+    scale = max((abs(matrix[i][i]) for i in range(size)), default=0.0)
+    if not (scale > 0.0) or not math.isfinite(scale):
+        return None
+    work = [[*row, *(1.0 if i == j else 0.0 for j in range(size))] for i, row in enumerate(matrix)]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda row: abs(work[row][column]))
+        if abs(work[pivot][column]) <= 1e-12 * scale:
+            return None
+        work[column], work[pivot] = work[pivot], work[column]
+        head = work[column]
+        factor = head[column]
+        for index in range(2 * size):
+            head[index] /= factor
+        for row in range(size):
+            if row != column and work[row][column] != 0.0:
+                ratio = work[row][column]
+                target = work[row]
+                for index in range(2 * size):
+                    target[index] -= ratio * head[index]
+    return [row[size:] for row in work]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """An ordinary least-squares fit: coefficients, ``(X'X)^-1``, residual variance, df."""
+
+    beta: tuple[float, ...]
+    inverse: tuple[tuple[float, ...], ...]
+    variance: float
+    df: int
+
+
+def _least_squares(rows: list[list[float]], ys: list[float]) -> _Fit | None:
+    """Fit ``y = X beta`` by least squares; None when ``X`` is rank deficient or leaves no
+    degree of freedom for the residual variance."""
+    size = len(rows[0])
+    df = len(rows) - size
+    if df < 1:
+        return None
+    gram = [[0.0] * size for _ in range(size)]
+    moment = [0.0] * size
+    for row, y in zip(rows, ys, strict=True):
+        for i, value in enumerate(row):
+            if value != 0.0:
+                moment[i] += value * y
+                for j in range(size):
+                    gram[i][j] += value * row[j]
+    inverse = _invert(gram)
+    if inverse is None:
+        return None
+    beta = [sum(a * b for a, b in zip(line, moment, strict=True)) for line in inverse]
+    sse = sum(
+        (y - sum(b * v for b, v in zip(beta, row, strict=True))) ** 2
+        for row, y in zip(rows, ys, strict=True)
+    )
+    return _Fit(tuple(beta), tuple(tuple(line) for line in inverse), sse / df, df)
+
+
+def _method(value: object) -> ProjectionMethod:
+    if value not in PROJECTION_METHODS:
+        raise ConfigError(f"method must be one of {', '.join(PROJECTION_METHODS)}, got {value!r}")
+    return value
+
+
 def projection(
     records: Iterable[UsageRecord],
     *,
@@ -835,26 +910,56 @@ def projection(
     now: TimeLike | None = None,
     timezone: str = "UTC",
     currency: str | None = None,
+    method: ProjectionMethod = "weekly",
 ) -> Projection:
-    """Project the total cost at the end of a period by least squares on daily spend.
+    """Project the total cost at the end of a period from daily spend, with an 80 % interval.
 
-    Method. Daily spend ``y`` is the cost per calendar day in ``timezone``. The observed days
-    run from the first day with cost records to the last (or to the day containing ``now``,
-    when that is later); a day in between without records counts as 0. With the day index
-    ``x = 0, 1, ..., n-1`` an ordinary least-squares line ``y = a + b x`` is fitted. The days
-    to predict are those after the last observed day whose start is before ``period_end``;
-    with ``m`` of them at indices ``x_j``:
+    Days. Daily spend ``y`` is the cost per calendar day in ``timezone``. The observed days run
+    from the first day with cost records to the last (or, when ``now`` is given and later, to
+    the day containing it; a day in between without records counts as 0).
 
-    * ``S = sum(a + b x_j)`` is the predicted remaining spend and
-      ``projected = actual + S``, ``actual`` being the sum of every cost record given;
-    * the prediction error of the sum has variance
-      ``s^2 (m + m^2 / n + (sum(x_j - mean(x)))^2 / Sxx)`` with ``s^2 = SSE / (n - 2)`` and
-      ``Sxx = sum((x - mean(x))^2)`` (independent errors);
-    * the 80 % interval is ``projected +- t(0.90, n - 2) * sqrt(variance)``, ``t`` the Student
-      t quantile (:func:`t_quantile`).
+    The partial day. When the last observed day is the day containing ``now`` (with
+    ``now=None``: the day containing usagekit's clock, :func:`usagekit.utcnow`, which
+    :func:`usagekit.pin_clock` pins), it is not over: it is left out of the fit (a half-spent
+    day would drag the fit down), its spend so far counts in ``actual``, and the part of it
+    still to come (``partial_remaining``, a fraction of its real length: spend is assumed
+    spread evenly over the day's hours) is predicted with the days after it. ``now=None`` never
+    adds days without records after the last record (a report of an earlier month is
+    projected as it stands).
 
-    Spend never goes down, so ``projected``, ``lower`` and ``upper`` are clamped at ``actual``.
-    The last observed day may be partial (today); it is fitted as it is.
+    Model. The complete days, indexed ``x = 0, 1, ..., n-1``, are fitted by ordinary least
+    squares:
+
+    * ``method="weekly"`` (the default), because real spend swings between weekdays and
+      weekends: with at least :data:`WEEKLY_MIN_DAYS` complete days ``y = a + b x + d[weekday]``,
+      a trend plus an offset for each weekday but Monday (``p = 8`` parameters, the
+      ``"weekly"`` model); with fewer, ``y = a + b x + w [Saturday or Sunday]``, one weekend
+      offset (``p = 3``, the ``"weekend"`` model), when those days include both weekdays and
+      weekend days;
+    * otherwise (``method="linear"``, or no weekend day or only weekend days to fit) the
+      plain line ``y = a + b x`` (``p = 2``, the ``"linear"`` model), the method Daramex's
+      server-side projection uses and usagekit's own did before.
+
+    ``Projection.method`` says which model was fitted. The weekday is the local one in
+    ``timezone``.
+
+    Interval. With ``c`` the sum over the days to predict of weight times design row (weight
+    1 for a whole day, ``partial_remaining`` for the rest of the partial day), the predicted
+    remaining spend is ``S = c . beta`` and the variance of its prediction error is
+    ``s^2 (sum(weights) + c' (X'X)^-1 c)``: the residual variance ``s^2 = SSE / (n - p)`` of
+    each remaining day (independent errors) plus the uncertainty of the fitted parameters.
+    The remaining spend's 80 % interval is ``S +- t(0.90, n - p) * sqrt(variance)``, ``t`` the
+    Student t quantile (:func:`t_quantile`), and
+
+    * ``projected = actual + max(0, S)``,
+    * ``lower = actual + max(0, S - half_width)``, ``upper = actual + max(0, S + half_width)``.
+
+    The floor at 0 is the only adjustment, and it is there because costs are non-negative:
+    spend still to come cannot be negative, so the total cannot end below what is already
+    spent (a credit can make a day's spend negative; the floor stands: credits to come are not
+    predicted). ``lower == actual`` therefore means that the interval of the remaining spend
+    reaches 0, not that the total is known. The estimates are quantized to a millionth (half-even) and
+    added to the exact ``actual``.
 
     A cost record longer than one local day (Basedash reports a whole billing period in one
     record) cannot be put on a day: it counts in ``actual`` as spent and in ``unplaced``, but
@@ -864,24 +969,30 @@ def projection(
         records: The cost records of the period to project (other metrics are ignored).
         period_end: Exclusive end of the period; a day starting before it is a day to predict.
             None: the first day of the month after the last observed day, at local midnight.
-        now: The current moment; the observed days run at least to the day containing it.
-        timezone: The IANA zone of the calendar days.
+        now: The current moment: the observed days run at least to the day containing it, and
+            that day is partial. None: the clock only says whether the last day with records
+            is partial.
+        timezone: The IANA zone of the calendar days (and of the weekdays).
         currency: The currency to project; None: the only one present.
+        method: ``"weekly"`` (default) or ``"linear"``, see :data:`ProjectionMethod`.
 
     Returns:
         The projection; ``status == "insufficient_data"`` (and no estimates) when fewer than
         :data:`MIN_PROJECTION_DAYS` days have cost records.
 
     Raises:
-        ConfigError: A bad argument, or costs in several currencies without ``currency``.
+        ConfigError: A bad argument, costs in several currencies without ``currency``, or
+            daily costs too large for the arithmetic (beyond about 1e150).
     """
     zone = _zone(timezone)
+    wanted = _method(method)
     end_dt = None if period_end is None else as_utc(period_end, name="period_end")
     now_dt = None if now is None else as_utc(now, name="now")
     chosen, daily, unplaced = _daily_cost(records, zone, currency)
     actual = sum(daily.values(), unplaced)
     days_available = len(daily)
-    if days_available < MIN_PROJECTION_DAYS:
+
+    def insufficient() -> Projection:
         return Projection(
             status="insufficient_data",
             currency=chosen,
@@ -896,33 +1007,91 @@ def projection(
             unplaced=unplaced,
         )
 
+    if days_available < MIN_PROJECTION_DAYS:
+        return insufficient()
+
     first = min(daily)
     last = max(daily)
+    moment = utcnow() if now_dt is None else now_dt
+    today = moment.astimezone(zone).date()
     if now_dt is not None:
-        last = max(last, now_dt.astimezone(zone).date())
+        last = max(last, today)
     if end_dt is None:
         end_dt = _local_midnight(date(last.year + last.month // 12, last.month % 12 + 1, 1), zone)
-    n = (last - first).days + 1
-    xs = [float(i) for i in range(n)]
-    ys = [float(daily.get(first + timedelta(days=i), 0)) for i in range(n)]
-    x_mean = sum(xs) / n
-    y_mean = sum(ys) / n
-    sxx = sum((x - x_mean) ** 2 for x in xs)
-    slope = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True)) / sxx
-    intercept = y_mean - slope * x_mean
-    sse = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
-    variance_unit = sse / (n - 2)
 
-    future: list[float] = []
+    # The days to predict, as (day index, weight): the rest of a partial day, then whole days.
+    future: list[tuple[int, float]] = []
+    partial_day: date | None = None
+    partial_remaining = 0.0
+    fit_last = last
+    if today == last:
+        partial_day, fit_last = today, today - timedelta(days=1)
+        day_start = _local_midnight(today, zone)
+        day_end = _local_midnight(today + timedelta(days=1), zone)
+        left = min(day_end, end_dt) - max(moment, day_start)
+        partial_remaining = min(1.0, max(0.0, left / (day_end - day_start)))
+        if partial_remaining > 0.0:
+            future.append(((today - first).days, partial_remaining))
     day = last + timedelta(days=1)
     while _local_midnight(day, zone) < end_dt:
-        future.append(float((day - first).days))
+        future.append(((day - first).days, 1.0))
         day += timedelta(days=1)
-    m = len(future)
-    predicted = sum(intercept + slope * x for x in future)
-    centred = sum(x - x_mean for x in future)
-    variance = variance_unit * (m + m * m / n + centred * centred / sxx) if m else 0.0
-    half_width = t_quantile(0.5 + CONFIDENCE_PCT / 200.0, n - 2) * math.sqrt(variance)
+    remaining_days = len(future) - (1 if partial_remaining > 0.0 else 0)
+
+    n = (fit_last - first).days + 1
+    ys: list[float] = []
+    for index in range(n):
+        value = float(daily.get(first + timedelta(days=index), _ZERO))
+        if not math.isfinite(value) or abs(value) > 1e150:
+            raise ConfigError("the projection overflowed: the daily costs are too large")
+        ys.append(value)
+    centre = (n - 1) / 2.0
+    spread = max(1.0, n / 2.0)  # the trend column stays within [-1, 1]: well conditioned
+    first_weekday = first.weekday()
+
+    def design(index: int, model: FittedModel) -> list[float]:
+        row = [1.0, (index - centre) / spread]
+        weekday = (first_weekday + index) % 7
+        if model == "weekly":
+            row.extend(1.0 if weekday == k else 0.0 for k in range(1, 7))
+        elif model == "weekend":
+            row.append(1.0 if weekday >= 5 else 0.0)
+        return row
+
+    models: list[FittedModel] = ["linear"]
+    if wanted == "weekly":
+        weekends = sum((first_weekday + i) % 7 >= 5 for i in range(n))
+        if n >= WEEKLY_MIN_DAYS:
+            models.insert(0, "weekly")
+        if weekends and weekends < n:
+            models.insert(-1, "weekend")
+    for fitted in models:
+        fit = _least_squares([design(i, fitted) for i in range(n)], ys)
+        if fit is not None:
+            break
+    else:  # cannot happen with 7 days of data, at most one of them partial
+        return insufficient()
+    size = len(fit.beta)
+
+    c = [0.0] * size
+    for index, weight in future:
+        for k, value in enumerate(design(index, fitted)):
+            c[k] += weight * value
+    predicted = sum(a * b for a, b in zip(c, fit.beta, strict=True))
+    quadratic = sum(c[i] * fit.inverse[i][j] * c[j] for i in range(size) for j in range(size))
+    weights = sum(weight for _, weight in future)
+    variance = fit.variance * (weights + max(0.0, quadratic)) if future else 0.0
+    half_width = t_quantile(0.5 + CONFIDENCE_PCT / 200.0, fit.df) * math.sqrt(variance)
+
+    if fitted == "weekly":
+        offsets = [0.0, *fit.beta[2:]]
+    elif fitted == "weekend":
+        offsets = [0.0] * 5 + [fit.beta[2]] * 2
+    else:
+        offsets = [0.0] * 7
+    mean_offset = sum(offsets) / 7.0
+    slope = fit.beta[1] / spread
+    intercept = fit.beta[0] - slope * centre + offsets[first_weekday]
 
     def money(estimate: float) -> Decimal:
         """``actual`` (exact) plus an estimated amount rounded to a millionth, never below it."""
@@ -939,13 +1108,18 @@ def projection(
         days_available=days_available,
         min_days_required=MIN_PROJECTION_DAYS,
         period_end=end_dt,
-        remaining_days=m,
+        remaining_days=remaining_days,
         projected=money(predicted),
         lower=money(predicted - half_width),
         upper=money(predicted + half_width),
         slope=slope,
         intercept=intercept,
         unplaced=unplaced,
+        method=fitted,
+        fitted_days=n,
+        partial_day=partial_day,
+        partial_remaining=partial_remaining,
+        weekday_effects=None if fitted == "linear" else tuple(o - mean_offset for o in offsets),
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from usagekit import UsageRecord
 
@@ -54,3 +55,22 @@ def hourly(start: datetime | str, end: datetime | str, **fields: Any) -> Iterato
     while moment < last:
         yield record(moment, moment + HOUR, **fields)
         moment += HOUR
+
+
+def daily_records(
+    spend: Sequence[str | None], first: date = date(2026, 4, 1), zone: str = "UTC"
+) -> list[UsageRecord]:
+    """One cost record per day (None: none that day), as two hours, 00:00 and 05:00 local."""
+    tz = ZoneInfo(zone)
+    records = []
+    for index, amount in enumerate(spend):
+        if amount is None:
+            continue
+        day = first + timedelta(days=index)
+        start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+        # Split the day's spend over two records to exercise the daily sum.
+        half = Decimal(amount) / 2
+        records.append(record(start, start + timedelta(hours=1), metric="cost", quantity=half))
+        later = start + timedelta(hours=5)
+        records.append(record(later, later + timedelta(hours=1), metric="cost", quantity=half))
+    return records

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from usagekit import ConfigError, UsageRecord, pin_clock
+from usagekit import ConfigError, pin_clock
 from usagekit.analytics import CONFIDENCE_PCT, MIN_PROJECTION_DAYS, projection, t_quantile
 
-from ._helpers import UTC, record
+from ._helpers import UTC, daily_records, record
 
 np = pytest.importorskip("numpy")
 sm = pytest.importorskip("statsmodels.api")
@@ -39,25 +38,6 @@ def _f(value: Decimal | None) -> float:
     """A projected amount (exact Decimal, rounded to a millionth) as a float for approx."""
     assert isinstance(value, Decimal)
     return float(value)
-
-
-def daily_records(
-    spend: Sequence[str | None], first: date = date(2026, 4, 1), zone: str = "UTC"
-) -> list[UsageRecord]:
-    """One cost record per day (None: no record that day), as 24 hourly records in ``zone``."""
-    tz = ZoneInfo(zone)
-    records = []
-    for index, amount in enumerate(spend):
-        if amount is None:
-            continue
-        day = first + timedelta(days=index)
-        start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-        # Split the day's spend over two records to exercise the daily sum.
-        half = Decimal(amount) / 2
-        records.append(record(start, start + timedelta(hours=1), metric="cost", quantity=half))
-        later = start + timedelta(hours=5)
-        records.append(record(later, later + timedelta(hours=1), metric="cost", quantity=half))
-    return records
 
 
 def reference(ys: Sequence[float], future: Sequence[float]) -> tuple[float, float, float]:
