@@ -958,8 +958,8 @@ def projection(
     spend still to come cannot be negative, so the total cannot end below what is already
     spent (a credit can make a day's spend negative; the floor stands: credits to come are not
     predicted). ``lower == actual`` therefore means that the interval of the remaining spend
-    reaches 0, not that the total is known. The estimates are quantized to a millionth (half-even) and
-    added to the exact ``actual``.
+    reaches 0, not that the total is known. The estimates are quantized to a millionth
+    (half-even) and added to the exact ``actual``.
 
     A cost record longer than one local day (Basedash reports a whole billing period in one
     record) cannot be put on a day: it counts in ``actual`` as spent and in ``unplaced``, but
