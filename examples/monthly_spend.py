@@ -30,9 +30,10 @@ def main() -> int:
     by_provider = report.cost_by("provider")  # largest first
     for provider, cost in by_provider.items():
         print(f"  {provider:<10} {money(cost)}")
-    for provider in report.providers:
-        if provider not in by_provider:  # Unsiloed counts credits, not money
-            print(f"  {provider:<10} no cost reported")
+    for status in report.statuses:  # every provider asked, also those without cost
+        if status.ok and status.provider not in by_provider:
+            why = "no cost reported" if status.records else (status.note or "no data yet")
+            print(f"  {status.provider:<10} {why}")  # Unsiloed counts credits, not money
     print(f"  {'total':<10} {money(report.total_cost())}")
 
     for failure in report.failures:

@@ -86,11 +86,18 @@ def test_monthly_spend(tmp_path: Path) -> None:
     assert lines[0].startswith("AI spend since ")
     costs = {line.split()[0]: line.split()[1:] for line in lines[1:]}
     assert set(costs) == {"openai", "basedash", "unsiloed", "daramex", "total"}
-    assert costs["total"][-1] == "USD"
+    assert costs["total"][-1] == "USD" or (early_in_the_month() and costs["total"] == ["none"])
     assert costs["unsiloed"] == ["no", "cost", "reported"]
-    amounts = [Decimal(costs[p][0].replace(",", "")) for p in ("openai", "basedash", "daramex")]
+    amounts = []
+    for provider in ("openai", "basedash", "daramex"):
+        words = costs[provider]
+        if words[-1] == "USD":
+            amounts.append(Decimal(words[0].replace(",", "")))
+        else:  # nothing yet: only in the first hours of a month, and said so
+            assert early_in_the_month(), words
+            assert " ".join(words) in ("no data in this window", "no cost reported")
     assert all(amount > 0 for amount in amounts) or early_in_the_month()
-    total = Decimal(costs["total"][0].replace(",", ""))
+    total = Decimal(costs["total"][0].replace(",", "")) if amounts else Decimal(0)
     assert abs(sum(amounts) - total) <= Decimal("0.02")  # each amount rounded to the cent
 
 
@@ -136,7 +143,9 @@ def test_nightly_sync_is_incremental(tmp_path: Path) -> None:
 
     assert set(written(first.stdout)) == {"openai", "basedash", "unsiloed", "daramex"}
     assert written(second.stdout)["openai"] <= written(first.stdout)["openai"]
-    assert "from its default window" not in second.stdout
+    for line in second.stdout.splitlines()[:-1]:  # a provider with records resumes from them
+        if written(first.stdout)[line.split()[0]] > 0:
+            assert "from its default window" not in line
     assert stored(first.stdout) > 0
     assert abs(stored(second.stdout) - stored(first.stdout)) <= 200  # no duplicates
     with usagekit.Store(tmp_path / "usage.sqlite") as store:
@@ -193,7 +202,8 @@ def test_export_focus_parquet_this_month(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     table = pq.read_table(tmp_path / "focus.parquet")
     assert tuple(table.column_names) == usagekit.FOCUS_COLUMNS
-    assert "Basedash" in set(table.column("ProviderName").to_pylist())
+    providers = set(table.column("ProviderName").to_pylist())
+    assert "Basedash" in providers or early_in_the_month()  # its month begins at zero
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:
@@ -220,7 +230,10 @@ def test_web_service(tmp_path: Path) -> None:
             assert set(document) >= {"refreshed_at", "total_cost", "cost_by_provider"}
             total = document["total_cost"]
             assert isinstance(total, dict)
-            assert Decimal(total["USD"]) > 0
+            if early_in_the_month():  # a provider may not have spent yet
+                assert all(Decimal(str(amount)) >= 0 for amount in total.values())
+            else:
+                assert Decimal(total["USD"]) > 0
             assert get(url.replace("/usage", "/nope"))[0] == 404
             assert process.wait(timeout=30) == 0
         finally:

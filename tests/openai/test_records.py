@@ -13,6 +13,7 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import usagekit
 from tests.conftest import resolve
 from tests.openai._support import ALL_NAMES, USAGE_NAMES, Client, load, params_of, path_of
 from usagekit import LEVEL, PermissionDeniedError, ResponseValidationError, UsageRecord
@@ -251,12 +252,15 @@ async def test_records_default_start_is_the_month_start(
 ) -> None:
     empty = {"object": "page", "data": [], "has_more": False, "next_page": None}
     route = router.get(path_of("costs")).respond(json=empty)
-    before = month_start()
-    assert await resolve(client.records(sources=["costs"])) == []
-    after = month_start()
+    with usagekit.pin_clock("2026-11-20T10:00:00Z"):
+        assert await resolve(client.records(sources=["costs"])) == []
     sent = int(dict(params_of(route.calls.last.request))["start_time"])
-    assert sent in (int(before.timestamp()), int(after.timestamp()))
+    assert sent == int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
     assert "end_time" not in dict(params_of(route.calls.last.request))
+    calls = route.call_count
+    with usagekit.pin_clock("2026-12-01T00:00:00.400Z"):  # nothing has happened yet this month
+        assert await resolve(client.records(sources=["costs"])) == []
+    assert route.call_count == calls  # an empty window: no request
 
 
 def test_month_start() -> None:

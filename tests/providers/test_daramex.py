@@ -685,19 +685,22 @@ async def test_record_intervals_are_buckets_clipped_to_the_window(mode: str) -> 
 
 async def test_records_default_window_is_this_month_so_far(mode: str) -> None:
     client = client_for(mode)
-    before = datetime.now(UTC)
+    now = datetime(2026, 11, 20, 10, 0, 30, tzinfo=UTC)
     with respx.mock(assert_all_mocked=True) as router:
         route = router.get(f"{BASE}/ai/org-usage/time-series").mock(
             return_value=json_response(series_body([]))
         )
-        assert await resolve(client.records()) == []
-    after = datetime.now(UTC)
+        with usagekit.pin_clock(now):
+            assert await resolve(client.records()) == []
+        params = dict(route.calls.last.request.url.params)
+        with usagekit.pin_clock("2026-12-01T00:00:00Z"):  # the month has not begun: no request
+            assert await resolve(client.records()) == []
+        assert route.call_count == 1
     await close(client)
-    params = dict(route.calls.last.request.url.params)
     sent_from = datetime.fromisoformat(params["from"].replace("Z", "+00:00"))
     sent_to = datetime.fromisoformat(params["to"].replace("Z", "+00:00"))
-    assert sent_from in (month_start(before), month_start(after))
-    assert before - timedelta(seconds=1) <= sent_to <= after
+    assert sent_from == month_start(now) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert sent_to == now
     assert params["from"].endswith("Z") and params["to"].endswith("Z")
 
 
