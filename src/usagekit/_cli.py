@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._errors import ConfigError, UsagekitError
-from ._records import UsageRecord
 from ._report import DIMENSION_ALIASES, UsageReport
 from ._version import __version__
 
@@ -177,27 +176,14 @@ def _fetch(args: argparse.Namespace) -> UsageReport:
 
 def _from_store(args: argparse.Namespace) -> UsageReport:
     from ._store import Store
-    from ._time import month_start, resolve_window
 
     if not Path(args.db).exists():
         raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")
-    window = resolve_window(args.since, args.until, default_start=month_start())
     with Store(args.db) as store:
         filters = {"provider": args.provider} if args.provider else {}
-        records = list(store.records(window.start, window.end, **filters))
-    from ._collect import coverage_status
-
-    by_provider: dict[str, list[UsageRecord]] = {}
-    for record in records:
-        by_provider.setdefault(record.provider, []).append(record)
-    statuses = [  # what the stored records of each provider cover against the window
-        coverage_status(provider, kept, window.start, window.end)
-        for provider, kept in sorted(by_provider.items())
-    ]
-    report = UsageReport.from_records(
-        records, statuses=statuses, start=window.start, end=window.end
-    )
-    return report.allocate() if getattr(args, "allocate", False) else report
+        return store.report(
+            args.since, args.until, allocate=getattr(args, "allocate", False), **filters
+        )
 
 
 # -- output --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import math
@@ -953,6 +954,22 @@ class Store:
             row = self._conn.execute(f"SELECT COUNT(*) FROM records{where}", params).fetchone()
         return int(row[0])
 
+    def spans(self) -> dict[str, tuple[datetime, datetime]]:
+        """What the store holds per provider: the earliest record start and latest record end.
+
+        Returns:
+            ``{provider: (start, end)}``, sorted by provider.
+
+        Raises:
+            StoreError: SQLite failed to read.
+        """
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT provider, MIN(start_us), MAX(end_us) FROM records "
+                "GROUP BY provider ORDER BY provider"
+            ).fetchall()
+        return {str(p): (from_micros(int(a)), from_micros(int(b))) for p, a, b in rows}
+
     def report(
         self,
         start: TimeLike | None = None,
@@ -978,6 +995,7 @@ class Store:
             StoreError: SQLite failed to read.
         """
         from ._collect import coverage_status
+        from ._coverage import span_text
         from ._report import UsageReport
         from ._time import month_start
 
@@ -986,10 +1004,19 @@ class Store:
         by_provider: dict[str, list[UsageRecord]] = {}
         for record in records:
             by_provider.setdefault(record.provider, []).append(record)
-        statuses = [
-            coverage_status(provider, kept, window.start, window.end)
-            for provider, kept in sorted(by_provider.items())
-        ]
+        wanted = filters.get("provider")
+        chosen = None if wanted is None else {wanted} if isinstance(wanted, str) else set(wanted)
+        statuses = []
+        for provider, (first, last) in self.spans().items():  # every stored provider
+            if chosen is not None and provider not in chosen:
+                continue
+            kept = by_provider.get(provider, [])
+            status = coverage_status(provider, kept, window.start, window.end)
+            if not kept:  # say what is stored instead, so that none is silently missing
+                held = span_text(first, last)
+                note = f"nothing stored in this window (the store holds {held})"
+                status = dataclasses.replace(status, note=note)
+            statuses.append(status)
         report = UsageReport.from_records(
             records, statuses=statuses, start=window.start, end=window.end
         )

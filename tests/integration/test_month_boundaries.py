@@ -244,3 +244,23 @@ def test_a_report_from_the_store_says_what_its_records_cover(
         "2026-12-01T00:00:00+00:00",
     )
     assert "more than the window" in openai["note"]
+
+
+def test_a_store_report_names_every_stored_provider(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instant = "2026-12-01T07:00:30Z"
+    monkeypatch.setenv(usagekit.CLOCK_ENV, instant)
+    db = str(tmp_path / "usage.sqlite")
+    with usagekit.pin_clock(instant):
+        assert main(["sync", "--demo", "--db", db]) == 0  # this month so far only
+        capsys.readouterr()
+        last_month = ["--since", "2026-11-01", "--until", "2026-12-01", "--json"]
+        assert main(["report", "--db", db, *last_month]) == 0
+    providers = {p["provider"]: p for p in json.loads(capsys.readouterr().out)["providers"]}
+    assert set(providers) == {"openai", "basedash", "unsiloed", "daramex"}
+    basedash = providers["basedash"]
+    assert basedash["records"] == 0
+    assert basedash["note"] == (
+        "nothing stored in this window (the store holds 2026-12-01 to 2027-01-01)"
+    )
