@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import re
 import textwrap
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,9 +29,11 @@ FENCE = re.compile(
     re.MULTILINE | re.DOTALL,
 )
 SKIP = "<!-- no-run -->"
-WRITTEN = datetime(2026, 11, 23, tzinfo=timezone.utc)
-"""The pages' examples ask about November 2026 by date: at an earlier instant (the date sweep
-goes back to March 2026) they would ask about the future."""
+WRITTEN = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
+"""When the pages' examples are set: they ask about November 2026 by date ("since
+2026-11-01"), so they run with usagekit's clock (and the sandbox's) starting at this instant,
+whatever the day the suite runs. The README, the examples and the command are the ones checked
+against today (and against the date sweep's instants)."""
 
 
 def python_blocks(page: Path) -> list[tuple[int, str]]:
@@ -59,15 +62,24 @@ def test_the_pages_have_snippets() -> None:
 )
 def test_snippets_run(
     page: Path,
-    usagekit_sandbox: Sandbox,
+    usagekit_sandbox_factory: Callable[..., Sandbox],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     pytest.importorskip("matplotlib")
-    if usagekit.utcnow() < WRITTEN:
-        pytest.skip(f"the pages' examples name dates up to {WRITTEN:%Y-%m-%d}, after this instant")
-    for name, value in usagekit_sandbox.env().items():
+    monkeypatch.setenv(usagekit.CLOCK_ENV, WRITTEN.isoformat())
+    with usagekit.pin_clock(WRITTEN, tick=True):
+        sandbox = usagekit_sandbox_factory(seed=1)  # made at the pages' date: its history too
+        _run_page(page, sandbox, tmp_path, monkeypatch)
+    capsys.readouterr()
+
+
+def _run_page(
+    page: Path, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run the page's snippets in order, in one namespace, against ``sandbox``."""
+    for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("USAGEKIT_DEMO", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -81,4 +93,3 @@ def test_snippets_run(
                 asyncio.run(result)
         except Exception as exc:
             pytest.fail(f"the snippet at {where} failed: {type(exc).__name__}: {exc}")
-    capsys.readouterr()
