@@ -4,9 +4,11 @@ Each instant gets its own pytest process with ``USAGEKIT_TEST_CLOCK`` set; ``tes
 then starts every test at that instant (time-machine for this process, ``USAGEKIT_NOW`` for the
 examples and commands it starts). A failure names its instant.
 
-The first instant runs every date-sensitive file and records which tests read the clock (a test
-that never asks the time cannot depend on the date); the other instants, in parallel, run those
-tests and every test that starts a process of its own (examples, the command, the docs).
+The first instant runs every date-sensitive file (shared out between the workers) and records
+which tests read the clock (a test that never asks the time cannot depend on the date); the
+other instants, in parallel, run those tests and the examples, which run as processes of their
+own. A test that reads the clock only on some dates is therefore re-run only if it read it at
+the first instant; the full suite runs every test at the real date.
 
 Usage::
 
@@ -119,19 +121,22 @@ def main(argv: list[str] | None = None) -> int:
             print(output, flush=True)
 
     with tempfile.TemporaryDirectory() as scratch:
-        readers = Path(scratch) / "readers"
-        readers.touch()
         observed = [t for t in DATE_SENSITIVE if t not in ALWAYS]
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            # the first instant: the observable files (recording who reads the clock) beside
-            # the process-starting ones
+        shares = max(1, args.jobs)
+        logs = [Path(scratch) / f"readers-{n}" for n in range(shares)]
+        with ThreadPoolExecutor(max_workers=shares) as pool:
+            # the first instant: the observable files, shared out between the workers (each
+            # recording who reads the clock), then the process-starting ones
             first = [
-                pool.submit(_run, chosen[0], [*observed, *extra], readers),
-                pool.submit(_run, chosen[0], [*ALWAYS, *extra]),
+                pool.submit(_run, chosen[0], [*observed[n::shares], *extra], logs[n])
+                for n in range(shares)
             ]
+            first.append(pool.submit(_run, chosen[0], [*ALWAYS, *extra]))
             for future in first:
                 show(future.result())
-            ids = sorted(set(readers.read_text(encoding="utf-8").splitlines()))
+            ids = sorted(
+                {i for log in logs if log.exists() for i in log.read_text("utf-8").splitlines()}
+            )
             ids = [i for i in ids if not i.startswith(ALWAYS)] + list(ALWAYS)
             for result in pool.map(lambda at: _run(at, [*ids, *extra]), chosen[1:]):
                 show(result)
