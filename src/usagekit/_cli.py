@@ -154,9 +154,7 @@ class _ProgressLine:
 
 def _fetch(args: argparse.Namespace) -> UsageReport:
     from ._collect import collect
-    from ._time import utcnow
 
-    args.fetched_at = utcnow()
     if args.db:
         return _from_store(args)
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
@@ -336,7 +334,7 @@ def _write_report(report: UsageReport, args: argparse.Namespace, out: IO[str]) -
             {**row, "kind": kinds.get((str(row["metric"]), str(row["unit"])), "flow")}
             for row in _rows_for_machines(report, by)
         ]
-        end = report.end or getattr(args, "fetched_at", None)  # "up to now": the now it meant
+        end = report.end or report.as_of  # "up to now": the now it meant
         document = {
             "start": report.start.isoformat() if report.start else None,
             "end": end.isoformat() if end else None,

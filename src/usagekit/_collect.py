@@ -24,7 +24,7 @@ from ._client import AsyncClientBase
 from ._coverage import Coverage, capture, span_text
 from ._records import UsageRecord
 from ._report import ProviderFailure, ProviderStatus, UsageReport
-from ._time import TimeLike, month_start, resolve_window
+from ._time import TimeLike, month_start, resolve_window, utcnow
 
 __all__ = [
     "AsyncRecordSource",
@@ -234,7 +234,7 @@ def _report(outcomes: Sequence[_Outcome], start: datetime, end: datetime | None)
     statuses = [_status(o, start, end) for o in outcomes]
     kept = (r for o in outcomes if o.error is None for r in o.records)
     return UsageReport.from_records(
-        kept, failures=failures, statuses=statuses, start=start, end=end
+        kept, failures=failures, statuses=statuses, start=start, end=end, as_of=utcnow()
     )
 
 

@@ -404,7 +404,7 @@ def build_view(
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 2:
         raise ConfigError(f"top must be an integer of at least 2, got {top!r}")
-    now = utcnow()
+    now = report.as_of or utcnow()  # the report's own "now": the same figures when shown again
     total_cost = report.total_cost()
     currencies = tuple(sorted(total_cost))
     if currency is not None:
@@ -579,6 +579,15 @@ def _budget(
         check = analytics.budget(report.records, limit=spec.limit, now=now, currency=wanted)
     except ConfigError as exc:
         return None, f"The budget could not be checked: {exc}."
+    if report.start is not None and report.start < check.period_start:
+        # the spend and projection shown are the window's; the budget's would be another figure
+        last = (check.period_end - _TICK).astimezone(UTC).date()
+        return None, (
+            f"The budget is for {_moment_words(check.period_start)} to "
+            f"{last.day} {last:%B %Y}, but this report starts earlier, on "
+            f"{_moment_words(report.start)}: run it with --since "
+            f"{check.period_start:%Y-%m-%d} to check the budget."
+        )
     return check, None
 
 

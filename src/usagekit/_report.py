@@ -243,6 +243,9 @@ class UsageReport:
         statuses: One entry per client, in the order given.
         start: The window's start (UTC).
         end: The window's end (UTC), or None for "up to now".
+        as_of: When the records were fetched (usagekit's clock): the "now" of "up to now",
+            which the notebook view, the HTML report and the command's JSON use, so that a
+            report shown again later gives the same figures. None when unknown.
     """
 
     records: tuple[UsageRecord, ...]
@@ -250,6 +253,7 @@ class UsageReport:
     statuses: tuple[ProviderStatus, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    as_of: datetime | None = None
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -261,6 +265,7 @@ class UsageReport:
         statuses: Sequence[ProviderStatus] = (),
         start: datetime | None = None,
         end: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> UsageReport:
         """Build a report, keeping the last of several records with the same id.
 
@@ -270,6 +275,7 @@ class UsageReport:
             statuses: Per-client outcome.
             start: The window's start.
             end: The window's end.
+            as_of: When the records were fetched.
 
         Returns:
             The report.
@@ -277,7 +283,7 @@ class UsageReport:
         unique: dict[str, UsageRecord] = {}
         for record in records:
             unique[record.id] = record
-        return cls(tuple(unique.values()), tuple(failures), tuple(statuses), start, end)
+        return cls(tuple(unique.values()), tuple(failures), tuple(statuses), start, end, as_of)
 
     # -- container protocol ---------------------------------------------------------------
 
@@ -311,7 +317,9 @@ class UsageReport:
         """
         getters = [(_dimension_getter(name), value) for name, value in criteria.items()]
         kept = [r for r in self.records if all(get(r) == value for get, value in getters)]
-        return UsageReport(tuple(kept), self.failures, self.statuses, self.start, self.end)
+        return UsageReport(
+            tuple(kept), self.failures, self.statuses, self.start, self.end, self.as_of
+        )
 
     # -- allocation (see usagekit._allocate) ------------------------------------------------
 
@@ -332,7 +340,12 @@ class UsageReport:
 
         records = allocate_records(self.records, quantum=QUANTUM if quantum is None else quantum)
         return UsageReport.from_records(
-            records, failures=self.failures, statuses=self.statuses, start=self.start, end=self.end
+            records,
+            failures=self.failures,
+            statuses=self.statuses,
+            start=self.start,
+            end=self.end,
+            as_of=self.as_of,
         )
 
     @property

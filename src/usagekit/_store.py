@@ -997,7 +997,7 @@ class Store:
         from ._collect import coverage_status
         from ._coverage import span_text
         from ._report import UsageReport
-        from ._time import month_start
+        from ._time import month_start, utcnow
 
         window = resolve_window(start, end, default_start=month_start())
         records = list(self.records(window.start, window.end, **filters))
@@ -1018,7 +1018,7 @@ class Store:
                 status = dataclasses.replace(status, note=note)
             statuses.append(status)
         report = UsageReport.from_records(
-            records, statuses=statuses, start=window.start, end=window.end
+            records, statuses=statuses, start=window.start, end=window.end, as_of=utcnow()
         )
         return report.allocate() if allocate else report
 

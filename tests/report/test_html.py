@@ -391,3 +391,14 @@ def test_chromium_renders_every_chart_and_the_figures(demo: Demo, tmp_path: Path
         assert done.returncode == 0, done.stderr[-2000:]
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     (ARTIFACTS / "report.html").write_text(demo.page, encoding="utf-8")
+
+
+def test_a_budget_for_a_period_the_window_does_not_start_in_is_not_checked(
+    tmp_path: Path,
+) -> None:
+    with usagekit.pin_clock("2026-12-01T07:00:30Z"), serve(seed=1) as sb:
+        report = usagekit.collect(sb.clients(), "2026-11-01")
+    page = report.to_html(tmp_path / "r.html", budget="1000USD")
+    assert "The budget is for 1 December 2026 to 31 December 2026" in page
+    assert "run it with --since 2026-12-01 to check the budget" in page
+    assert "on track" not in page

@@ -135,3 +135,14 @@ class _Sink:
     def write(self, text: str) -> int:
         self.text += text
         return len(text)
+
+
+def test_a_report_keeps_the_now_it_was_made_at() -> None:
+    with usagekit.pin_clock("2026-11-20T12:00Z"), serve(seed=1) as sb:
+        report = usagekit.collect(sb.clients())
+        inside = report._repr_html_()
+    assert report.as_of == datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    assert report.filter(provider="openai").as_of == report.as_of
+    assert report.allocate().as_of == report.as_of
+    # shown again after the clock moved on: the same figures, not "now" re-read
+    assert report._repr_html_() == inside
