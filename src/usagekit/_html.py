@@ -575,6 +575,8 @@ def _budget(
     wanted = spec.currency or currency
     if wanted is None:
         return None, "No cost in this report to hold against the budget."
+    if not any(r.metric == "cost" and r.unit == wanted for r in report.records):
+        return None, f"Nothing was reported in {wanted}: the budget cannot be checked."
     try:
         check = analytics.budget(report.records, limit=spec.limit, now=now, currency=wanted)
     except ConfigError as exc:

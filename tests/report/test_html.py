@@ -402,3 +402,11 @@ def test_a_budget_for_a_period_the_window_does_not_start_in_is_not_checked(
     assert "The budget is for 1 December 2026 to 31 December 2026" in page
     assert "run it with --since 2026-12-01 to check the budget" in page
     assert "on track" not in page
+
+
+def test_a_budget_in_a_currency_nothing_was_reported_in_is_not_a_zero(tmp_path: Path) -> None:
+    with usagekit.pin_clock("2026-11-20T12:00:30Z"), serve(seed=1) as sb:
+        report = usagekit.collect(sb.clients())
+    page = report.to_html(tmp_path / "r.html", budget="10EUR")
+    assert "Nothing was reported in EUR: the budget cannot be checked." in page
+    assert "0.00 EUR" not in page
