@@ -209,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("x-request-id", "req_" + uuid.uuid4().hex)
             for name, value in response.headers:
                 self.send_header(name, value)
+            sent = time.monotonic()  # the hint leaves with the headers: a retry counts from here
             self.end_headers()
             if outcome.action == "truncate":
                 self.wfile.write(body[: len(body) // 2])
@@ -218,9 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
             return
-        if outcome.hint is not None:
-            key, hint_ms = outcome.hint
-            app.faults.remember_hint(key, hint_ms, time.monotonic())
+        if outcome.hint is not None:  # only once it was delivered; timed from its sending, not
+            key, hint_ms = outcome.hint  # from now (this thread may have waited for the GIL)
+            app.faults.remember_hint(key, hint_ms, sent)
 
     do_GET = _serve
     do_POST = _serve
