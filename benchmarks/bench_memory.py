@@ -3,9 +3,9 @@
 Records come from synthetic OpenAI completions pages (the shape of benchmark 1: 7 daily buckets
 of 40 results grouped by model, project, user and api key, 15 numeric fields each, so 4,200
 records a page, every record distinct), generated lazily one page at a time as JSON bytes and
-read the way the client reads them: ``usagekit._transport.decode_body`` into the wire models,
-then ``usagekit._openai._normalize.page_records``. The stream is cut at exactly one million
-records and handed to one sink:
+read the way the client reads them: ``usagekit._core.transport.decode_body`` into the wire models,
+then ``usagekit._providers.openai._normalize.page_records``. The stream is cut at exactly
+one million records and handed to one sink:
 
 * ``csv``: ``usagekit.write_csv(records, path)``;
 * ``parquet``: ``usagekit.write_parquet(records, path)`` (pyarrow);
@@ -124,10 +124,10 @@ def _current_rss_bytes() -> int | None:
 def _measure(sink: str, count: int, directory: Path) -> dict[str, Any]:
     """Stream ``count`` records into ``sink`` in this process; return the figures (child side)."""
     import usagekit
-    from usagekit._openai._endpoints import ENDPOINTS_BY_NAME
-    from usagekit._openai._normalize import page_records
-    from usagekit._records import UsageRecord
-    from usagekit._transport import decode_body
+    from usagekit._core.records import UsageRecord
+    from usagekit._core.transport import decode_body
+    from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
+    from usagekit._providers.openai._normalize import page_records
 
     if sink == "parquet":
         # Imported before the baseline, as write_parquet will import them.
@@ -142,7 +142,7 @@ def _measure(sink: str, count: int, directory: Path) -> dict[str, Any]:
     if sink == "store":
         store_type = getattr(usagekit, "Store", None)
         if store_type is None:
-            from usagekit._store import Store as store_type
+            from usagekit._store.store import Store as store_type
     endpoint = ENDPOINTS_BY_NAME["completions"]
 
     def records() -> Iterator[UsageRecord]:

@@ -12,9 +12,9 @@ import json
 import random
 from typing import Any
 
-from usagekit._openai._endpoints import ENDPOINTS_BY_NAME
-from usagekit._openai._normalize import page_records
-from usagekit._transport import decode_body
+from usagekit._core.transport import decode_body
+from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
+from usagekit._providers.openai._normalize import page_records
 
 from ._common import Result, interleaved
 

@@ -8,10 +8,66 @@ from ._allocate import (
     allocate_records,
     split_exact,
 )
-from ._basedash import AsyncBasedashClient, BasedashAIUsage, BasedashClient, BasedashMemberUsage
 from ._canonical import CanonicalModel, canonical_model
 from ._collect import Progress, acollect, collect
-from ._daramex import (
+from ._core.clock import (
+    CLOCK_ENV,
+    TimeLike,
+    Window,
+    as_utc,
+    month_start,
+    pin_clock,
+    resolve_window,
+    utcnow,
+)
+from ._core.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    ServerError,
+    StoreError,
+    UsagekitError,
+)
+from ._core.logs import SensitiveDataFilter
+from ._core.pagination import AsyncPager, Pager
+from ._core.ratelimit import AdaptiveRateLimiter
+from ._core.records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
+from ._core.retry import RetryPolicy, parse_retry_after
+from ._io.export import (
+    RECORD_COLUMNS,
+    ExportError,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+    to_pandas,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
+from ._io.focus import (
+    FOCUS_COLUMNS,
+    FOCUS_VERSION,
+    focus_rows,
+    write_focus_csv,
+    write_focus_parquet,
+)
+from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
+from ._providers.basedash._client import (
+    AsyncBasedashClient,
+    BasedashAIUsage,
+    BasedashClient,
+    BasedashMemberUsage,
+)
+from ._providers.daramex._client import (
     AsyncDaramexClient,
     DaramexAction,
     DaramexBucket,
@@ -29,38 +85,7 @@ from ._daramex import (
     DaramexSource,
     DaramexTimeSeries,
 )
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigError,
-    NotFoundError,
-    PaginationError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    ServerError,
-    StoreError,
-    UsagekitError,
-)
-from ._export import (
-    RECORD_COLUMNS,
-    ExportError,
-    read_csv,
-    read_jsonl,
-    read_parquet,
-    to_pandas,
-    write_csv,
-    write_jsonl,
-    write_parquet,
-)
-from ._focus import FOCUS_COLUMNS, FOCUS_VERSION, focus_rows, write_focus_csv, write_focus_parquet
-from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
-from ._logging import SensitiveDataFilter
-from ._openai import (
+from ._providers.openai import (
     AsyncOpenAIClient,
     OpenAIAudioSpeechesResult,
     OpenAIAudioTranscriptionsResult,
@@ -79,24 +104,10 @@ from ._openai import (
     OpenAIVectorStoresResult,
     OpenAIWebSearchCallsResult,
 )
-from ._pagination import AsyncPager, Pager
-from ._ratelimit import AdaptiveRateLimiter
-from ._records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
+from ._providers.unsiloed._client import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
-from ._retry import RetryPolicy, parse_retry_after
-from ._store import Snapshot, Store
-from ._sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync
-from ._time import (
-    CLOCK_ENV,
-    TimeLike,
-    Window,
-    as_utc,
-    month_start,
-    pin_clock,
-    resolve_window,
-    utcnow,
-)
-from ._unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
+from ._store.store import Snapshot, Store
+from ._store.sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync
 from ._version import __version__
 
 __all__ = [

@@ -44,8 +44,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ._core.records import LEVEL, MEASURE_ATTRIBUTES, UsageRecord
 from ._lineitems import LineItem, charge_attributes, parse_line_item
-from ._records import LEVEL, MEASURE_ATTRIBUTES, UsageRecord
 
 __all__ = [
     "ALLOCATION_ATTRIBUTES",

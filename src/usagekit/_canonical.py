@@ -34,7 +34,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from ._records import UsageRecord
+from ._core.records import UsageRecord
 
 __all__ = [
     "CANONICAL_DIMENSIONS",

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from ._errors import ConfigError, UsagekitError
+from ._core.errors import ConfigError, UsagekitError
 from ._report import DIMENSION_ALIASES, UsageReport
 from ._version import __version__
 
@@ -173,7 +173,7 @@ def _fetch(args: argparse.Namespace) -> UsageReport:
 
 
 def _from_store(args: argparse.Namespace) -> UsageReport:
-    from ._store import Store
+    from ._store.store import Store
 
     if not Path(args.db).exists():
         raise _CommandError(f"no store at {args.db}; create it with: usagekit sync --db {args.db}")
@@ -446,7 +446,7 @@ def _check_output(path: str | None) -> None:
     """
     if _to_stdout(path):
         return
-    from ._export import ExportError, export_target
+    from ._io.export import ExportError, export_target
 
     try:
         target = export_target(str(path))
@@ -468,7 +468,7 @@ def _check_window(since: str | None, until: str | None) -> None:
         _CommandError: A malformed bound, ``--since`` not before ``--until``, or a ``--since``
             in the future (there is nothing to fetch yet).
     """
-    from ._time import as_utc, utcnow
+    from ._core.clock import as_utc, utcnow
 
     start = None if since is None else as_utc(since, name="--since")
     end = None if until is None else as_utc(until, name="--until")
@@ -495,7 +495,7 @@ def _check_fetch_arguments(args: argparse.Namespace) -> None:
 
 def _require_parquet() -> None:
     """Import pyarrow now, so that a missing extra is reported before anything is fetched."""
-    from ._export import import_optional
+    from ._io.export import import_optional
 
     import_optional("pyarrow", "parquet")
     import_optional("pyarrow.parquet", "parquet")
@@ -562,12 +562,12 @@ def _check_html(args: argparse.Namespace) -> None:
 
 
 def _budget_argument(text: str) -> Any:
-    """Parse ``--budget 1000USD`` (see :func:`usagekit._html.parse_budget`).
+    """Parse ``--budget 1000USD`` (see :func:`usagekit._io.html.parse_budget`).
 
     Raises:
         argparse.ArgumentTypeError: Not an amount with an optional currency code.
     """
-    from ._html import parse_budget
+    from ._io.html import parse_budget
 
     try:
         return parse_budget(text)
@@ -634,9 +634,9 @@ _MAX_LOOKBACK_DAYS = 3660
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    from ._store import Store
-    from ._sync import sync
-    from ._time import as_utc
+    from ._core.clock import as_utc
+    from ._store.store import Store
+    from ._store.sync import sync
 
     if args.since is not None:
         as_utc(args.since, name="--since")  # before the store file is created
@@ -667,7 +667,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
     if _to_stdout(path):
         yield sys.stdout
         return
-    from ._export import text_sink
+    from ._io.export import text_sink
 
     with text_sink(str(path)) as handle:
         yield handle
@@ -848,7 +848,7 @@ def _logging_to_stderr(verbosity: int) -> Iterator[None]:
     if verbosity <= 0:
         yield
         return
-    from ._logging import SensitiveDataFilter
+    from ._core.logs import SensitiveDataFilter
 
     logger = logging.getLogger("usagekit")
     handler = _StderrHandler()
@@ -867,7 +867,7 @@ def _logging_to_stderr(verbosity: int) -> Iterator[None]:
 
 def _say(line: str) -> None:
     """Write one line to stderr, redacted; a closed stderr is not an error worth a traceback."""
-    from ._logging import redact
+    from ._core.logs import redact
 
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(redact(line) + "\n")

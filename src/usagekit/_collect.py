@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from ._client import AsyncClientBase
-from ._coverage import Coverage, capture, span_text
-from ._records import UsageRecord
+from ._core.client import AsyncClientBase
+from ._core.clock import TimeLike, month_start, resolve_window, utcnow
+from ._core.coverage import Coverage, capture, span_text
+from ._core.records import UsageRecord
 from ._report import ProviderFailure, ProviderStatus, UsageReport
-from ._time import TimeLike, month_start, resolve_window, utcnow
 
 __all__ = [
     "AsyncRecordSource",

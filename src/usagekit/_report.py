@@ -15,8 +15,8 @@ from typing import IO, Any
 from . import analytics
 from ._allocate import AllocationSummary
 from ._canonical import CANONICAL_DIMENSIONS
-from ._errors import ConfigError, UsagekitError
-from ._records import LEVEL, TOKEN_METRICS, UsageRecord
+from ._core.errors import ConfigError, UsagekitError
+from ._core.records import LEVEL, TOKEN_METRICS, UsageRecord
 
 __all__ = ["DIMENSION_ALIASES", "ProviderFailure", "ProviderStatus", "Total", "UsageReport"]
 
@@ -132,7 +132,7 @@ class Total:
         Money (``metric == "cost"``) is shown to the cent with thousands separators (a
         non-zero amount under half a cent reads ``< 0.01``); other quantities in full.
         """
-        from ._html import format_money
+        from ._io.html import format_money
 
         group = " / ".join("-" if v is None else v for v in self.group)
         amount = (
@@ -564,19 +564,19 @@ class UsageReport:
 
     def to_csv(self, target: str | Path | IO[str]) -> int:
         """Write the records as CSV (see :func:`usagekit.write_csv`); returns the count."""
-        from ._export import write_csv
+        from ._io.export import write_csv
 
         return write_csv(self.records, target)
 
     def to_jsonl(self, target: str | Path | IO[str]) -> int:
         """Write the records as JSON Lines (see :func:`usagekit.write_jsonl`)."""
-        from ._export import write_jsonl
+        from ._io.export import write_jsonl
 
         return write_jsonl(self.records, target)
 
     def to_parquet(self, path: str | Path) -> int:
         """Write the records as Parquet (needs the ``parquet`` extra)."""
-        from ._export import write_parquet
+        from ._io.export import write_parquet
 
         return write_parquet(self.records, path)
 
@@ -617,8 +617,8 @@ class UsageReport:
             ExportError: The target path is not a regular file.
             OSError: The file cannot be written.
         """
-        from ._export import text_sink
-        from ._html import page
+        from ._io.export import text_sink
+        from ._io.html import page
 
         document = page(
             self, budget=budget, currency=currency, top=top, allocate=allocate, title=title
@@ -633,7 +633,7 @@ class UsageReport:
         Args:
             decimal: Keep quantities as exact ``Decimal`` objects (else float64).
         """
-        from ._export import to_pandas
+        from ._io.export import to_pandas
 
         return to_pandas(self.records, decimal=decimal)
 
@@ -652,7 +652,7 @@ class UsageReport:
         Raises:
             ConfigError: pandas is not installed, or an unknown dimension.
         """
-        from ._export import import_optional
+        from ._io.export import import_optional
 
         pd = import_optional("pandas", "pandas")
         names = [by] if isinstance(by, str) else list(by)
@@ -675,19 +675,19 @@ class UsageReport:
 
     def to_focus(self) -> list[dict[str, Any]]:
         """The cost records as FOCUS 1.2 rows (see :func:`usagekit.focus_rows`)."""
-        from ._focus import focus_rows
+        from ._io.focus import focus_rows
 
         return list(focus_rows(self.records))
 
     def to_focus_csv(self, target: str | Path | IO[str]) -> int:
         """Write the cost records as FOCUS 1.2 CSV."""
-        from ._focus import write_focus_csv
+        from ._io.focus import write_focus_csv
 
         return write_focus_csv(self.records, target)
 
     def to_focus_parquet(self, path: str | Path) -> int:
         """Write the cost records as FOCUS 1.2 Parquet (needs the ``parquet`` extra)."""
-        from ._focus import write_focus_parquet
+        from ._io.focus import write_focus_parquet
 
         return write_focus_parquet(self.records, path)
 
@@ -712,14 +712,14 @@ class UsageReport:
         has its currency and thousands separators, dates are in words; failures, what each
         provider covered and the allocation follow. See :meth:`to_html` for the whole report.
         """
-        from ._html import notebook_html
+        from ._io.html import notebook_html
 
         return notebook_html(self)
 
     # -- charts (the plot extra; the same charts as to_html) -------------------------------
 
     def _view(self, **options: Any) -> Any:
-        from ._html import build_view
+        from ._io.html import build_view
 
         return build_view(self, **options)
 
@@ -746,7 +746,7 @@ class UsageReport:
         Raises:
             ConfigError: matplotlib is not installed, or a bad argument.
         """
-        from . import _plots
+        from ._io import plots as _plots
 
         view = self._view(budget=budget, currency=currency, top=top, allocate=allocate)
         figure = _plots.pyplot().figure(figsize=(12, 20), layout="constrained")
@@ -779,7 +779,7 @@ class UsageReport:
         Raises:
             ConfigError: matplotlib is not installed, or a bad argument.
         """
-        from . import _plots
+        from ._io import plots as _plots
 
         return _plots.plot_cumulative(self._view(budget=budget, currency=currency), ax)
 
@@ -800,7 +800,7 @@ class UsageReport:
         Raises:
             ConfigError: matplotlib is not installed, or no cost in ``currency``.
         """
-        from . import _plots
+        from ._io import plots as _plots
 
         return _plots.plot_daily(self._view(currency=currency, allocate=False), ax)
 
@@ -828,7 +828,7 @@ class UsageReport:
         Raises:
             ConfigError: matplotlib is not installed, or a bad argument.
         """
-        from . import _plots
+        from ._io import plots as _plots
 
         view = self._view(top=top, currency=currency, allocate=allocate)
         return _plots.plot_breakdown(view, by, ax)
@@ -849,7 +849,7 @@ class UsageReport:
         Raises:
             ConfigError: matplotlib is not installed.
         """
-        from . import _plots
+        from ._io import plots as _plots
 
         return _plots.plot_heatmap(self._view(currency=currency, allocate=False), ax)
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from usagekit import ConfigError, UsageRecord
-from usagekit._export import ExportError
-from usagekit._focus import (
+from usagekit._io.export import ExportError
+from usagekit._io.focus import (
     FOCUS_COLUMNS,
     FOCUS_VERSION,
     billing_period,

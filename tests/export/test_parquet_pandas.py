@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from usagekit import ConfigError, UsageRecord
-from usagekit._export import (
+from usagekit._io.export import (
     RECORD_COLUMNS,
     ExportError,
     read_parquet,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from usagekit import UsageRecord
-from usagekit._export import write_csv, write_jsonl, write_parquet
-from usagekit._focus import focus_rows, write_focus_csv, write_focus_parquet
+from usagekit._io.export import write_csv, write_jsonl, write_parquet
+from usagekit._io.focus import focus_rows, write_focus_csv, write_focus_parquet
 
 from ._data import SinglePass, cheap_records, many_records, sample_records
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests._files import IS_ROOT, as_a_user, leftovers
 from usagekit import UsageRecord
-from usagekit._export import (
+from usagekit._io.export import (
     ExportError,
     export_target,
     read_csv,
@@ -29,7 +29,7 @@ from usagekit._export import (
     write_jsonl,
     write_parquet,
 )
-from usagekit._focus import write_focus_csv, write_focus_parquet
+from usagekit._io.focus import write_focus_csv, write_focus_parquet
 
 from ._data import FLOAT_TAIL, many_records, sample_records
 

@@ -16,7 +16,7 @@ import pytest
 
 import usagekit
 from usagekit import UsagekitError, UsageRecord
-from usagekit._export import (
+from usagekit._io.export import (
     RECORD_COLUMNS,
     ExportError,
     csv_line,

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from usagekit._client import AsyncClientBase, SyncClientBase, build_config
-from usagekit._pagination import AsyncPager, Pager
-from usagekit._transport import RequestSpec, params_from
-from usagekit._wire import WireModel
+from usagekit._core.client import AsyncClientBase, SyncClientBase, build_config
+from usagekit._core.pagination import AsyncPager, Pager
+from usagekit._core.transport import RequestSpec, params_from
+from usagekit._core.wire import WireModel
 
 BASE_URL = "https://api.example.test/v1"
 CANARY = "sk-canary-7f3a9c1e5d2b4a6f8e0c"

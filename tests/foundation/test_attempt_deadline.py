@@ -17,7 +17,7 @@ import pytest
 
 import usagekit
 from tests.conftest import SleepRecorder, install_sleep, resolve
-from usagekit._bounded import DeadlineBackend, install_deadline_hook
+from usagekit._core.bounded import DeadlineBackend, install_deadline_hook
 
 from ._fake import AsyncFakeClient, FakeClient, make_client
 from ._hostile import Conn, HostileServer, response
@@ -163,7 +163,7 @@ def test_the_hook_is_inert_outside_an_attempt() -> None:
 
 
 def test_an_expired_deadline_fails_every_socket_operation() -> None:
-    from usagekit._bounded import reset_deadline, set_deadline
+    from usagekit._core.bounded import reset_deadline, set_deadline
 
     backend = DeadlineBackend(httpcore.SyncBackend())
     token = set_deadline(time.monotonic() - 1)

@@ -7,7 +7,7 @@ import pytest
 import respx
 
 import usagekit
-from usagekit._client import resolve_secret, resolve_setting
+from usagekit._core.client import resolve_secret, resolve_setting
 
 from ._fake import BASE_URL, AsyncFakeClient, FakeClient
 

@@ -16,7 +16,7 @@ import respx
 
 import usagekit
 from tests.conftest import SleepRecorder, install_sleep, resolve
-from usagekit._bounded import (
+from usagekit._core.bounded import (
     DEFAULT_MAX_RESPONSE_BYTES,
     MAX_JSON_DEPTH,
     BodyReader,
@@ -24,8 +24,8 @@ from usagekit._bounded import (
     UndecodableBody,
     parse_json,
 )
-from usagekit._pagination import MAX_CURSOR_LENGTH
-from usagekit._retry import RETRYABLE_STATUSES
+from usagekit._core.pagination import MAX_CURSOR_LENGTH
+from usagekit._core.retry import RETRYABLE_STATUSES
 
 from ._fake import BASE_URL, FakeClient, make_client, page
 from ._hostile import Conn, HostileServer, response

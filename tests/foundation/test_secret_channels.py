@@ -19,7 +19,7 @@ import pytest
 
 import usagekit
 from tests.conftest import resolve
-from usagekit._logging import PARTIAL_MATCH_LENGTH, _registry, redact
+from usagekit._core.logs import PARTIAL_MATCH_LENGTH, _registry, redact
 
 from ._fake import CANARY, AsyncFakeClient, FakeClient, make_client
 from ._hostile import Conn, HostileServer, response

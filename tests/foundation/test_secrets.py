@@ -10,7 +10,7 @@ import respx
 
 import usagekit
 from tests.conftest import SleepRecorder, install_sleep, resolve
-from usagekit._logging import redact
+from usagekit._core.logs import redact
 
 from ._fake import BASE_URL, CANARY, make_client
 

@@ -21,7 +21,7 @@ import pytest
 
 import usagekit
 from usagekit import Store, UsageRecord, sync
-from usagekit._records import MEASURE_ATTRIBUTES
+from usagekit._core.records import MEASURE_ATTRIBUTES
 
 sandbox_module = pytest.importorskip("usagekit.sandbox")
 

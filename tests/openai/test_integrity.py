@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from tests.conftest import resolve
 from tests.openai._support import Client, load, params_of, path_of
 from usagekit import ResponseValidationError, UsageRecord
-from usagekit._openai import page_records
-from usagekit._openai._endpoints import ENDPOINTS_BY_NAME, whole_buckets
-from usagekit._transport import decode_body
+from usagekit._core.transport import decode_body
+from usagekit._providers.openai import page_records
+from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME, whole_buckets
 
 UTC = timezone.utc
 START = datetime(2024, 11, 1, tzinfo=UTC)

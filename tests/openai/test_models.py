@@ -25,8 +25,8 @@ from usagekit import (
     OpenAIVectorStoresResult,
     ResponseValidationError,
 )
-from usagekit._openai._endpoints import ENDPOINTS_BY_NAME
-from usagekit._transport import decode_body
+from usagekit._core.transport import decode_body
+from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
 
 START = 1730419200
 

@@ -17,10 +17,10 @@ import usagekit
 from tests.conftest import resolve
 from tests.openai._support import ALL_NAMES, USAGE_NAMES, Client, load, params_of, path_of
 from usagekit import LEVEL, PermissionDeniedError, ResponseValidationError, UsageRecord
-from usagekit._openai import bucket_records, page_records
-from usagekit._openai._endpoints import ENDPOINTS_BY_NAME
-from usagekit._time import month_start
-from usagekit._transport import decode_body
+from usagekit._core.clock import month_start
+from usagekit._core.transport import decode_body
+from usagekit._providers.openai import bucket_records, page_records
+from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
 
 START = datetime(2024, 11, 1, tzinfo=timezone.utc)
 END = datetime(2024, 11, 3, tzinfo=timezone.utc)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 import usagekit
 from tests.conftest import SleepRecorder, install_sleep, resolve
 from usagekit import AsyncBasedashClient, BasedashAIUsage, BasedashClient, UsageRecord
-from usagekit._basedash import usage_records
-from usagekit._time import Window
+from usagekit._core.clock import Window
+from usagekit._providers.basedash._client import usage_records
 
 from ._support import close, json_response, make, no_requests, total
 

@@ -27,14 +27,14 @@ from usagekit import (
     DaramexTimeSeries,
     UsageRecord,
 )
-from usagekit._daramex import (
+from usagekit._core.clock import month_start
+from usagekit._providers.daramex._client import (
     check_timezone,
     iso_z,
     next_bucket_start,
     records_plan,
     time_series_records,
 )
-from usagekit._time import month_start
 
 from ._support import close, json_response, make, no_requests, total
 

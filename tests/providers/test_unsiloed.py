@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 import usagekit
 from tests.conftest import resolve
 from usagekit import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
-from usagekit._time import Window
-from usagekit._transport import decode_body
-from usagekit._unsiloed import parse_billed_date, usage_records
+from usagekit._core.clock import Window
+from usagekit._core.transport import decode_body
+from usagekit._providers.unsiloed._client import parse_billed_date, usage_records
 
 from ._support import close, dumps, json_response, make, no_requests
 

@@ -30,9 +30,9 @@ from usagekit import (
     ResponseValidationError,
     UnsiloedUsage,
 )
-from usagekit._openai import page_records
-from usagekit._openai._endpoints import ENDPOINTS_BY_NAME
-from usagekit._transport import decode_body
+from usagekit._core.transport import decode_body
+from usagekit._providers.openai import page_records
+from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
 
 BASEDASH = {
     "totalUsage": "12.34",

@@ -19,7 +19,7 @@ import pytest
 
 import usagekit
 from usagekit import UsageReport, analytics
-from usagekit._html import BudgetSpec, build_view, format_money, parse_budget
+from usagekit._io.html import BudgetSpec, build_view, format_money, parse_budget
 from usagekit.sandbox import serve
 
 from ._fakes import rec

@@ -13,7 +13,7 @@ import pytest
 
 import usagekit
 from usagekit import Total, UsageRecord, UsageReport
-from usagekit._html import build_view, format_money, headline_html, summary_table_html
+from usagekit._io.html import build_view, format_money, headline_html, summary_table_html
 from usagekit.sandbox import serve
 
 from ._fakes import rec

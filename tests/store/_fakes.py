@@ -166,8 +166,8 @@ def child_sync(
     order: str = "time",
 ) -> None:
     """Run one sync of the OpenAI-like fake in this process (the entry point of a child)."""
-    from usagekit._store import Store
-    from usagekit._sync import sync
+    from usagekit._store.store import Store
+    from usagekit._store.sync import sync
 
     cutoff = as_utc(until)
     make = costs_first if order == "costs_first" else openai_like

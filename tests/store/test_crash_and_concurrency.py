@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from usagekit._store import Store
-from usagekit._sync import SyncResult, sync
+from usagekit._store.store import Store
+from usagekit._store.sync import SyncResult, sync
 
 from ._fakes import BASE, DAY, HOUR, FakeClient, current_period, openai_like, rows
 

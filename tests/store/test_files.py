@@ -24,8 +24,8 @@ import pytest
 import usagekit
 from usagekit import StoreError, UsagekitError, UsageRecord
 from usagekit._cli import main
-from usagekit._store import Store
-from usagekit._sync import sync
+from usagekit._store.store import Store
+from usagekit._store.sync import sync
 
 from ._fakes import BASE, FakeClient, openai_like
 from ._unprivileged import shared_directory, take_write_access, unprivileged

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import usagekit
 from usagekit import ConfigError, UsageRecord
-from usagekit._store import Store
+from usagekit._store.store import Store
 
 UTC = timezone.utc
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

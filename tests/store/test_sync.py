@@ -12,8 +12,8 @@ import pytest
 
 import usagekit
 from usagekit import ConfigError, UsageRecord
-from usagekit._store import Store
-from usagekit._sync import CURRENT_PERIOD_PROVIDERS, SyncClient, sync
+from usagekit._store.store import Store
+from usagekit._store.sync import CURRENT_PERIOD_PROVIDERS, SyncClient, sync
 
 from ._fakes import BASE, DAY, HOUR, FakeClient, current_period, openai_like, rows
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TypeVar
 
-from .._time import utcnow
+from .._core.clock import utcnow
 
 __all__ = [
     "DAY",

@@ -3,7 +3,7 @@
 Everything a chart or a table shows is computed once, exactly, by :func:`build_view` from a
 :class:`~usagekit.UsageReport`; :func:`render_page` draws it as one HTML file (inline SVG,
 inline CSS, no JavaScript, no network, no external assets; readable on a phone, printable),
-:func:`notebook_html` shares its headline and table with Jupyter, and ``usagekit._plots`` draws
+:func:`notebook_html` shares its headline and table with Jupyter, and ``usagekit._io.plots`` draws
 the same charts with matplotlib.
 
 Rules of the display:
@@ -30,14 +30,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from . import analytics
-from ._errors import ConfigError
-from ._records import LEVEL, TOKEN_METRICS
-from ._time import utcnow
-from ._version import __version__
+from .. import analytics
+from .._core.clock import utcnow
+from .._core.errors import ConfigError
+from .._core.records import LEVEL, TOKEN_METRICS
+from .._version import __version__
 
 if TYPE_CHECKING:
-    from ._report import UsageReport
+    from .._report import UsageReport
 
 __all__ = [
     "BudgetSpec",

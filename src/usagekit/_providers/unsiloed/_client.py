@@ -19,13 +19,19 @@ import httpx
 from dateutil.parser import isoparse
 from pydantic import BeforeValidator, SecretStr, field_validator
 
-from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
-from ._coverage import declare, span_text
-from ._records import FLOW, LEVEL, UsageRecord
-from ._retry import RetryPolicy
-from ._time import TimeLike, Window, resolve_window
-from ._transport import RequestSpec, TransportConfig
-from ._wire import ExactDecimal, NonNegativeDecimal, WireModel, parse_utc_date
+from ..._core.client import (
+    AsyncClientBase,
+    SyncClientBase,
+    build_config,
+    resolve_base_url,
+    resolve_secret,
+)
+from ..._core.clock import TimeLike, Window, resolve_window
+from ..._core.coverage import declare, span_text
+from ..._core.records import FLOW, LEVEL, UsageRecord
+from ..._core.retry import RetryPolicy
+from ..._core.transport import RequestSpec, TransportConfig
+from ..._core.wire import ExactDecimal, NonNegativeDecimal, WireModel, parse_utc_date
 
 __all__ = [
     "AsyncUnsiloedClient",

@@ -27,7 +27,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeAlias, cast, get_args
 import httpx
 from pydantic import BeforeValidator, Field, SecretStr
 
-from ._client import (
+from ..._core.client import (
     AsyncClientBase,
     SyncClientBase,
     build_config,
@@ -35,12 +35,19 @@ from ._client import (
     resolve_secret,
     resolve_setting,
 )
-from ._errors import ConfigError, ResponseValidationError
-from ._records import UsageRecord
-from ._retry import RetryPolicy
-from ._time import TimeLike, as_utc, month_start, open_window_is_empty, resolve_window, utcnow
-from ._transport import RequestSpec, TransportConfig, params_from
-from ._wire import Count, ExactDecimal, NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
+from ..._core.clock import (
+    TimeLike,
+    as_utc,
+    month_start,
+    open_window_is_empty,
+    resolve_window,
+    utcnow,
+)
+from ..._core.errors import ConfigError, ResponseValidationError
+from ..._core.records import UsageRecord
+from ..._core.retry import RetryPolicy
+from ..._core.transport import RequestSpec, TransportConfig, params_from
+from ..._core.wire import Count, ExactDecimal, NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
 
 __all__ = [
     "AsyncDaramexClient",

@@ -37,9 +37,9 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Generic, Literal, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
-from ._errors import ConfigError
-from ._records import DIMENSIONS, FLOW, TOKEN_METRICS, UsageRecord
-from ._time import TimeLike, as_utc, resolve_window, utcnow
+from .._core.clock import TimeLike, as_utc, resolve_window, utcnow
+from .._core.errors import ConfigError
+from .._core.records import DIMENSIONS, FLOW, TOKEN_METRICS, UsageRecord
 
 _ZERO = Decimal(0)
 _MICRO = Decimal("0.000001")

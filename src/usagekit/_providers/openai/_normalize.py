@@ -32,9 +32,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .._errors import ResponseValidationError
-from .._lineitems import charge_attributes, parse_line_item
-from .._records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
+from ..._core.errors import ResponseValidationError
+from ..._core.records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
+from ..._lineitems import charge_attributes, parse_line_item
 from ._endpoints import Endpoint
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
 

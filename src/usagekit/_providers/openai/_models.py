@@ -18,7 +18,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, model_validator
 
-from .._wire import Count, ExactDecimal, UnixDateTime, WireModel
+from ..._core.wire import Count, ExactDecimal, UnixDateTime, WireModel
 
 __all__ = [
     "OpenAIAudioSpeechesResult",

@@ -25,8 +25,8 @@ from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from ._errors import APIConnectionError, APIError
-from ._time import utcnow
+from .clock import utcnow
+from .errors import APIConnectionError, APIError
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -163,7 +163,7 @@ class RetryPolicy:
     max_total: float = 300.0
 
     def __post_init__(self) -> None:
-        from ._errors import ConfigError
+        from .errors import ConfigError
 
         if not _is_int(self.max_retries) or self.max_retries < 0:
             raise ConfigError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")

@@ -16,9 +16,9 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 from pydantic import SecretStr
 
-from ._errors import ConfigError
-from ._retry import RetryPolicy
-from ._transport import (
+from .errors import ConfigError
+from .retry import RetryPolicy
+from .transport import (
     DEFAULT_TIMEOUT,
     AsyncTransport,
     Transport,

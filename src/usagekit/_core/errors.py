@@ -18,7 +18,7 @@ Every error usagekit raises on purpose derives from :class:`UsagekitError`::
     ├── PaginationError             a cursor that repeats, is missing, or never ends
     ├── StoreError                  the store's file cannot be used (damaged, foreign, read-only,
     │                               locked, disk full): ``.reason`` says which
-    └── ExportError                 a file being read back is malformed (usagekit._export)
+    └── ExportError                 a file being read back is malformed (usagekit._io.export)
 
 Exception text carries the provider, method, path, status and request id; it never carries a
 credential, a query string or a header value.

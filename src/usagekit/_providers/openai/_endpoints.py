@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, Literal, get_args
 
-from .._errors import ConfigError
-from .._records import FLOW, LEVEL, MetricKind
-from .._time import (
+from ..._core.clock import (
     TimeLike,
     Window,
     as_utc,
@@ -26,7 +24,9 @@ from .._time import (
     to_unix,
     utcnow,
 )
-from .._transport import RequestSpec
+from ..._core.errors import ConfigError
+from ..._core.records import FLOW, LEVEL, MetricKind
+from ..._core.transport import RequestSpec
 from ._models import (
     OpenAIAudioSpeechesResult,
     OpenAIAudioTranscriptionsResult,

@@ -22,14 +22,20 @@ from typing import ClassVar
 import httpx
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from ._client import AsyncClientBase, SyncClientBase, build_config, resolve_base_url, resolve_secret
-from ._coverage import declare, span_text
-from ._errors import ConfigError, ResponseValidationError
-from ._records import UsageRecord
-from ._retry import RetryPolicy
-from ._time import TimeLike, Window, resolve_window
-from ._transport import RequestSpec, TransportConfig
-from ._wire import NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
+from ..._core.client import (
+    AsyncClientBase,
+    SyncClientBase,
+    build_config,
+    resolve_base_url,
+    resolve_secret,
+)
+from ..._core.clock import TimeLike, Window, resolve_window
+from ..._core.coverage import declare, span_text
+from ..._core.errors import ConfigError, ResponseValidationError
+from ..._core.records import UsageRecord
+from ..._core.retry import RetryPolicy
+from ..._core.transport import RequestSpec, TransportConfig
+from ..._core.wire import NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
 
 __all__ = [
     "AsyncBasedashClient",

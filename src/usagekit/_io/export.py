@@ -55,8 +55,8 @@ from typing import IO, Any, TypeAlias
 
 import pydantic
 
-from ._errors import ConfigError, UsagekitError
-from ._records import UsageRecord
+from .._core.errors import ConfigError, UsagekitError
+from .._core.records import UsageRecord
 
 __all__ = [
     "RECORD_COLUMNS",

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from ._client import AsyncClientBase
-from ._errors import ConfigError, StoreError
-from ._records import UsageRecord
-from ._store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches, _SyncPlan
-from ._time import TimeLike, as_utc, utcnow
+from .._core.client import AsyncClientBase
+from .._core.clock import TimeLike, as_utc, utcnow
+from .._core.errors import ConfigError, StoreError
+from .._core.records import UsageRecord
+from .store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches, _SyncPlan
 
 __all__ = ["CURRENT_PERIOD_PROVIDERS", "ProviderSync", "SyncClient", "SyncResult", "sync"]
 

@@ -39,12 +39,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import ConfigError, StoreError
-from ._records import DIMENSIONS, UsageRecord
-from ._time import TimeLike, as_utc, resolve_window
+from .._core.clock import TimeLike, as_utc, resolve_window
+from .._core.errors import ConfigError, StoreError
+from .._core.records import DIMENSIONS, UsageRecord
 
 if TYPE_CHECKING:
-    from ._report import UsageReport
+    from .._report import UsageReport
 
 __all__ = ["DEFAULT_BATCH_SIZE", "FILTERS", "SCHEMA_VERSION", "Snapshot", "Store"]
 
@@ -994,10 +994,10 @@ class Store:
             ConfigError: A bad window or an unknown filter.
             StoreError: SQLite failed to read.
         """
-        from ._collect import coverage_status
-        from ._coverage import span_text
-        from ._report import UsageReport
-        from ._time import month_start, utcnow
+        from .._collect import coverage_status
+        from .._core.clock import month_start, utcnow
+        from .._core.coverage import span_text
+        from .._report import UsageReport
 
         window = resolve_window(start, end, default_start=month_start())
         records = list(self.records(window.start, window.end, **filters))

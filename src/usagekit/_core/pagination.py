@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._errors import PaginationError
-from ._logging import redact
-from ._transport import AsyncTransport, RequestSpec, Transport
+from .errors import PaginationError
+from .logs import redact
+from .transport import AsyncTransport, RequestSpec, Transport
 
 __all__ = ["MAX_CURSOR_LENGTH", "AsyncPager", "CursorPaging", "Pager"]
 

@@ -1,8 +1,9 @@
 """The typed endpoint methods: ``client.usage.<endpoint>(...)`` and ``client.costs(...)``.
 
 Each method validates its arguments and describes its request through the endpoint table
-(:func:`~usagekit._openai._endpoints.prepare`), then hands it to a lazy pager: nothing is sent
-until the pager is iterated. The sync and async resources differ only in the pager they return;
+(:func:`~usagekit._providers.openai._endpoints.prepare`), then hands it to a lazy pager:
+nothing is sent until the pager is iterated. The sync and async resources differ only in the pager
+they return;
 they borrow the client's transport at call time, so a client made by ``with_options`` uses its
 own options.
 """
@@ -12,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._pagination import AsyncPager, Pager
-from .._time import TimeLike
-from .._transport import RequestSpec
+from ..._core.clock import TimeLike
+from ..._core.pagination import AsyncPager, Pager
+from ..._core.transport import RequestSpec
 from ._endpoints import (
     AUDIO_SPEECHES,
     AUDIO_TRANSCRIPTIONS,

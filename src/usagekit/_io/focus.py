@@ -77,8 +77,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ._errors import ConfigError
-from ._export import (
+from .._core.errors import ConfigError
+from .._core.records import UsageRecord
+from .export import (
     DEFAULT_BATCH_SIZE,
     ExportError,
     PathLike,
@@ -94,7 +95,6 @@ from ._export import (
     timestamp_type,
     write_parquet_rows,
 )
-from ._records import UsageRecord
 
 __all__ = [
     "FOCUS_COLUMNS",

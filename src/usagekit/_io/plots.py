@@ -1,7 +1,7 @@
 """The HTML report's charts drawn with matplotlib (the ``plot`` extra), one function per chart.
 
-Each function draws one chart of :func:`usagekit._html.render_page` from the same
-:class:`usagekit._html.View` on a matplotlib ``Axes`` and returns that ``Axes``. Amounts become
+Each function draws one chart of :func:`usagekit._io.html.render_page` from the same
+:class:`usagekit._io.html.View` on a matplotlib ``Axes`` and returns that ``Axes``. Amounts become
 floats only as bar heights and line positions; every label is formatted from the exact
 ``Decimal``.
 """
@@ -12,8 +12,8 @@ from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from ._errors import ConfigError
-from ._html import View, format_money
+from .._core.errors import ConfigError
+from .html import View, format_money
 
 __all__ = ["plot_breakdown", "plot_cumulative", "plot_daily", "plot_heatmap", "pyplot"]
 

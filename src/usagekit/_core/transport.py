@@ -5,7 +5,7 @@ following redirects safely, mapping statuses to errors, reading retry hints, dec
 validating bodies. :class:`Transport` and :class:`AsyncTransport` only differ in how they send a
 request, how they bound an attempt's time and how they sleep between attempts.
 
-Every attempt is bounded (see :mod:`usagekit._bounded`): it ends by its deadline (the
+Every attempt is bounded (see :mod:`usagekit._core.bounded`): it ends by its deadline (the
 configured timeout, for the whole attempt: connect, send, redirects, headers and body) and
 keeps at most ``max_response_bytes`` of decoded body. Everything kept from a response (request
 id, reason phrase, message, body) is redacted when the error is created, so no channel that
@@ -29,7 +29,8 @@ import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, Retrying
 
-from ._bounded import (
+from .._version import __version__
+from .bounded import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ERROR_BODY_LIMIT,
     AttemptClock,
@@ -43,7 +44,7 @@ from ._bounded import (
     reset_deadline,
     set_deadline,
 )
-from ._errors import (
+from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -54,10 +55,9 @@ from ._errors import (
     UsagekitError,
     error_class_for_status,
 )
-from ._logging import SENSITIVE_HEADERS, logger, redact, redact_value, register_secret
-from ._ratelimit import AdaptiveRateLimiter
-from ._retry import RetryPolicy, parse_retry_after
-from ._version import __version__
+from .logs import SENSITIVE_HEADERS, logger, redact, redact_value, register_secret
+from .ratelimit import AdaptiveRateLimiter
+from .retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -81,7 +81,7 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 _USER_AGENT = f"usagekit/{__version__} httpx/{httpx.__version__}"
 _ACCEPT_ENCODING = "gzip, deflate"
-"""The encodings :class:`~usagekit._bounded.BodyReader` decodes with bounded memory."""
+"""The encodings :class:`~usagekit._core.bounded.BodyReader` decodes with bounded memory."""
 _MAX_REQUEST_ID = 200
 """A request id longer than this is cut (after redaction)."""
 _MAX_REASON = 200
@@ -265,7 +265,7 @@ def decode_body(
 
     Raises:
         ResponseValidationError: The body is empty, not JSON, nested deeper than
-            :data:`~usagekit._bounded.MAX_JSON_DEPTH` levels, or not of the documented shape;
+            :data:`~usagekit._core.bounded.MAX_JSON_DEPTH` levels, or not of the documented shape;
             the error names the first offending field.
     """
     try:
@@ -687,7 +687,7 @@ class Transport(_TransportCore):
     """Synchronous transport over ``httpx.Client``.
 
     An attempt's deadline is enforced on every socket operation by a hook installed in the
-    client's connection pools (:func:`~usagekit._bounded.install_deadline_hook`; inert
+    client's connection pools (:func:`~usagekit._core.bounded.install_deadline_hook`; inert
     outside usagekit's own requests), and checked between body chunks whatever the client's
     transport.
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from dateutil.parser import isoparse
 
-from ._errors import ConfigError
+from .errors import ConfigError
 
 __all__ = [
     "CLOCK_ENV",

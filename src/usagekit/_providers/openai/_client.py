@@ -13,18 +13,18 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 import httpx
 from pydantic import SecretStr
 
-from .._client import (
+from ..._core.client import (
     AsyncClientBase,
     SyncClientBase,
     build_config,
     resolve_base_url,
     resolve_secret,
 )
-from .._pagination import AsyncPager, Pager
-from .._records import UsageRecord
-from .._retry import RetryPolicy
-from .._time import TimeLike
-from .._transport import RequestSpec, TransportConfig
+from ..._core.clock import TimeLike
+from ..._core.pagination import AsyncPager, Pager
+from ..._core.records import UsageRecord
+from ..._core.retry import RetryPolicy
+from ..._core.transport import RequestSpec, TransportConfig
 from ._endpoints import COSTS, BucketWidth, CostsBucketWidth, CostsGroupBy, Endpoint, plan_records
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
 from ._normalize import PROVIDER, UniqueRecords, page_records

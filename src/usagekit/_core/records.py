@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ._time import as_utc
+from .clock import as_utc
 
 __all__ = [
     "DERIVED_ATTRIBUTES",
