@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench docs install sweep
+.PHONY: demo test lint bench docs install sweep unasync
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
+	$(BIN)/python scripts/unasync.py --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src/
@@ -41,3 +42,6 @@ bench: install
 docs: install
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+unasync: install
+	$(BIN)/python scripts/unasync.py

@@ -41,7 +41,7 @@ from ._core.logs import SensitiveDataFilter
 from ._core.pagination import AsyncPager, Pager
 from ._core.ratelimit import AdaptiveRateLimiter
 from ._core.records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
-from ._core.retry import RetryPolicy, parse_retry_after
+from ._core.retry import RetryPolicy
 from ._io.export import (
     RECORD_COLUMNS,
     ExportError,
@@ -61,6 +61,7 @@ from ._io.focus import (
     write_focus_parquet,
 )
 from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
+from ._providers import parse_retry_after
 from ._providers.basedash._client import (
     AsyncBasedashClient,
     BasedashAIUsage,

@@ -11,6 +11,7 @@ from usagekit._core.client import AsyncClientBase, SyncClientBase, build_config
 from usagekit._core.pagination import AsyncPager, Pager
 from usagekit._core.transport import RequestSpec, params_from
 from usagekit._core.wire import WireModel
+from usagekit._providers.basedash._info import retry_after_from_body
 
 BASE_URL = "https://api.example.test/v1"
 CANARY = "sk-canary-7f3a9c1e5d2b4a6f8e0c"
@@ -37,6 +38,7 @@ def _config(api_key: str, base_url: str, **options: Any) -> Any:
             "x-org-id": SecretStr("org_canary_1234"),
         },
         error_hints={403: "These endpoints need an admin key"},
+        body_retry_hint=retry_after_from_body,  # the fake server sends Basedash's body hint
         **options,
     )
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from usagekit import RetryPolicy, parse_retry_after
 from usagekit._core.errors import APIConnectionError, APIError, RateLimitError
-from usagekit._core.retry import retry_after_from_body, retry_after_from_headers
+from usagekit._core.retry import retry_after_from_headers
+from usagekit._providers.basedash._info import retry_after_from_body
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=timezone.utc)
 FUTURE = format_datetime(NOW + timedelta(seconds=30), usegmt=True)

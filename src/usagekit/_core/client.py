@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from .errors import ConfigError
+from .provider import BodyRetryHint
 from .retry import RetryPolicy
 from .transport import (
     DEFAULT_TIMEOUT,
@@ -127,6 +128,7 @@ def build_config(
     error_hints: Mapping[int, str] | None = None,
     max_pages: int | None = None,
     max_response_bytes: int | None = None,
+    body_retry_hint: BodyRetryHint | None = None,
 ) -> TransportConfig:
     """Validate a client's arguments into a :class:`TransportConfig`.
 
@@ -141,6 +143,7 @@ def build_config(
         timeout=_timeout(timeout),
         retry=_retry_policy(max_retries, retry),
         error_hints=dict(error_hints or {}),
+        body_retry_hint=body_retry_hint,
     )
     changes: dict[str, Any] = {}
     if max_pages is not None:
@@ -158,6 +161,7 @@ def _derived_config(
     max_pages: int | None,
     adaptive_rate_limit: bool | None,
     max_response_bytes: int | None = None,
+    body_retry_hint: BodyRetryHint | None = None,
 ) -> TransportConfig:
     changes: dict[str, Any] = {}
     if max_response_bytes is not None:

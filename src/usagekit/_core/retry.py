@@ -5,7 +5,8 @@ the loop (``Retrying`` for sync, ``AsyncRetrying`` for async) with the same stop
 objects, so the two paths cannot drift apart.
 
 Order of precedence for the wait: a server hint (header ``retry-after-ms``, then header
-``Retry-After`` as seconds or an HTTP-date, then the JSON body's ``error.retryAfterMs``) wins over
+``Retry-After`` as seconds or an HTTP-date, then a hint in the JSON body,
+for a provider that sends one, such as Basedash's ``error.retryAfterMs``) wins over
 exponential backoff with jitter. No retry is sent before the hint. A hint above
 ``max_retry_after`` is not slept: the error is raised with ``.retry_after`` set.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -32,7 +33,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "RetryPolicy",
     "parse_retry_after",
-    "retry_after_from_body",
+    "non_negative_finite",
     "retry_after_from_headers",
 ]
 
@@ -49,7 +50,8 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
-def _non_negative_finite(value: float) -> float | None:
+def non_negative_finite(value: float) -> float | None:
+    """``value`` if it is a finite number >= 0, else None."""
     return value if math.isfinite(value) and value >= 0 else None
 
 
@@ -58,8 +60,8 @@ def _seconds(text: str, scale: float) -> float | None:
         value = float(text.strip())
     except (ValueError, OverflowError):
         return None
-    checked = _non_negative_finite(value)
-    return None if checked is None else _non_negative_finite(checked / scale)
+    checked = non_negative_finite(value)
+    return None if checked is None else non_negative_finite(checked / scale)
 
 
 def retry_after_from_headers(
@@ -98,32 +100,12 @@ def retry_after_from_headers(
     return max(0.0, (when - current).total_seconds())
 
 
-def retry_after_from_body(body: Any) -> float | None:
-    """Read Basedash's ``{"error": {"retryAfterMs": N}}`` as seconds.
-
-    Args:
-        body: The parsed JSON body (any shape).
-
-    Returns:
-        Seconds to wait, or None when absent, not a number, negative or not finite.
-    """
-    if not isinstance(body, Mapping):
-        return None
-    error = body.get("error")
-    if not isinstance(error, Mapping):
-        return None
-    raw = error.get("retryAfterMs")
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
-        return None
-    try:
-        value = float(raw) / 1000.0
-    except OverflowError:  # an int too large for a float
-        return None
-    return _non_negative_finite(value)
-
-
 def parse_retry_after(
-    headers: Mapping[str, str], body: Any = None, *, now: datetime | None = None
+    headers: Mapping[str, str],
+    body: Any = None,
+    *,
+    now: datetime | None = None,
+    body_hint: Callable[[Any], float | None] | None = None,
 ) -> float | None:
     """Return the server's retry hint in seconds, in usagekit's order of precedence.
 
@@ -131,12 +113,17 @@ def parse_retry_after(
         headers: Response headers.
         body: The parsed JSON body, if any.
         now: The current time, for HTTP-dates.
+        body_hint: The provider's reader of a hint in its error bodies
+            (:attr:`ProviderInfo.body_retry_hint <usagekit._core.provider.ProviderInfo>`), if
+            it sends one; read only when the headers carry no hint.
 
     Returns:
         Seconds, or None when the server gave no usable hint. Never raises.
     """
     from_headers = retry_after_from_headers(headers, now=now)
-    return from_headers if from_headers is not None else retry_after_from_body(body)
+    if from_headers is not None or body_hint is None:
+        return from_headers
+    return body_hint(body)
 
 
 @dataclass(frozen=True)
@@ -169,7 +156,7 @@ class RetryPolicy:
             raise ConfigError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
         for name in ("initial_backoff", "max_backoff", "max_retry_after", "max_total", "jitter"):
             value = getattr(self, name)
-            if not _is_number(value) or _non_negative_finite(float(value)) is None:
+            if not _is_number(value) or non_negative_finite(float(value)) is None:
                 raise ConfigError(f"{name} must be a non-negative finite number, got {value!r}")
         if self.jitter > 1:
             raise ConfigError("jitter must be between 0 and 1")

@@ -56,6 +56,7 @@ from .errors import (
     error_class_for_status,
 )
 from .logs import SENSITIVE_HEADERS, logger, redact, redact_value, register_secret
+from .provider import BodyRetryHint
 from .ratelimit import AdaptiveRateLimiter
 from .retry import RetryPolicy, parse_retry_after
 
@@ -194,6 +195,8 @@ class TransportConfig:
             (see :class:`~usagekit.AdaptiveRateLimiter`), for long walks against a rate limit.
         max_response_bytes: The most bytes of one response's body kept, counted after
             decompression; a larger body raises :class:`~usagekit.ResponseTooLargeError`.
+        body_retry_hint: Reads a retry hint from the provider's error bodies, if it sends one
+            (its :class:`~usagekit._core.provider.ProviderInfo` says).
     """
 
     provider: str
@@ -206,6 +209,7 @@ class TransportConfig:
     max_redirects: int = 5
     adaptive_rate_limit: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    body_retry_hint: BodyRetryHint | None = None
 
     def __post_init__(self) -> None:
         for header, secret in self.credentials.items():
@@ -571,7 +575,9 @@ class _TransportCore:
             request_id=_request_id(response.headers),
             body=redact_value(body),
             hint=self.config.error_hints.get(status),
-            retry_after=parse_retry_after(response.headers, body),
+            retry_after=parse_retry_after(
+                response.headers, body, body_hint=self.config.body_retry_hint
+            ),
             should_retry={"true": True, "false": False}.get(should),
         )
 

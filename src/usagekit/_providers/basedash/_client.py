@@ -36,6 +36,7 @@ from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
 from ..._core.transport import RequestSpec, TransportConfig
 from ..._core.wire import NonNegativeDecimal, UTCDateTime, WireModel, exact_sum
+from ._info import INFO
 
 __all__ = [
     "AsyncBasedashClient",
@@ -128,6 +129,7 @@ def _config(
         max_retries=max_retries,
         retry=retry,
         error_hints=ERROR_HINTS,
+        body_retry_hint=INFO.body_retry_hint,
     )
 
 
