@@ -62,7 +62,7 @@ from ._io.focus import (
 )
 from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
 from ._providers import parse_retry_after
-from ._providers.basedash._client import (
+from ._providers.basedash import (
     AsyncBasedashClient,
     BasedashAIUsage,
     BasedashClient,
@@ -105,7 +105,7 @@ from ._providers.openai import (
     OpenAIVectorStoresResult,
     OpenAIWebSearchCallsResult,
 )
-from ._providers.unsiloed._client import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
+from ._providers.unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._store.store import Snapshot, Store
 from ._store.sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync

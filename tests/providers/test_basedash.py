@@ -16,7 +16,7 @@ import usagekit
 from tests.conftest import SleepRecorder, install_sleep, resolve
 from usagekit import AsyncBasedashClient, BasedashAIUsage, BasedashClient, UsageRecord
 from usagekit._core.clock import Window
-from usagekit._providers.basedash._client import usage_records
+from usagekit._providers.basedash._normalize import usage_records
 
 from ._support import close, json_response, make, no_requests, total
 

@@ -16,7 +16,8 @@ from tests.conftest import resolve
 from usagekit import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from usagekit._core.clock import Window
 from usagekit._core.transport import decode_body
-from usagekit._providers.unsiloed._client import parse_billed_date, usage_records
+from usagekit._providers.unsiloed._models import parse_billed_date
+from usagekit._providers.unsiloed._normalize import usage_records
 
 from ._support import close, dumps, json_response, make, no_requests
 

@@ -10,9 +10,7 @@ corrupt anything.
 from __future__ import annotations
 
 import inspect
-import sqlite3
 from collections.abc import Iterable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -21,11 +19,16 @@ from .._core.client import AsyncClientBase
 from .._core.clock import TimeLike, as_utc, utcnow
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
-from .store import DEFAULT_BATCH_SIZE, Store, _batch_size, _batches, _SyncPlan
+from .._providers import PROVIDERS
+from ._rows import DEFAULT_BATCH_SIZE, batches, check_batch_size
+from ._session import SyncSession
+from .store import Store
 
 __all__ = ["CURRENT_PERIOD_PROVIDERS", "ProviderSync", "SyncClient", "SyncResult", "sync"]
 
-CURRENT_PERIOD_PROVIDERS: frozenset[str] = frozenset({"basedash", "unsiloed"})
+CURRENT_PERIOD_PROVIDERS: frozenset[str] = frozenset(
+    name for name, info in PROVIDERS.items() if info.current_period
+)
 """Providers that report only the current billing period: every fetch of theirs is also kept as
 a snapshot, since nobody else keeps their history."""
 
@@ -162,7 +165,7 @@ def sync(
     each source, which may have been partial when fetched and is fetched again and replaced
     (upsert by record id); the earliest over the provider's sources is used (buckets fetched
     after they closed are not fetched again, idle sources are left out; see
-    :meth:`Store._begin_sync`). If the provider's previous sync did not finish (a crash, a
+    :meth:`Store.begin_sync`). If the provider's previous sync did not finish (a crash, a
     failure), the fetch starts no later than that one did, so the store ends as if it had
     never been interrupted. With nothing stored yet the fetch starts at ``since`` (None: the
     client's own default window); a ``since`` earlier than the watermark back-fills.
@@ -212,7 +215,7 @@ def sync(
         raise ConfigError(f"one client per provider; got several for {', '.join(duplicates)}")
     since_dt = None if since is None else as_utc(since, name="since")
     fetched_at = utcnow() if now is None else as_utc(now, name="now")
-    size = _batch_size(batch_size)
+    size = check_batch_size(batch_size)
     if lookback is not None and (not isinstance(lookback, timedelta) or lookback < timedelta(0)):
         raise ConfigError(f"lookback must be a non-negative timedelta, got {lookback!r}")
     if store.read_only:
@@ -244,16 +247,14 @@ def _close(stream: object) -> None:
         close()
 
 
-def _fetch(
-    store: Store, client: SyncClient, provider: str, start: datetime | None
-) -> Iterable[UsageRecord]:
+def _fetch(session: SyncSession, client: SyncClient) -> Iterable[UsageRecord]:
     """Start the client's fetch: ``sync_records`` (in the stored buckets) when it has one."""
     in_stored_buckets = getattr(client, "sync_records", None)
     if callable(in_stored_buckets):
-        lengths: Mapping[str, timedelta] = store._bucket_lengths(provider)
-        stream: Iterable[UsageRecord] = in_stored_buckets(start, bucket_lengths=lengths)
+        lengths: Mapping[str, timedelta] = session.bucket_lengths()
+        stream: Iterable[UsageRecord] = in_stored_buckets(session.start, bucket_lengths=lengths)
         return stream
-    return client.records(start=start, end=None)
+    return client.records(start=session.start, end=None)
 
 
 def _sync_one(
@@ -264,68 +265,40 @@ def _sync_one(
     fetched_at: datetime,
     batch_size: int,
 ) -> ProviderSync:
-    plan: _SyncPlan | None = None
-    snapshot_id: int | None = None
-    written = 0
-    first_seen: dict[str, datetime] = {}
+    session: SyncSession | None = None
     current_period = provider in CURRENT_PERIOD_PROVIDERS
     try:
-        plan = store._begin_sync(provider, since, fetched_at)
-        if current_period:
-            snapshot_id = store._open_snapshot(provider, fetched_at)
-        stream = _fetch(store, client, provider, plan.start)
-        if inspect.isawaitable(stream) or hasattr(stream, "__aiter__"):
-            _close(stream)
-            raise ConfigError(
-                f"the {provider} client is async; sync() needs the sync client of the provider"
-            )
-        try:
-            for batch in _batches(stream, batch_size):
-                store._write_batch(
-                    batch, provider=provider, snapshot_id=snapshot_id, run_id=plan.run_id
+        session = store.begin_sync(provider, fetched_at, since=since)
+        # Leaving the block with an exception records the failure: the run stays unfinished,
+        # so the next sync starts no later than this one did, and its snapshot is dropped.
+        with session:
+            if current_period:
+                session.open_snapshot(fetched_at)
+            stream = _fetch(session, client)
+            if inspect.isawaitable(stream) or hasattr(stream, "__aiter__"):
+                _close(stream)
+                raise ConfigError(
+                    f"the {provider} client is async; sync() needs the sync client of the provider"
                 )
-                written += len(batch)
-                for record in batch:
-                    seen = first_seen.get(record.source)
-                    if seen is None or record.start < seen:
-                        first_seen[record.source] = record.start
-        finally:
-            _close(stream)
-        # A current-period provider forgets past periods: its fetch supersedes nothing.
-        superseded = (
-            {}
-            if current_period
-            else {
-                source: seen if plan.start is None else max(seen, plan.start)
-                for source, seen in first_seen.items()
-            }
-        )
-        removed = store._finish_sync(
-            plan.run_id, provider=provider, superseded=superseded, snapshot_id=snapshot_id
-        )
-    except BaseException as exc:
-        if not isinstance(exc, Exception):  # interrupted (Ctrl-C, SystemExit): tidy, re-raise
-            if plan is not None:
-                with suppress(StoreError, sqlite3.Error):
-                    store._fail_sync(plan.run_id, type(exc).__name__, snapshot_id)
-            raise
-        error = f"{type(exc).__name__}: {exc}"
-        if plan is not None:
-            # The run stays unfinished, so the next sync starts no later than this one did,
-            # whether or not this bookkeeping succeeds; an unfinished snapshot is never shown.
-            with suppress(StoreError, sqlite3.Error):
-                store._fail_sync(plan.run_id, error, snapshot_id)
+            try:
+                for batch in batches(stream, batch_size):
+                    session.write(batch)
+            finally:
+                _close(stream)
+            # A current-period provider forgets past periods: its fetch supersedes nothing.
+            removed = session.commit(supersede=not current_period)
+    except Exception as exc:  # the provider's failure (an interruption is raised)
         return ProviderSync(
             provider=provider,
-            start=None if plan is None else plan.start,
-            written=written,
-            error=error,
+            start=None if session is None else session.start,
+            written=0 if session is None else session.written,
+            error=f"{type(exc).__name__}: {exc}",
             exception=exc,
         )
     return ProviderSync(
         provider=provider,
-        start=plan.start,
-        written=written,
+        start=session.start,
+        written=session.written,
         removed=removed,
-        snapshot_id=snapshot_id,
+        snapshot_id=session.snapshot_id,
     )

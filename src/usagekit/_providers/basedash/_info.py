@@ -10,7 +10,12 @@ from typing import Any
 from ..._core.provider import ProviderInfo, Setting
 from ..._core.retry import non_negative_finite
 
-__all__ = ["INFO", "retry_after_from_body"]
+__all__ = ["API_KEY", "INFO", "ORG_ID", "retry_after_from_body"]
+
+API_KEY = Setting("api_key", ("BASEDASH_API_KEY",))
+"""The API key of an organization admin."""
+ORG_ID = Setting("org_id", ("BASEDASH_ORG_ID",), secret=False)
+"""The default organization id (each call may pass another)."""
 
 
 def retry_after_from_body(body: Any) -> float | None:
@@ -43,10 +48,7 @@ INFO = ProviderInfo(
     service_name="Basedash AI",
     client="BasedashClient",
     async_client="AsyncBasedashClient",
-    settings=(
-        Setting("api_key", ("BASEDASH_API_KEY",)),
-        Setting("org_id", ("BASEDASH_ORG_ID",), secret=False),
-    ),
+    settings=(API_KEY, ORG_ID),
     base_url="https://charts.basedash.com",
     base_url_env="BASEDASH_BASE_URL",
     error_hints=MappingProxyType(

@@ -6,7 +6,10 @@ from types import MappingProxyType
 
 from ..._core.provider import ProviderInfo, Setting
 
-__all__ = ["INFO"]
+__all__ = ["API_KEY", "INFO"]
+
+API_KEY = Setting("api_key", ("UNSILOED_API_KEY",))
+"""The organization's API key, sent as the ``api-key`` header."""
 
 INFO = ProviderInfo(
     name="unsiloed",
@@ -14,7 +17,7 @@ INFO = ProviderInfo(
     service_name="Unsiloed API",
     client="UnsiloedClient",
     async_client="AsyncUnsiloedClient",
-    settings=(Setting("api_key", ("UNSILOED_API_KEY",)),),
+    settings=(API_KEY,),
     base_url="https://platformbackend.unsiloed.ai/api/v1",
     base_url_env="UNSILOED_BASE_URL",
     error_hints=MappingProxyType(
