@@ -27,6 +27,7 @@ from ._core.errors import (
     AuthenticationError,
     BadRequestError,
     ConfigError,
+    ExportError,
     NotFoundError,
     PaginationError,
     PermissionDeniedError,
@@ -42,17 +43,8 @@ from ._core.pagination import AsyncPager, Pager
 from ._core.ratelimit import AdaptiveRateLimiter
 from ._core.records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
 from ._core.retry import RetryPolicy
-from ._io.export import (
-    RECORD_COLUMNS,
-    ExportError,
-    read_csv,
-    read_jsonl,
-    read_parquet,
-    to_pandas,
-    write_csv,
-    write_jsonl,
-    write_parquet,
-)
+from ._io._columns import RECORD_COLUMNS
+from ._io.csv import read_csv, write_csv
 from ._io.focus import (
     FOCUS_COLUMNS,
     FOCUS_VERSION,
@@ -60,6 +52,9 @@ from ._io.focus import (
     write_focus_csv,
     write_focus_parquet,
 )
+from ._io.jsonl import read_jsonl, write_jsonl
+from ._io.pandas import to_pandas
+from ._io.parquet import read_parquet, write_parquet
 from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
 from ._providers import parse_retry_after
 from ._providers.basedash import (

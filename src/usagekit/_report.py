@@ -1,234 +1,38 @@
-"""The result of :func:`usagekit.collect`: records, failures, and answers without pandas."""
+"""The result of :func:`usagekit.collect`: records, failures, and answers without pandas.
+
+:class:`UsageReport` is the one object people hold; what it adds up lives in
+:mod:`usagekit._report_totals`, how each provider went in :mod:`usagekit._report_status`, and
+its outputs (exports, the HTML page, the notebook view, the charts, the analyses) are imported
+from :mod:`usagekit._io` and :mod:`usagekit.analytics` only when a method is called, so that
+importing usagekit imports none of them.
+"""
 
 from __future__ import annotations
 
-import decimal
-import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from . import analytics
-from ._allocate import AllocationSummary
-from ._canonical import CANONICAL_DIMENSIONS
-from ._core.errors import ConfigError, UsagekitError
-from ._core.records import LEVEL, TOKEN_METRICS, UsageRecord
+from ._core.records import TOKEN_METRICS, UsageRecord
+from ._report_status import ProviderFailure, ProviderStatus
+from ._report_totals import (
+    DIMENSION_ALIASES,
+    Total,
+    compute_totals,
+    dimension_getter,
+    summary_rows,
+)
+
+if TYPE_CHECKING:
+    from . import analytics
+    from ._allocate import AllocationSummary
+    from ._io._view import View
 
 __all__ = ["DIMENSION_ALIASES", "ProviderFailure", "ProviderStatus", "Total", "UsageReport"]
-
-_TICK = timedelta(microseconds=1)
-_EXACT = decimal.Context(prec=120)  # sums stay exact; the default context rounds at 28 digits
-
-_TIME_DIMENSIONS = frozenset({"hour", "day", "month"})
-
-DimensionValue = str | None
-Group = tuple[DimensionValue, ...]
-
-DIMENSION_ALIASES: dict[str, str] = {
-    "provider": "provider",
-    "source": "source",
-    "metric": "metric",
-    "unit": "unit",
-    "kind": "kind",
-    "organization": "organization_id",
-    "organization_id": "organization_id",
-    "project": "project_id",
-    "project_id": "project_id",
-    "user": "user_id",
-    "user_id": "user_id",
-    "email": "user_email",
-    "user_email": "user_email",
-    "api_key": "api_key_id",
-    "api_key_id": "api_key_id",
-    "model": "model",
-    "line_item": "line_item",
-    "hour": "hour",
-    "day": "day",
-    "month": "month",
-    "canonical_model": "canonical_model",
-    "model_vendor": "model_vendor",
-    "model_family": "model_family",
-    "model_snapshot": "model_snapshot",
-}
-"""Names accepted by ``by=``: record fields, short aliases, the UTC calendar units ``hour``,
-``day`` and ``month`` of a record's start, the canonical model dimensions ``canonical_model``
-(``vendor/family``, the same across providers), ``model_vendor``, ``model_family`` and
-``model_snapshot`` (see :func:`usagekit.canonical_model`), and ``attributes.<key>`` for any
-attribute."""
-
-
-def _dimension_getter(name: str) -> Callable[[UsageRecord], DimensionValue]:
-    if name.startswith("attributes."):
-        key = name.split(".", 1)[1]
-        return lambda r: r.attributes.get(key)
-    target = DIMENSION_ALIASES.get(name)
-    if target is None:
-        allowed = ", ".join(sorted(DIMENSION_ALIASES)) + ", attributes.<key>"
-        raise ConfigError(f"cannot group by {name!r}; allowed: {allowed}")
-    if target in _TIME_DIMENSIONS:
-        return functools.partial(_calendar_label, target)
-    computed = CANONICAL_DIMENSIONS.get(target)
-    if computed is not None:
-        return computed
-    return lambda r: getattr(r, target)
-
-
-_LABELS = {"hour": "%Y-%m-%dT%H:00Z", "day": "%Y-%m-%d", "month": "%Y-%m"}
-
-
-def _calendar_label(unit: str, record: UsageRecord) -> str:
-    """The UTC hour, day or month a record lies in; its whole span when it lies in several.
-
-    A billing-period total (Basedash's month, Unsiloed's 30-day cycle) grouped by day is
-    labelled ``2026-11-16/2026-12-16`` (an ISO 8601 interval, end exclusive), never as if it
-    had all happened on its first day.
-    """
-    pattern = _LABELS[unit]
-    first = record.start.strftime(pattern)
-    last = (record.end - _TICK).strftime(pattern) if record.end > record.start else first
-    if first == last:
-        return first
-    span = "%Y-%m-%dT%H:%MZ" if unit == "hour" else "%Y-%m-%d"
-    return f"{record.start.strftime(span)}/{record.end.strftime(span)}"
-
-
-def _series_key(record: UsageRecord) -> tuple[Any, ...]:
-    """Everything that identifies a level's series, i.e. the record's identity minus time."""
-    return (
-        record.provider,
-        record.source,
-        record.metric,
-        record.unit,
-        record.dimensions(),
-        tuple(sorted(record.attributes.items())),
-    )
-
-
-@dataclass(frozen=True)
-class Total:
-    """One line of :meth:`UsageReport.totals`.
-
-    Attributes:
-        group: The values of the ``by`` dimensions, in their order.
-        metric: The metric.
-        unit: The unit (the currency for cost).
-        quantity: Flows summed; levels as the latest value per series, summed across series.
-        records: How many records contributed.
-    """
-
-    group: Group
-    metric: str
-    unit: str
-    quantity: Decimal
-    records: int
-
-    def __str__(self) -> str:
-        """``openai / gpt-4o: cost 1,234.50 USD (12 records)``: exact, readable.
-
-        Money (``metric == "cost"``) is shown to the cent with thousands separators (a
-        non-zero amount under half a cent reads ``< 0.01``); other quantities in full.
-        """
-        from ._io.html import format_money
-
-        group = " / ".join("-" if v is None else v for v in self.group)
-        amount = (
-            format_money(self.quantity, self.unit)
-            if self.metric == "cost"
-            else f"{self.quantity:,} {self.unit}"
-        )
-        count = f"{self.records:,} record{'' if self.records == 1 else 's'}"
-        return f"{group + ': ' if group else ''}{self.metric} {amount} ({count})"
-
-
-@dataclass(frozen=True)
-class ProviderStatus:
-    """How fetching one client went.
-
-    A provider that can only answer for a span of its own (a billing period, a 30-day cycle,
-    whole UTC days) says so: ``covered_start``/``covered_end`` give the span its records
-    actually cover and ``note`` says how that differs from the window asked for, e.g.
-    ``"reports only its current billing period, 2026-12-01 to 2027-01-01; nothing in this
-    window"``. A provider is never silently missing from a window.
-
-    Attributes:
-        provider: The provider name.
-        records: Records kept from it (0 when it failed).
-        seconds: Wall time spent on it.
-        error: None when it succeeded, else a one-line reason.
-        covered_start: Start of the span its records cover (or of the span it reports, when
-            that lies outside the window); None when it has nothing to show.
-        covered_end: End (exclusive) of that span.
-        note: How the covered span differs from the window, or None when it matches.
-    """
-
-    provider: str
-    records: int
-    seconds: float
-    error: str | None = None
-    covered_start: datetime | None = None
-    covered_end: datetime | None = None
-    note: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the provider was fetched completely."""
-        return self.error is None
-
-    @property
-    def state(self) -> str:
-        """One line for people: ``ok``, ``ok; <note>`` or ``FAILED: <reason>``."""
-        if self.error is not None:
-            return f"FAILED: {self.error}"
-        return "ok" if self.note is None else f"ok; {self.note}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The status as JSON-ready values (times as ISO-8601 text).
-
-        Returns:
-            ``provider``, ``records``, ``ok``, ``error``, ``covered_start``, ``covered_end``
-            and ``note``.
-        """
-        return {
-            "provider": self.provider,
-            "records": self.records,
-            "ok": self.ok,
-            "error": self.error,
-            "covered_start": None if self.covered_start is None else self.covered_start.isoformat(),
-            "covered_end": None if self.covered_end is None else self.covered_end.isoformat(),
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class ProviderFailure:
-    """A provider that failed, why, and what had arrived before it failed.
-
-    The partial records are kept here, not in the report's records, so that totals never
-    silently include an incomplete provider.
-
-    Attributes:
-        provider: The provider name.
-        error: The exception.
-        partial_records: Records received before the failure.
-    """
-
-    provider: str
-    error: BaseException
-    partial_records: tuple[UsageRecord, ...] = ()
-
-    @property
-    def reason(self) -> str:
-        """A one-line explanation."""
-        kind = type(self.error).__name__
-        return (
-            f"{kind}: {self.error}"
-            if isinstance(self.error, UsagekitError)
-            else f"{kind}: {self.error!r}"
-        )
 
 
 @dataclass(frozen=True)
@@ -315,7 +119,7 @@ class UsageReport:
         Raises:
             ConfigError: An unknown dimension.
         """
-        getters = [(_dimension_getter(name), value) for name, value in criteria.items()]
+        getters = [(dimension_getter(name), value) for name, value in criteria.items()]
         kept = [r for r in self.records if all(get(r) == value for get, value in getters)]
         return UsageReport(
             tuple(kept), self.failures, self.statuses, self.start, self.end, self.as_of
@@ -389,34 +193,7 @@ class UsageReport:
         Raises:
             ConfigError: An unknown dimension.
         """
-        with decimal.localcontext(_EXACT):
-            return self._totals(by, metric, unit)
-
-    def _totals(self, by: str | Sequence[str], metric: str | None, unit: str | None) -> list[Total]:
-        names = [by] if isinstance(by, str) else list(by)
-        getters = [_dimension_getter(name) for name in names]
-        flows: dict[tuple[Group, str, str], Decimal] = defaultdict(Decimal)
-        counts: dict[tuple[Group, str, str], int] = defaultdict(int)
-        latest: dict[tuple[Group, str, str], dict[tuple[Any, ...], UsageRecord]] = defaultdict(dict)
-        for record in self.records:
-            if (metric is not None and record.metric != metric) or (
-                unit is not None and record.unit != unit
-            ):
-                continue
-            key = (tuple(get(record) for get in getters), record.metric, record.unit)
-            counts[key] += 1
-            if record.kind == LEVEL:
-                series = latest[key]
-                current = series.get(_series_key(record))
-                if current is None or record.end > current.end:
-                    series[_series_key(record)] = record
-            else:
-                flows[key] += record.quantity
-        for key, series in latest.items():
-            flows[key] += sum((r.quantity for r in series.values()), Decimal(0))
-        rows = [Total(g, m, u, q, counts[(g, m, u)]) for (g, m, u), q in flows.items()]
-        rows.sort(key=lambda t: (tuple("" if v is None else v for v in t.group), t.metric, t.unit))
-        return rows
+        return compute_totals(self.records, by, metric, unit)
 
     def total_cost(self) -> dict[str, Decimal]:
         """Total cost per currency, e.g. ``{"USD": Decimal("123.45")}``."""
@@ -471,35 +248,7 @@ class UsageReport:
             none), and ``values`` (the dimension values as a tuple): in time order when
             grouped by ``hour``, ``day`` or ``month``, else largest cost first.
         """
-        rows: dict[Group, dict[str, Any]] = {}
-        levels = {r.metric for r in self.records if r.kind == LEVEL}
-        for total in self.totals(by):
-            row = rows.setdefault(
-                total.group,
-                {
-                    "group": total.group,
-                    "cost": {},
-                    "tokens": Decimal(0),
-                    "records": 0,
-                    "credits": None,
-                },
-            )
-            row["records"] += total.records
-            if total.metric == "cost":
-                row["cost"][total.unit] = total.quantity
-            elif total.unit == "tokens" and total.metric in TOKEN_METRICS:
-                row["tokens"] += total.quantity
-            elif total.unit == "credits" and total.metric not in levels:
-                row["credits"] = (row["credits"] or Decimal(0)) + total.quantity
-        names = [by] if isinstance(by, str) else list(by)
-        if any(DIMENSION_ALIASES.get(name) in _TIME_DIMENSIONS for name in names):
-            ordered = sorted(rows.values(), key=lambda r: tuple(v or "" for v in r["group"]))
-        else:
-            ordered = sorted(rows.values(), key=lambda r: -sum(r["cost"].values(), Decimal(0)))
-        for row in ordered:
-            row["values"] = row["group"]
-            row["group"] = " / ".join("-" if v is None else v for v in row["group"])
-        return ordered
+        return summary_rows(self.records, self.totals(by), by)
 
     # -- analytics (see usagekit.analytics) ------------------------------------------------
 
@@ -517,6 +266,8 @@ class UsageReport:
         Raises:
             ConfigError: A record coarser than the buckets, or a bad argument.
         """
+        from . import analytics
+
         return analytics.time_series(
             self.records,
             granularity=granularity,
@@ -530,18 +281,24 @@ class UsageReport:
         self, *, period_end: Any = None, timezone: str = "UTC", currency: str | None = None
     ) -> analytics.Projection:
         """Spend projected to the period end (see :func:`usagekit.analytics.projection`)."""
+        from . import analytics
+
         return analytics.projection(
             self.records, period_end=period_end, timezone=timezone, currency=currency
         )
 
     def heatmap(self, *, timezone: str = "UTC") -> analytics.Heatmap:
         """Tokens and cost by day of week and hour (see :func:`usagekit.analytics.heatmap`)."""
+        from . import analytics
+
         return analytics.heatmap(self.records, timezone=timezone)
 
     def model_efficiency(
         self, *, limit: int = 20, currency: str | None = None
     ) -> list[analytics.ModelEfficiency]:
         """Cost, tokens and requests per model (see :func:`usagekit.analytics.model_efficiency`)."""
+        from . import analytics
+
         return analytics.model_efficiency(self.records, limit=limit, currency=currency)
 
     def budget(
@@ -556,6 +313,8 @@ class UsageReport:
 
         See :func:`usagekit.analytics.budget`.
         """
+        from . import analytics
+
         return analytics.budget(
             self.records, limit=limit, period=period, timezone=timezone, currency=currency
         )
@@ -564,21 +323,21 @@ class UsageReport:
 
     def to_csv(self, target: str | Path | IO[str]) -> int:
         """Write the records as CSV (see :func:`usagekit.write_csv`); returns the count."""
-        from ._io.export import write_csv
+        from ._io.formats import FORMATS
 
-        return write_csv(self.records, target)
+        return FORMATS["csv"].write(self.records, target)
 
     def to_jsonl(self, target: str | Path | IO[str]) -> int:
         """Write the records as JSON Lines (see :func:`usagekit.write_jsonl`)."""
-        from ._io.export import write_jsonl
+        from ._io.formats import FORMATS
 
-        return write_jsonl(self.records, target)
+        return FORMATS["jsonl"].write(self.records, target)
 
     def to_parquet(self, path: str | Path) -> int:
         """Write the records as Parquet (needs the ``parquet`` extra)."""
-        from ._io.export import write_parquet
+        from ._io.formats import FORMATS
 
-        return write_parquet(self.records, path)
+        return FORMATS["parquet"].write(self.records, path)
 
     def to_html(
         self,
@@ -617,15 +376,11 @@ class UsageReport:
             ExportError: The target path is not a regular file.
             OSError: The file cannot be written.
         """
-        from ._io.export import text_sink
-        from ._io.html import page
+        from ._io.html import write_html
 
-        document = page(
-            self, budget=budget, currency=currency, top=top, allocate=allocate, title=title
+        return write_html(
+            self, target, budget=budget, currency=currency, top=top, allocate=allocate, title=title
         )
-        with text_sink(target) as out:
-            out.write(document)
-        return document
 
     def to_pandas(self, *, decimal: bool = True) -> Any:
         """The records as a pandas DataFrame (needs the ``pandas`` extra).
@@ -633,7 +388,7 @@ class UsageReport:
         Args:
             decimal: Keep quantities as exact ``Decimal`` objects (else float64).
         """
-        from ._io.export import to_pandas
+        from ._io.pandas import to_pandas
 
         return to_pandas(self.records, decimal=decimal)
 
@@ -652,26 +407,9 @@ class UsageReport:
         Raises:
             ConfigError: pandas is not installed, or an unknown dimension.
         """
-        from ._io.export import import_optional
+        from ._io.pandas import summary_frame
 
-        pd = import_optional("pandas", "pandas")
-        names = [by] if isinstance(by, str) else list(by)
-        rows = self.summary(names)
-        currencies = sorted({c for row in rows for c in row["cost"]})
-        credits = any(row["credits"] is not None for row in rows)
-        data = []
-        for row in rows:
-            values: dict[str, Any] = dict(zip(names, row["values"], strict=True))
-            for currency in currencies:
-                values[f"cost_{currency}"] = row["cost"].get(currency)
-            if credits:
-                values["credits"] = row["credits"]
-            values["tokens"] = row["tokens"]
-            values["records"] = row["records"]
-            data.append(values)
-        columns = [*names, *(f"cost_{c}" for c in currencies)]
-        columns += [*(["credits"] if credits else []), "tokens", "records"]
-        return pd.DataFrame(data, columns=columns)
+        return summary_frame(self, by)
 
     def to_focus(self) -> list[dict[str, Any]]:
         """The cost records as FOCUS 1.2 rows (see :func:`usagekit.focus_rows`)."""
@@ -681,15 +419,15 @@ class UsageReport:
 
     def to_focus_csv(self, target: str | Path | IO[str]) -> int:
         """Write the cost records as FOCUS 1.2 CSV."""
-        from ._io.focus import write_focus_csv
+        from ._io.formats import FORMATS
 
-        return write_focus_csv(self.records, target)
+        return FORMATS["focus"].write(self.records, target)
 
     def to_focus_parquet(self, path: str | Path) -> int:
         """Write the cost records as FOCUS 1.2 Parquet (needs the ``parquet`` extra)."""
-        from ._io.focus import write_focus_parquet
+        from ._io.formats import FORMATS
 
-        return write_focus_parquet(self.records, path)
+        return FORMATS["focus-parquet"].write(self.records, path)
 
     # -- display --------------------------------------------------------------------------
 
@@ -712,14 +450,14 @@ class UsageReport:
         has its currency and thousands separators, dates are in words; failures, what each
         provider covered and the allocation follow. See :meth:`to_html` for the whole report.
         """
-        from ._io.html import notebook_html
+        from ._io.notebook import notebook_html
 
         return notebook_html(self)
 
     # -- charts (the plot extra; the same charts as to_html) -------------------------------
 
-    def _view(self, **options: Any) -> Any:
-        from ._io.html import build_view
+    def _view(self, **options: Any) -> View:
+        from ._io._view import build_view
 
         return build_view(self, **options)
 
@@ -749,15 +487,7 @@ class UsageReport:
         from ._io import plots as _plots
 
         view = self._view(budget=budget, currency=currency, top=top, allocate=allocate)
-        figure = _plots.pyplot().figure(figsize=(12, 20), layout="constrained")
-        grid = figure.add_gridspec(5, 1, height_ratios=[4, 4, 4, 3, 3])
-        axes = {name: figure.add_subplot(grid[i]) for i, name in enumerate(_CHARTS)}
-        _plots.plot_cumulative(view, axes["cumulative"])
-        _plots.plot_daily(view, axes["daily"])
-        _plots.plot_breakdown(view, "model", axes["models"])
-        _plots.plot_breakdown(view, "project", axes["projects"])
-        _plots.plot_heatmap(view, axes["heatmap"])
-        return axes
+        return _plots.plot_all(view)
 
     def plot_cumulative(
         self,
@@ -852,7 +582,3 @@ class UsageReport:
         from ._io import plots as _plots
 
         return _plots.plot_heatmap(self._view(currency=currency, allocate=False), ax)
-
-
-_CHARTS = ("cumulative", "daily", "models", "projects", "heatmap")
-"""The charts of :meth:`UsageReport.plot`, in order."""

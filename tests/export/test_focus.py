@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from usagekit import ConfigError, UsageRecord
-from usagekit._io.export import ExportError
+from usagekit._core.errors import ExportError
 from usagekit._io.focus import (
     FOCUS_COLUMNS,
     FOCUS_VERSION,

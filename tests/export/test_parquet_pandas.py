@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 
 from usagekit import ConfigError, UsageRecord
-from usagekit._io.export import (
-    RECORD_COLUMNS,
-    ExportError,
-    read_parquet,
-    to_pandas,
-    write_csv,
-    write_parquet,
-)
+from usagekit._core.errors import ExportError
+from usagekit._io._columns import RECORD_COLUMNS
+from usagekit._io.csv import write_csv
+from usagekit._io.pandas import to_pandas
+from usagekit._io.parquet import read_parquet, write_parquet
 
 from ._data import FLOAT_TAIL, many_records, sample_records
 from .test_text_formats import assert_same

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from usagekit import UsageRecord
-from usagekit._io.export import write_csv, write_jsonl, write_parquet
+from usagekit._io.csv import write_csv
 from usagekit._io.focus import focus_rows, write_focus_csv, write_focus_parquet
+from usagekit._io.jsonl import write_jsonl
+from usagekit._io.parquet import write_parquet
 
 from ._data import SinglePass, cheap_records, many_records, sample_records
 

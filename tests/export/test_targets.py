@@ -20,16 +20,12 @@ import pytest
 
 from tests._files import IS_ROOT, as_a_user, leftovers
 from usagekit import UsageRecord
-from usagekit._io.export import (
-    ExportError,
-    export_target,
-    read_csv,
-    read_jsonl,
-    write_csv,
-    write_jsonl,
-    write_parquet,
-)
+from usagekit._core.errors import ExportError
+from usagekit._io._targets import export_target
+from usagekit._io.csv import read_csv, write_csv
 from usagekit._io.focus import write_focus_csv, write_focus_parquet
+from usagekit._io.jsonl import read_jsonl, write_jsonl
+from usagekit._io.parquet import write_parquet
 
 from ._data import FLOAT_TAIL, many_records, sample_records
 

@@ -16,18 +16,10 @@ import pytest
 
 import usagekit
 from usagekit import UsagekitError, UsageRecord
-from usagekit._io.export import (
-    RECORD_COLUMNS,
-    ExportError,
-    csv_line,
-    csv_row_writer,
-    read_csv,
-    read_jsonl,
-    record_to_row,
-    row_to_record,
-    write_csv,
-    write_jsonl,
-)
+from usagekit._core.errors import ExportError
+from usagekit._io._columns import RECORD_COLUMNS, record_to_row, row_to_record
+from usagekit._io.csv import csv_line, csv_row_writer, read_csv, write_csv
+from usagekit._io.jsonl import read_jsonl, write_jsonl
 
 from ._data import FLOAT_TAIL, NOV, UTC, sample_records
 

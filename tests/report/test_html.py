@@ -19,7 +19,8 @@ import pytest
 
 import usagekit
 from usagekit import UsageReport, analytics
-from usagekit._io.html import BudgetSpec, build_view, format_money, parse_budget
+from usagekit._io._display import format_money
+from usagekit._io._view import BudgetSpec, build_view, parse_budget
 from usagekit.sandbox import serve
 
 from ._fakes import rec

@@ -13,7 +13,9 @@ import pytest
 
 import usagekit
 from usagekit import Total, UsageRecord, UsageReport
-from usagekit._io.html import build_view, format_money, headline_html, summary_table_html
+from usagekit._io._display import format_money
+from usagekit._io._view import build_view
+from usagekit._io.notebook import headline_html, summary_table_html
 from usagekit.sandbox import serve
 
 from ._fakes import rec

@@ -18,7 +18,8 @@ Every error usagekit raises on purpose derives from :class:`UsagekitError`::
     ├── PaginationError             a cursor that repeats, is missing, or never ends
     ├── StoreError                  the store's file cannot be used (damaged, foreign, read-only,
     │                               locked, disk full): ``.reason`` says which
-    └── ExportError                 a file being read back is malformed (usagekit._io.export)
+    └── ExportError                 a file being read back is malformed, a value a format cannot
+                                    hold exactly, a target that is not a regular file
 
 Exception text carries the provider, method, path, status and request id; it never carries a
 credential, a query string or a header value.
@@ -35,6 +36,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigError",
+    "ExportError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
@@ -258,6 +260,60 @@ class StoreError(UsagekitError):
         self.path = path
         self.reason = reason
         super().__init__(message)
+
+
+class ExportError(UsagekitError, ValueError):
+    """An export cannot be written or read back exactly.
+
+    Raised for a malformed file or row (a missing column, an unparseable time or decimal, a
+    record whose id does not match its fields), for a value the format cannot hold exactly
+    (a quantity that does not fit Parquet's ``decimal128(38, 18)``), and for a target that is
+    not a regular file (a directory, a device, a FIFO), before anything is written.
+
+    Attributes:
+        source: The file (or stream) being read or written, when known.
+        line: The 1-based line (CSV, JSON Lines) or row (Parquet) of the offending data.
+        column: The offending column, when one is to blame.
+        detail: The message without the location.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        where = []
+        if source:
+            where.append(source)
+        if line is not None:
+            where.append(f"line {line}")
+        if column:
+            where.append(f"column {column!r}")
+        self.detail = message
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+    def located(self, source: str | None, line: int | None) -> ExportError:
+        """Return a copy of this error that names the file and line it came from.
+
+        Args:
+            source: The file (or stream), used when the error names none.
+            line: The line or row, used when the error names none.
+
+        Returns:
+            The located error.
+        """
+        return ExportError(
+            self.detail,
+            source=self.source or source,
+            line=self.line if self.line is not None else line,
+            column=self.column,
+        )
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

@@ -36,10 +36,11 @@ is skipped):
 * ``ChargeCategory`` "Usage", ``ChargeClass`` null, ``ChargeFrequency`` "Usage-Based",
   ``PricingCategory`` "Standard".
 * ``ProviderName`` = ``PublisherName`` = ``InvoiceIssuerName`` = the provider's display name
-  (OpenAI, Basedash, Unsiloed, Daramex; an unknown provider title-cased);
-  ``ServiceName`` e.g. "OpenAI API"; ``ServiceCategory`` "AI and Machine Learning";
-  ``ServiceSubcategory`` "Generative AI" for the model and assistant providers, "Other (AI and
-  Machine Learning)" otherwise.
+  (its registry entry's ``display_name``, e.g. OpenAI; an unknown provider title-cased);
+  ``ServiceName`` its ``service_name``, e.g. "OpenAI API"; ``ServiceCategory`` "AI and Machine
+  Learning"; ``ServiceSubcategory`` "Generative AI" for the providers whose entry says
+  ``generative`` (the model and assistant providers), "Other (AI and Machine Learning)"
+  otherwise.
 * ``BillingAccountId`` = the organization, or the provider name when the record has none
   (the account of the key used); ``BillingAccountType`` "Organization";
   ``BillingAccountName`` null (the APIs do not return account names).
@@ -77,24 +78,14 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from .._core.errors import ConfigError
+from .._core.errors import ConfigError, ExportError
 from .._core.records import UsageRecord
-from .export import (
-    DEFAULT_BATCH_SIZE,
-    ExportError,
-    PathLike,
-    TextTarget,
-    csv_header,
-    csv_row_writer,
-    decimal_type,
-    format_decimal,
-    format_time,
-    import_optional,
-    json_object,
-    text_sink,
-    timestamp_type,
-    write_parquet_rows,
-)
+from .._providers import PROVIDERS
+from ._optional import import_optional
+from ._targets import PathLike, TextTarget, text_sink
+from ._values import format_decimal, format_time, json_object
+from .csv import csv_header, csv_row_writer
+from .parquet import DEFAULT_BATCH_SIZE, decimal_type, timestamp_type, write_parquet_rows
 
 __all__ = [
     "FOCUS_COLUMNS",
@@ -208,20 +199,6 @@ _REQUIRED_COLUMNS = frozenset(
 )
 """Columns never null in usagekit's rows (Parquet fields marked non-nullable)."""
 
-_DISPLAY_NAMES = {
-    "openai": "OpenAI",
-    "basedash": "Basedash",
-    "unsiloed": "Unsiloed",
-    "daramex": "Daramex",
-}
-_SERVICE_NAMES = {
-    "openai": "OpenAI API",
-    "basedash": "Basedash AI",
-    "unsiloed": "Unsiloed API",
-    "daramex": "Daramex AI Gateway",
-}
-_GENERATIVE = frozenset({"openai", "basedash", "daramex"})
-
 _DIMENSION_TAGS = (
     ("organization_id", "usagekit/organization_id"),
     ("project_id", "usagekit/project_id"),
@@ -280,9 +257,9 @@ def display_name(provider: str) -> str:
     Returns:
         The known display name, or the key title-cased (``"acme_ai"`` -> ``"Acme Ai"``).
     """
-    known = _DISPLAY_NAMES.get(provider)
-    if known is not None:
-        return known
+    info = PROVIDERS.get(provider)
+    if info is not None:
+        return info.display_name
     return " ".join(word.capitalize() for word in _UNIT_WORD.split(provider) if word)
 
 
@@ -326,6 +303,17 @@ def billing_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     if end <= month_end:
         return month_start, month_end
     return start, end
+
+
+def _service_name(provider: str, name: str) -> str:
+    info = PROVIDERS.get(provider)
+    return name if info is None else info.service_name
+
+
+def _service_subcategory(provider: str) -> str:
+    info = PROVIDERS.get(provider)
+    generative = info is not None and info.generative
+    return "Generative AI" if generative else "Other (AI and Machine Learning)"
 
 
 def _consumed(record: UsageRecord) -> tuple[Decimal | None, str | None]:
@@ -414,8 +402,8 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
         name,  # ProviderName
         name,  # PublisherName
         "AI and Machine Learning",  # ServiceCategory
-        _SERVICE_NAMES.get(provider, name),  # ServiceName
-        "Generative AI" if provider in _GENERATIVE else "Other (AI and Machine Learning)",
+        _service_name(provider, name),  # ServiceName
+        _service_subcategory(provider),  # ServiceSubcategory
         sku,  # SkuId
         meter,  # SkuMeter
         record.project_id,  # SubAccountId

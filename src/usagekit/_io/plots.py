@@ -1,7 +1,7 @@
 """The HTML report's charts drawn with matplotlib (the ``plot`` extra), one function per chart.
 
 Each function draws one chart of :func:`usagekit._io.html.render_page` from the same
-:class:`usagekit._io.html.View` on a matplotlib ``Axes`` and returns that ``Axes``. Amounts become
+:class:`usagekit._io._view.View` on a matplotlib ``Axes`` and returns that ``Axes``. Amounts become
 floats only as bar heights and line positions; every label is formatted from the exact
 ``Decimal``.
 """
@@ -13,9 +13,18 @@ from decimal import Decimal
 from typing import Any
 
 from .._core.errors import ConfigError
-from .html import View, format_money
+from ._display import format_money
+from ._view import View
 
-__all__ = ["plot_breakdown", "plot_cumulative", "plot_daily", "plot_heatmap", "pyplot"]
+__all__ = [
+    "CHARTS",
+    "plot_all",
+    "plot_breakdown",
+    "plot_cumulative",
+    "plot_daily",
+    "plot_heatmap",
+    "pyplot",
+]
 
 UTC = timezone.utc
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -233,3 +242,30 @@ def plot_heatmap(view: View, ax: Any = None) -> Any:
     ax.set_title(f"{view.heatmap_unit} by day of week and hour")
     ax.figure.colorbar(image, ax=ax, label=view.heatmap_unit)
     return ax
+
+
+CHARTS = ("cumulative", "daily", "models", "projects", "heatmap")
+"""The charts of :func:`plot_all` (and :meth:`usagekit.UsageReport.plot`), in order."""
+
+
+def plot_all(view: View) -> dict[str, Any]:
+    """Draw every chart of the HTML report in one figure.
+
+    Args:
+        view: The figures.
+
+    Returns:
+        The ``Axes`` by chart, keyed by :data:`CHARTS`.
+
+    Raises:
+        ConfigError: matplotlib is not installed.
+    """
+    figure = pyplot().figure(figsize=(12, 20), layout="constrained")
+    grid = figure.add_gridspec(5, 1, height_ratios=[4, 4, 4, 3, 3])
+    axes = {name: figure.add_subplot(grid[i]) for i, name in enumerate(CHARTS)}
+    plot_cumulative(view, axes["cumulative"])
+    plot_daily(view, axes["daily"])
+    plot_breakdown(view, "model", axes["models"])
+    plot_breakdown(view, "project", axes["projects"])
+    plot_heatmap(view, axes["heatmap"])
+    return axes
