@@ -1,6 +1,15 @@
-"""usagekit: AI usage and spend from the providers' own APIs, as one typed record stream."""
+"""usagekit: AI usage and spend from the providers' own APIs, as one typed record stream.
 
-from . import analytics, sandbox
+The clients, records, reports, the store and the errors load with the package; the export
+formats, ``usagekit.analytics`` and ``usagekit.sandbox`` load on first use (``usagekit.write_csv``,
+``usagekit.sandbox.serve``, ...), so that ``import usagekit`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._allocate import (
     ALLOCATION_ATTRIBUTES,
     ALLOCATION_QUANTUM,
@@ -43,18 +52,6 @@ from ._core.pagination import AsyncPager, Pager
 from ._core.ratelimit import AdaptiveRateLimiter
 from ._core.records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, MetricKind, UsageRecord
 from ._core.retry import RetryPolicy
-from ._io._columns import RECORD_COLUMNS
-from ._io.csv import read_csv, write_csv
-from ._io.focus import (
-    FOCUS_COLUMNS,
-    FOCUS_VERSION,
-    focus_rows,
-    write_focus_csv,
-    write_focus_parquet,
-)
-from ._io.jsonl import read_jsonl, write_jsonl
-from ._io.pandas import to_pandas
-from ._io.parquet import read_parquet, write_parquet
 from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
 from ._providers import parse_retry_after
 from ._providers.basedash import (
@@ -105,6 +102,56 @@ from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._store.store import Snapshot, Store
 from ._store.sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from . import analytics, sandbox
+    from ._io._columns import RECORD_COLUMNS
+    from ._io.csv import read_csv, write_csv
+    from ._io.focus import (
+        FOCUS_COLUMNS,
+        FOCUS_VERSION,
+        focus_rows,
+        write_focus_csv,
+        write_focus_parquet,
+    )
+    from ._io.jsonl import read_jsonl, write_jsonl
+    from ._io.pandas import to_pandas
+    from ._io.parquet import read_parquet, write_parquet
+
+_LAZY: dict[str, str] = {
+    "analytics": "usagekit.analytics",
+    "sandbox": "usagekit.sandbox",
+    "RECORD_COLUMNS": "usagekit._io._columns",
+    "read_csv": "usagekit._io.csv",
+    "write_csv": "usagekit._io.csv",
+    "FOCUS_COLUMNS": "usagekit._io.focus",
+    "FOCUS_VERSION": "usagekit._io.focus",
+    "focus_rows": "usagekit._io.focus",
+    "write_focus_csv": "usagekit._io.focus",
+    "write_focus_parquet": "usagekit._io.focus",
+    "read_jsonl": "usagekit._io.jsonl",
+    "write_jsonl": "usagekit._io.jsonl",
+    "to_pandas": "usagekit._io.pandas",
+    "read_parquet": "usagekit._io.parquet",
+    "write_parquet": "usagekit._io.parquet",
+}
+"""Public names loaded on first use: name -> the module that defines it (a module's own name
+for the subpackages)."""
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'usagekit' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"usagekit.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ALLOCATION_ATTRIBUTES",
