@@ -126,8 +126,8 @@ def _measure(sink: str, count: int, directory: Path) -> dict[str, Any]:
     import usagekit
     from usagekit._core.records import UsageRecord
     from usagekit._core.transport import decode_body
-    from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
     from usagekit._providers.openai._normalize import page_records
+    from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
     if sink == "parquet":
         # Imported before the baseline, as write_parquet will import them.

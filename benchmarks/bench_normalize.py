@@ -13,8 +13,8 @@ import random
 from typing import Any
 
 from usagekit._core.transport import decode_body
-from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
 from usagekit._providers.openai._normalize import page_records
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 from ._common import Result, interleaved
 

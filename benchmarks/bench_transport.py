@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from usagekit import OpenAIClient
-from usagekit._providers.openai._endpoints import CompletionsGroupBy
+from usagekit._providers.openai._models import CompletionsGroupBy
 from usagekit.sandbox import serve
 
 from ._common import Result, interleaved

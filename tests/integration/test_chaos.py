@@ -10,8 +10,8 @@ import pytest
 
 import usagekit
 from tests.conftest import resolve
-from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
 from usagekit._providers.openai._normalize import bucket_records
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 sandbox_module = pytest.importorskip("usagekit.sandbox")
 

@@ -27,7 +27,7 @@ from tests.openai._support import Client, load, params_of, path_of
 from usagekit import ResponseValidationError, UsageRecord
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import page_records
-from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME, whole_buckets
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME, whole_buckets
 
 UTC = timezone.utc
 START = datetime(2024, 11, 1, tzinfo=UTC)

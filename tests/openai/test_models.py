@@ -26,7 +26,7 @@ from usagekit import (
     ResponseValidationError,
 )
 from usagekit._core.transport import decode_body
-from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 START = 1730419200
 

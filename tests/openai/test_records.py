@@ -20,7 +20,7 @@ from usagekit import LEVEL, PermissionDeniedError, ResponseValidationError, Usag
 from usagekit._core.clock import month_start
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import bucket_records, page_records
-from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 START = datetime(2024, 11, 1, tzinfo=timezone.utc)
 END = datetime(2024, 11, 3, tzinfo=timezone.utc)

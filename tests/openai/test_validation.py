@@ -10,7 +10,7 @@ import respx
 from tests.conftest import resolve
 from tests.openai._support import Client, endpoint_method, make_client
 from usagekit import AsyncOpenAIClient, ConfigError, OpenAIClient
-from usagekit._providers.openai._endpoints import (
+from usagekit._providers.openai._requests import (
     ENDPOINTS,
     SOURCE_NAMES,
     VECTOR_STORES,

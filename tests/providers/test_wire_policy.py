@@ -32,7 +32,7 @@ from usagekit import (
 )
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import page_records
-from usagekit._providers.openai._endpoints import ENDPOINTS_BY_NAME
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 BASEDASH = {
     "totalUsage": "12.34",

@@ -21,8 +21,17 @@ from pydantic import AliasChoices, Field, model_validator
 from ..._core.wire import Count, ExactDecimal, UnixDateTime, WireModel
 
 __all__ = [
+    "CompletionsGroupBy",
+    "ContextLevel",
+    "CostsGroupBy",
+    "FileSearchGroupBy",
+    "ImageSize",
+    "ImageSource",
+    "ImagesGroupBy",
+    "ModelGroupBy",
     "OpenAIAudioSpeechesResult",
     "OpenAIAudioTranscriptionsResult",
+    "OpenAIBucket",
     "OpenAICodeInterpreterSessionsResult",
     "OpenAICompletionsResult",
     "OpenAICostAmount",
@@ -31,13 +40,50 @@ __all__ = [
     "OpenAIFileSearchCallsResult",
     "OpenAIImagesResult",
     "OpenAIModerationsResult",
-    "OpenAIResult",
-    "ResultT",
-    "OpenAIBucket",
     "OpenAIPage",
+    "OpenAIResult",
     "OpenAIVectorStoresResult",
     "OpenAIWebSearchCallsResult",
+    "ProjectGroupBy",
+    "ResultT",
+    "WebSearchGroupBy",
 ]
+
+
+# The API's vocabulary: the values of the filters that take a fixed set, and the ``group_by``
+# fields of each endpoint (each one a result field of the models below).
+
+ImageSource = Literal["image.generation", "image.edit", "image.variation"]
+"""Values of the images endpoint's ``sources`` filter."""
+
+ImageSize = Literal["256x256", "512x512", "1024x1024", "1792x1792", "1024x1792"]
+"""Values of the images endpoint's ``sizes`` filter."""
+
+ContextLevel = Literal["low", "medium", "high"]
+"""Values of the web search endpoint's ``context_levels`` filter."""
+
+CompletionsGroupBy = Literal[
+    "project_id", "user_id", "api_key_id", "model", "batch", "service_tier"
+]
+"""``group_by`` fields of completions."""
+
+ModelGroupBy = Literal["project_id", "user_id", "api_key_id", "model"]
+"""``group_by`` fields of embeddings, moderations, audio speeches and audio transcriptions."""
+
+ImagesGroupBy = Literal["project_id", "user_id", "api_key_id", "model", "size", "source"]
+"""``group_by`` fields of images."""
+
+ProjectGroupBy = Literal["project_id"]
+"""``group_by`` field of vector stores and code interpreter sessions."""
+
+FileSearchGroupBy = Literal["project_id", "user_id", "api_key_id", "vector_store_id"]
+"""``group_by`` fields of file search calls."""
+
+WebSearchGroupBy = Literal["project_id", "user_id", "api_key_id", "model", "context_level"]
+"""``group_by`` fields of web search calls."""
+
+CostsGroupBy = Literal["project_id", "line_item", "api_key_id"]
+"""``group_by`` fields of costs."""
 
 
 class _ProjectScoped(WireModel):

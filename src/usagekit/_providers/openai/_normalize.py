@@ -35,8 +35,8 @@ from typing import Any
 from ..._core.errors import ResponseValidationError
 from ..._core.records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
 from ..._lineitems import charge_attributes, parse_line_item
-from ._endpoints import Endpoint
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
+from ._requests import Endpoint
 
 __all__ = ["PROVIDER", "UniqueRecords", "bucket_records", "page_records"]
 

@@ -1,10 +1,10 @@
-"""The 11 OpenAI usage and costs endpoints, described as data.
+"""The 11 OpenAI usage and costs endpoints as data, and the requests built from them.
 
-One :class:`Endpoint` per endpoint says everything the rest of the package needs: its path, its
-result model, the filters and ``group_by`` fields it documents, the bucket widths and limit caps
-it accepts, and how its results become records. Request building and validation
-(:func:`prepare`) are written once, here, for all of them and for both clients; nothing in this
-module does I/O.
+One :class:`Endpoint` entry in :data:`ENDPOINTS` per endpoint says everything the rest of the
+package needs: its path, its result model, the filters and ``group_by`` fields it documents, the
+bucket widths and limit caps it accepts, and how its results become records. Request building
+and validation (:func:`prepare`, :func:`plan_records`) are written once, here, for all of them
+and for both clients; nothing in this module does I/O.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ from ..._core.errors import ConfigError
 from ..._core.records import FLOW, LEVEL, MetricKind
 from ..._core.transport import RequestSpec
 from ._models import (
+    CompletionsGroupBy,
+    ContextLevel,
+    CostsGroupBy,
+    FileSearchGroupBy,
+    ImagesGroupBy,
+    ImageSize,
+    ImageSource,
+    ModelGroupBy,
     OpenAIAudioSpeechesResult,
     OpenAIAudioTranscriptionsResult,
     OpenAICodeInterpreterSessionsResult,
@@ -40,7 +48,9 @@ from ._models import (
     OpenAIPage,
     OpenAIVectorStoresResult,
     OpenAIWebSearchCallsResult,
+    ProjectGroupBy,
     ResultT,
+    WebSearchGroupBy,
 )
 
 __all__ = [
@@ -60,20 +70,10 @@ __all__ = [
     "VECTOR_STORES",
     "WEB_SEARCH_CALLS",
     "BucketWidth",
-    "CompletionsGroupBy",
-    "ContextLevel",
     "CostsBucketWidth",
-    "CostsGroupBy",
     "Endpoint",
-    "FileSearchGroupBy",
-    "ImageSize",
-    "ImageSource",
-    "ImagesGroupBy",
     "Metric",
-    "ModelGroupBy",
-    "ProjectGroupBy",
     "SourceName",
-    "WebSearchGroupBy",
     "plan_records",
     "prepare",
     "resolve_group_by",
@@ -86,38 +86,6 @@ BucketWidth = Literal["1m", "1h", "1d"]
 
 CostsBucketWidth = Literal["1d"]
 """The only bucket width of the costs endpoint."""
-
-ImageSource = Literal["image.generation", "image.edit", "image.variation"]
-"""Values of the images endpoint's ``sources`` filter."""
-
-ImageSize = Literal["256x256", "512x512", "1024x1024", "1792x1792", "1024x1792"]
-"""Values of the images endpoint's ``sizes`` filter."""
-
-ContextLevel = Literal["low", "medium", "high"]
-"""Values of the web search endpoint's ``context_levels`` filter."""
-
-CompletionsGroupBy = Literal[
-    "project_id", "user_id", "api_key_id", "model", "batch", "service_tier"
-]
-"""``group_by`` fields of completions."""
-
-ModelGroupBy = Literal["project_id", "user_id", "api_key_id", "model"]
-"""``group_by`` fields of embeddings, moderations, audio speeches and audio transcriptions."""
-
-ImagesGroupBy = Literal["project_id", "user_id", "api_key_id", "model", "size", "source"]
-"""``group_by`` fields of images."""
-
-ProjectGroupBy = Literal["project_id"]
-"""``group_by`` field of vector stores and code interpreter sessions."""
-
-FileSearchGroupBy = Literal["project_id", "user_id", "api_key_id", "vector_store_id"]
-"""``group_by`` fields of file search calls."""
-
-WebSearchGroupBy = Literal["project_id", "user_id", "api_key_id", "model", "context_level"]
-"""``group_by`` fields of web search calls."""
-
-CostsGroupBy = Literal["project_id", "line_item", "api_key_id"]
-"""``group_by`` fields of costs."""
 
 SourceName = Literal[
     "completions",
@@ -138,10 +106,6 @@ USAGE_LIMITS: Mapping[str, int] = {"1d": 31, "1h": 168, "1m": 1440}
 """The largest ``limit`` (buckets per page) of the usage endpoints, per bucket width."""
 
 _COSTS_LIMITS: Mapping[str, int] = {"1d": 180}
-
-_IMAGE_SOURCES: frozenset[str] = frozenset(get_args(ImageSource))
-_IMAGE_SIZES: frozenset[str] = frozenset(get_args(ImageSize))
-_CONTEXT_LEVELS: frozenset[str] = frozenset(get_args(ContextLevel))
 
 
 @dataclass(frozen=True)
@@ -208,149 +172,132 @@ class Endpoint(Generic[ResultT]):
         return self.name == "costs"
 
 
+_KEY_FILTERS = ("project_ids", "user_ids", "api_key_ids")
+_MODEL_FILTERS = (*_KEY_FILTERS, "models")
+
+
 def _usage(
     name: str,
     result_type: type[ResultT],
     *,
-    filters: tuple[str, ...],
-    group_by: tuple[str, ...],
     metrics: tuple[Metric, ...],
+    filters: tuple[str, ...] = _MODEL_FILTERS,
+    group_by: object = ModelGroupBy,
     attributes: tuple[str, ...] = (),
-    enums: Mapping[str, frozenset[str]] | None = None,
+    enums: Mapping[str, object] | None = None,
 ) -> Endpoint[ResultT]:
+    """An ``/organization/usage/...`` endpoint; ``group_by`` and ``enums`` values are Literals."""
     return Endpoint(
         name=name,
         path=f"/organization/usage/{name}",
         result_type=result_type,
         page_type=OpenAIPage[result_type],  # type: ignore[valid-type]
         filters=filters,
-        group_by=group_by,
-        enums=enums or {},
+        group_by=get_args(group_by),
+        enums={key: frozenset(get_args(values)) for key, values in (enums or {}).items()},
         metrics=metrics,
         attributes=attributes,
     )
 
 
-_KEY_FILTERS = ("project_ids", "user_ids", "api_key_ids")
-_MODEL_FILTERS = (*_KEY_FILTERS, "models")
-_MODEL_GROUPS: tuple[str, ...] = get_args(ModelGroupBy)
-
-COMPLETIONS = _usage(
-    "completions",
-    OpenAICompletionsResult,
-    filters=(*_MODEL_FILTERS, "batch"),
-    group_by=get_args(CompletionsGroupBy),
-    metrics=(
-        *_tokens(
-            "input_tokens",
-            "output_tokens",
-            "input_cached_tokens",
-            "input_cache_write_tokens",
-            "input_uncached_tokens",
-            "input_text_tokens",
-            "output_text_tokens",
-            "input_cached_text_tokens",
-            "input_audio_tokens",
-            "input_cached_audio_tokens",
-            "output_audio_tokens",
-            "input_image_tokens",
-            "input_cached_image_tokens",
-            "output_image_tokens",
-        ),
-        *_requests("num_model_requests"),
-    ),
-    attributes=("batch", "service_tier"),
-)
-EMBEDDINGS = _usage(
-    "embeddings",
-    OpenAIEmbeddingsResult,
-    filters=_MODEL_FILTERS,
-    group_by=_MODEL_GROUPS,
-    metrics=(*_tokens("input_tokens"), *_requests("num_model_requests")),
-)
-MODERATIONS = _usage(
-    "moderations",
-    OpenAIModerationsResult,
-    filters=_MODEL_FILTERS,
-    group_by=_MODEL_GROUPS,
-    metrics=(*_tokens("input_tokens"), *_requests("num_model_requests")),
-)
-IMAGES = _usage(
-    "images",
-    OpenAIImagesResult,
-    filters=("sources", "sizes", *_MODEL_FILTERS),
-    group_by=get_args(ImagesGroupBy),
-    metrics=(Metric("images", "images"), *_requests("num_model_requests")),
-    attributes=("source", "size"),
-    enums={"sources": _IMAGE_SOURCES, "sizes": _IMAGE_SIZES},
-)
-AUDIO_SPEECHES = _usage(
-    "audio_speeches",
-    OpenAIAudioSpeechesResult,
-    filters=_MODEL_FILTERS,
-    group_by=_MODEL_GROUPS,
-    metrics=(Metric("characters", "characters"), *_requests("num_model_requests")),
-)
-AUDIO_TRANSCRIPTIONS = _usage(
-    "audio_transcriptions",
-    OpenAIAudioTranscriptionsResult,
-    filters=_MODEL_FILTERS,
-    group_by=_MODEL_GROUPS,
-    metrics=(Metric("seconds", "seconds"), *_requests("num_model_requests")),
-)
-VECTOR_STORES = _usage(
-    "vector_stores",
-    OpenAIVectorStoresResult,
-    filters=("project_ids",),
-    group_by=get_args(ProjectGroupBy),
-    metrics=(Metric("usage_bytes", "bytes", LEVEL),),
-)
-CODE_INTERPRETER_SESSIONS = _usage(
-    "code_interpreter_sessions",
-    OpenAICodeInterpreterSessionsResult,
-    filters=("project_ids",),
-    group_by=get_args(ProjectGroupBy),
-    metrics=(Metric("num_sessions", "sessions"),),
-)
-FILE_SEARCH_CALLS = _usage(
-    "file_search_calls",
-    OpenAIFileSearchCallsResult,
-    filters=(*_KEY_FILTERS, "vector_store_ids"),
-    group_by=get_args(FileSearchGroupBy),
-    metrics=_requests("num_requests"),
-    attributes=("vector_store_id",),
-)
-WEB_SEARCH_CALLS = _usage(
-    "web_search_calls",
-    OpenAIWebSearchCallsResult,
-    filters=(*_MODEL_FILTERS, "context_levels"),
-    group_by=get_args(WebSearchGroupBy),
-    metrics=_requests("num_model_requests", "num_requests"),
-    attributes=("context_level",),
-    enums={"context_levels": _CONTEXT_LEVELS},
-)
-COSTS: Endpoint[OpenAICostsResult] = Endpoint(
-    name="costs",
-    path="/organization/costs",
-    result_type=OpenAICostsResult,
-    page_type=OpenAIPage[OpenAICostsResult],
-    filters=("project_ids", "api_key_ids"),
-    group_by=get_args(CostsGroupBy),
-    limits=_COSTS_LIMITS,
-)
-
+# One entry per endpoint, in the order ``records()`` reads them; each is also named
+# (``COMPLETIONS := ...``) for the methods that call it.
 ENDPOINTS: tuple[Endpoint[Any], ...] = (
-    COMPLETIONS,
-    EMBEDDINGS,
-    MODERATIONS,
-    IMAGES,
-    AUDIO_SPEECHES,
-    AUDIO_TRANSCRIPTIONS,
-    VECTOR_STORES,
-    CODE_INTERPRETER_SESSIONS,
-    FILE_SEARCH_CALLS,
-    WEB_SEARCH_CALLS,
-    COSTS,
+    COMPLETIONS := _usage(
+        "completions",
+        OpenAICompletionsResult,
+        filters=(*_MODEL_FILTERS, "batch"),
+        group_by=CompletionsGroupBy,
+        metrics=(
+            *_tokens(
+                "input_tokens",
+                "output_tokens",
+                "input_cached_tokens",
+                "input_cache_write_tokens",
+                "input_uncached_tokens",
+                "input_text_tokens",
+                "output_text_tokens",
+                "input_cached_text_tokens",
+                "input_audio_tokens",
+                "input_cached_audio_tokens",
+                "output_audio_tokens",
+                "input_image_tokens",
+                "input_cached_image_tokens",
+                "output_image_tokens",
+            ),
+            *_requests("num_model_requests"),
+        ),
+        attributes=("batch", "service_tier"),
+    ),
+    EMBEDDINGS := _usage(
+        "embeddings",
+        OpenAIEmbeddingsResult,
+        metrics=(*_tokens("input_tokens"), *_requests("num_model_requests")),
+    ),
+    MODERATIONS := _usage(
+        "moderations",
+        OpenAIModerationsResult,
+        metrics=(*_tokens("input_tokens"), *_requests("num_model_requests")),
+    ),
+    IMAGES := _usage(
+        "images",
+        OpenAIImagesResult,
+        filters=("sources", "sizes", *_MODEL_FILTERS),
+        group_by=ImagesGroupBy,
+        metrics=(Metric("images", "images"), *_requests("num_model_requests")),
+        attributes=("source", "size"),
+        enums={"sources": ImageSource, "sizes": ImageSize},
+    ),
+    AUDIO_SPEECHES := _usage(
+        "audio_speeches",
+        OpenAIAudioSpeechesResult,
+        metrics=(Metric("characters", "characters"), *_requests("num_model_requests")),
+    ),
+    AUDIO_TRANSCRIPTIONS := _usage(
+        "audio_transcriptions",
+        OpenAIAudioTranscriptionsResult,
+        metrics=(Metric("seconds", "seconds"), *_requests("num_model_requests")),
+    ),
+    VECTOR_STORES := _usage(
+        "vector_stores",
+        OpenAIVectorStoresResult,
+        filters=("project_ids",),
+        group_by=ProjectGroupBy,
+        metrics=(Metric("usage_bytes", "bytes", LEVEL),),
+    ),
+    CODE_INTERPRETER_SESSIONS := _usage(
+        "code_interpreter_sessions",
+        OpenAICodeInterpreterSessionsResult,
+        filters=("project_ids",),
+        group_by=ProjectGroupBy,
+        metrics=(Metric("num_sessions", "sessions"),),
+    ),
+    FILE_SEARCH_CALLS := _usage(
+        "file_search_calls",
+        OpenAIFileSearchCallsResult,
+        filters=(*_KEY_FILTERS, "vector_store_ids"),
+        group_by=FileSearchGroupBy,
+        metrics=_requests("num_requests"),
+        attributes=("vector_store_id",),
+    ),
+    WEB_SEARCH_CALLS := _usage(
+        "web_search_calls",
+        OpenAIWebSearchCallsResult,
+        filters=(*_MODEL_FILTERS, "context_levels"),
+        group_by=WebSearchGroupBy,
+        metrics=_requests("num_model_requests", "num_requests"),
+        attributes=("context_level",),
+        enums={"context_levels": ContextLevel},
+    ),
+    COSTS := Endpoint(
+        name="costs",
+        path="/organization/costs",
+        result_type=OpenAICostsResult,
+        page_type=OpenAIPage[OpenAICostsResult],
+        filters=("project_ids", "api_key_ids"),
+        group_by=get_args(CostsGroupBy),
+        limits=_COSTS_LIMITS,
+    ),
 )
 """All 11 endpoints, in the order ``records()`` reads them."""
 
@@ -392,11 +339,7 @@ def _unique(items: Sequence[str]) -> tuple[str, ...]:
 
 
 def _check_width(endpoint: Endpoint[Any], bucket_width: Any) -> int:
-    """Return the largest limit for ``bucket_width``.
-
-    Raises:
-        ConfigError: The endpoint does not accept that width.
-    """
+    """The largest ``limit`` of ``bucket_width`` (a ConfigError if the endpoint lacks it)."""
     cap = endpoint.limits.get(bucket_width) if isinstance(bucket_width, str) else None
     if cap is None:
         allowed = _choices(endpoint.limits)
