@@ -120,7 +120,12 @@ class _Fetch:
         self.tracker.add()
 
     def end(self, error: Exception | None, declared: Sequence[Coverage]) -> None:
-        """Report the end of the fetch and keep its outcome."""
+        """Report the end of the fetch and keep its outcome.
+
+        Args:
+            error: Why the fetch failed, or None when it completed.
+            declared: What the provider said about its span while fetching.
+        """
         if error is None:
             self.tracker.emit("done")
         else:
@@ -131,8 +136,18 @@ class _Fetch:
 
 @contextlib.contextmanager
 def _fetching(client: Any, on_progress: ProgressCallback | None) -> Iterator[_Fetch]:
-    """Run the block as one provider's fetch: its coverage declarations captured, a failure
-    kept in the outcome (one provider's failure must not lose the others), not raised."""
+    """Run the block as one provider's fetch, for :func:`_drain` and :func:`_adrain`.
+
+    The provider's coverage declarations are captured, and an exception of the block is kept in
+    the outcome, not raised: one provider's failure must not lose the others.
+
+    Args:
+        client: The provider's client.
+        on_progress: The progress callback, if any.
+
+    Yields:
+        The fetch, to add records to; its ``outcome`` is set when the block ends.
+    """
     fetch = _Fetch(client, on_progress)
     fetch.tracker.emit("started")
     with capture() as declared:
