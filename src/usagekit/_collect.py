@@ -11,20 +11,22 @@ report's failures.
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from ._core.client import AsyncClientBase
 from ._core.clock import TimeLike, month_start, resolve_window, utcnow
 from ._core.coverage import Coverage, capture, span_text
 from ._core.records import UsageRecord
-from ._report import ProviderFailure, ProviderStatus, UsageReport
+from ._core.source import AsyncRecordSource, RecordSource, is_async_client
+
+if TYPE_CHECKING:  # the report (and the analytics it offers) is imported when first needed
+    from ._report import ProviderStatus, UsageReport
 
 __all__ = [
     "AsyncRecordSource",
@@ -33,22 +35,6 @@ __all__ = [
     "acollect",
     "collect",
 ]
-
-
-class RecordSource(Protocol):
-    """Anything with a provider name and a ``records(start, end)`` iterator: every sync client."""
-
-    provider: str
-
-    def records(self, start: Any = None, end: Any = None) -> Iterator[UsageRecord]: ...
-
-
-class AsyncRecordSource(Protocol):
-    """The async twin of :class:`RecordSource`: ``records`` is an async iterator."""
-
-    provider: str
-
-    def records(self, start: Any = None, end: Any = None) -> AsyncIterator[UsageRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -96,11 +82,6 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def _is_async(client: object) -> bool:
-    records = getattr(client, "records", None)
-    return isinstance(client, AsyncClientBase) or inspect.isasyncgenfunction(records)
-
-
 def _provider(client: object) -> str:
     return str(getattr(client, "provider", type(client).__name__))
 
@@ -123,42 +104,77 @@ class _Tracker:
             self.emit("records")
 
 
+class _Fetch:
+    """One provider's fetch under way: its records, its progress and, at the end, its outcome."""
+
+    outcome: _Outcome
+
+    def __init__(self, client: Any, on_progress: ProgressCallback | None) -> None:
+        self.tracker = _Tracker(_provider(client), on_progress)
+        self.records: list[UsageRecord] = []
+        self.began = time.monotonic()
+
+    def add(self, record: UsageRecord) -> None:
+        """Keep one record that arrived."""
+        self.records.append(record)
+        self.tracker.add()
+
+    def end(self, error: Exception | None, declared: Sequence[Coverage]) -> None:
+        """Report the end of the fetch and keep its outcome.
+
+        Args:
+            error: Why the fetch failed, or None when it completed.
+            declared: What the provider said about its span while fetching.
+        """
+        if error is None:
+            self.tracker.emit("done")
+        else:
+            self.tracker.emit("failed", f"{type(error).__name__}: {error}")
+        seconds = time.monotonic() - self.began
+        self.outcome = _Outcome(self.tracker.provider, self.records, seconds, error, declared)
+
+
+@contextlib.contextmanager
+def _fetching(client: Any, on_progress: ProgressCallback | None) -> Iterator[_Fetch]:
+    """Run the block as one provider's fetch, for :func:`_drain` and :func:`_adrain`.
+
+    The provider's coverage declarations are captured, and an exception of the block is kept in
+    the outcome, not raised: one provider's failure must not lose the others.
+
+    Args:
+        client: The provider's client.
+        on_progress: The progress callback, if any.
+
+    Yields:
+        The fetch, to add records to; its ``outcome`` is set when the block ends.
+    """
+    fetch = _Fetch(client, on_progress)
+    fetch.tracker.emit("started")
+    with capture() as declared:
+        try:
+            yield fetch
+        except Exception as exc:
+            fetch.end(exc, declared)
+            return
+    fetch.end(None, declared)
+
+
 def _drain(
     client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
 ) -> _Outcome:
-    tracker = _Tracker(_provider(client), on_progress)
-    records: list[UsageRecord] = []
-    began = time.monotonic()
-    tracker.emit("started")
-    with capture() as declared:
-        try:
-            for record in client.records(start, end):
-                records.append(record)
-                tracker.add()
-        except Exception as exc:  # one provider's failure must not lose the others
-            tracker.emit("failed", f"{type(exc).__name__}: {exc}")
-            return _Outcome(tracker.provider, records, time.monotonic() - began, exc, declared)
-    tracker.emit("done")
-    return _Outcome(tracker.provider, records, time.monotonic() - began, None, declared)
+    with _fetching(client, on_progress) as fetch:
+        for record in client.records(start, end):
+            fetch.add(record)
+    return fetch.outcome
 
 
 async def _adrain(
     client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
 ) -> _Outcome:
-    tracker = _Tracker(_provider(client), on_progress)
-    records: list[UsageRecord] = []
-    began = time.monotonic()
-    tracker.emit("started")
-    with capture() as declared:
-        try:
-            async for record in client.records(start, end):
-                records.append(record)
-                tracker.add()
-        except Exception as exc:  # one provider's failure must not lose the others
-            tracker.emit("failed", f"{type(exc).__name__}: {exc}")
-            return _Outcome(tracker.provider, records, time.monotonic() - began, exc, declared)
-    tracker.emit("done")
-    return _Outcome(tracker.provider, records, time.monotonic() - began, None, declared)
+    with _fetching(client, on_progress) as fetch:
+        async for record in client.records(start, end):
+            fetch.add(record)
+    return fetch.outcome
 
 
 def _status(outcome: _Outcome, start: datetime, end: datetime | None) -> ProviderStatus:
@@ -199,6 +215,8 @@ def coverage_status(
         The status, with ``covered_start``/``covered_end`` and a ``note`` when they differ
         from the window.
     """
+    from ._report import ProviderStatus
+
     spans = [(c.start, c.end) for c in declared]
     spans.extend((r.start, r.end) for r in records)
     covered_start = min((s for s, _ in spans), default=None)
@@ -226,6 +244,8 @@ def coverage_status(
 
 
 def _report(outcomes: Sequence[_Outcome], start: datetime, end: datetime | None) -> UsageReport:
+    from ._report import ProviderFailure, UsageReport
+
     failures = [
         ProviderFailure(o.provider, o.error, tuple(o.records))
         for o in outcomes
@@ -275,8 +295,8 @@ def collect(
     """
     begin, finish = _window(start, end)
     clients = list(clients)
-    sync_clients = [(i, c) for i, c in enumerate(clients) if not _is_async(c)]
-    async_clients = [(i, c) for i, c in enumerate(clients) if _is_async(c)]
+    sync_clients = [(i, c) for i, c in enumerate(clients) if not is_async_client(c)]
+    async_clients = [(i, c) for i, c in enumerate(clients) if is_async_client(c)]
     outcomes: dict[int, _Outcome] = {}
 
     async def run_async() -> list[_Outcome]:
@@ -338,7 +358,7 @@ async def acollect(
     clients = list(clients)
     tasks = [
         _adrain(c, begin, finish, on_progress)
-        if _is_async(c)
+        if is_async_client(c)
         else loop.run_in_executor(None, _drain, c, begin, finish, on_progress)
         for c in clients
     ]
