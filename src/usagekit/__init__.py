@@ -68,7 +68,7 @@ from ._providers.basedash._client import (
     BasedashClient,
     BasedashMemberUsage,
 )
-from ._providers.daramex._client import (
+from ._providers.daramex import (
     AsyncDaramexClient,
     DaramexAction,
     DaramexBucket,
