@@ -60,7 +60,7 @@ from ._providers.basedash import (
     BasedashClient,
     BasedashMemberUsage,
 )
-from ._providers.daramex._client import (
+from ._providers.daramex import (
     AsyncDaramexClient,
     DaramexAction,
     DaramexBucket,

@@ -28,13 +28,8 @@ from usagekit import (
     UsageRecord,
 )
 from usagekit._core.clock import month_start
-from usagekit._providers.daramex._client import (
-    check_timezone,
-    iso_z,
-    next_bucket_start,
-    records_plan,
-    time_series_records,
-)
+from usagekit._providers.daramex._normalize import next_bucket_start, time_series_records
+from usagekit._providers.daramex._requests import check_timezone, iso_z, records_plan
 
 from ._support import close, json_response, make, no_requests, total
 

@@ -10,8 +10,10 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .._core.calendar import Granularity, bucket_floor, bucket_next
 from ..analytics import t_quantile
 from ._catalog import DARAMEX_ACTIONS, DARAMEX_MODELS, DaramexOrg
 from ._data import MILLION, DaramexEvent
@@ -38,36 +40,6 @@ ENDPOINTS = ("time-series", "projection", "model-efficiency", "heatmap", "cache-
 # Time buckets in a zone
 
 
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-
-
-def _floor(moment: datetime, granularity: str, tz: ZoneInfo) -> datetime:
-    """The start (UTC) of the bucket containing ``moment``, aligned in ``tz``."""
-    local = moment.astimezone(tz)
-    if granularity == "hour":
-        # ``replace`` keeps ``fold``, so the repeated hour of a DST fall-back stays distinct.
-        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-    day = local.date()
-    if granularity == "week":
-        day -= timedelta(days=day.weekday())
-    elif granularity == "month":
-        day = day.replace(day=1)
-    return _midnight(day, tz)
-
-
-def _next(start: datetime, granularity: str, tz: ZoneInfo) -> datetime:
-    """The start (UTC) of the bucket after the one starting at ``start``."""
-    if granularity == "hour":
-        return _floor(start + timedelta(hours=1), "hour", tz)
-    day = start.astimezone(tz).date()
-    if granularity == "day":
-        return _midnight(day + timedelta(days=1), tz)
-    if granularity == "week":
-        return _midnight(day + timedelta(days=7), tz)
-    return _midnight(next_month(day), tz)
-
-
 def bucket_starts(
     start: datetime, end: datetime, granularity: str, tz: ZoneInfo, limit: int = _MAX_BUCKETS
 ) -> list[datetime]:
@@ -75,7 +47,8 @@ def bucket_starts(
 
     Day, week (Monday) and month buckets start at local midnight, so across a DST change a
     day bucket lasts 23 or 25 hours; hour buckets start on local hours (``:30`` UTC in
-    Asia/Kolkata), and the repeated hour of a fall-back is its own bucket.
+    Asia/Kolkata), and the repeated hour of a fall-back is its own bucket (the calendar's
+    ``"wall"`` hours, see :mod:`usagekit._core.calendar`).
 
     Args:
         start: Window start.
@@ -90,9 +63,10 @@ def bucket_starts(
     Raises:
         ValueError: If more than ``limit`` buckets would be needed.
     """
-    starts = [_floor(start, granularity, tz)]
+    width = cast(Granularity, granularity)
+    starts = [bucket_floor(start, width, tz, hours="wall")]
     while True:
-        following = _next(starts[-1], granularity, tz)
+        following = bucket_next(starts[-1], width, tz, hours="wall")
         if following >= end:
             return starts
         if len(starts) >= limit:
