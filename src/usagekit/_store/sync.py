@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from .._core.client import AsyncClientBase
 from .._core.clock import TimeLike, as_utc, utcnow
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
+from .._core.source import is_async_client
 from .._providers import PROVIDERS
 from ._rows import DEFAULT_BATCH_SIZE, batches, check_batch_size
 from ._session import SyncSession
@@ -143,7 +143,7 @@ def _provider_of(client: object) -> str:
         raise ConfigError(
             f"a sync client needs a records() method; {type(client).__name__} has none"
         )
-    if isinstance(client, AsyncClientBase) or inspect.isasyncgenfunction(records):
+    if is_async_client(client):
         raise ConfigError(
             f"the {provider} client is async; sync() needs the sync client of the provider"
         )
