@@ -5,8 +5,8 @@ stream, so it does not depend on when or in what order it is asked for. It is ge
 and cached per hour. An event or row exists when ``history_start <= time < now``.
 
 OpenAI usage is generated per hour and per *stream* (a fixed combination of project, user,
-key, model, ...) by its emulator's ``_generate`` module; the other providers' events are made
-here, per hour.
+key, model, ...); every provider's rows and events are made by the ``_generate`` module of its
+emulator's folder, and answered here.
 """
 
 from __future__ import annotations
@@ -19,18 +19,15 @@ from decimal import Decimal
 from typing import Literal, TypeVar
 
 from ._catalog import (
-    BASEDASH_ACTIVITY_OFFSET,
-    DARAMEX_ACTIONS,
-    DARAMEX_ACTIVITY_OFFSET,
-    DARAMEX_MODELS,
-    MILLION,
-    UNSILOED_ACTIVITY_OFFSET,
     Catalog,
     DaramexOrg,
     build_catalog,
 )
+from ._emulators.basedash._generate import BasedashEvents
+from ._emulators.daramex._generate import DaramexEvents
 from ._emulators.openai._generate import OpenAIUsage, row_costs
 from ._emulators.openai._kinds import OPENAI_KINDS, add_into
+from ._emulators.unsiloed._generate import UnsiloedEvents
 from ._rows import (
     BasedashEvent,
     BasedashPeriod,
@@ -44,14 +41,12 @@ from ._rows import (
 from ._util import (
     DAY,
     HOUR,
-    MINUTE,
     UTC,
     Clock,
     HashRandom,
     TimeLike,
     floor_to,
     next_month,
-    quantize_money,
 )
 from ._util import to_datetime as _to_datetime
 from ._util import to_unix as _to_unix
@@ -87,6 +82,9 @@ class SandboxData:
         self._cache: dict[tuple[object, ...], object] = {}
         self._day_factors: dict[tuple[str, int], float] = {}
         self._openai = OpenAIUsage(self)
+        self._basedash = BasedashEvents(self)
+        self._unsiloed = UnsiloedEvents(self)
+        self._daramex = DaramexEvents(self)
 
     # ---------------------------------------------------------------- general
 
@@ -141,7 +139,6 @@ class SandboxData:
     def _hours(self, start: int, end: int) -> range:
         return range(floor_to(start, HOUR), end, HOUR)
 
-    # ---------------------------------------------------------------- OpenAI generation
     # ---------------------------------------------------------------- OpenAI ground truth
 
     def openai_rows(
@@ -310,46 +307,14 @@ class SandboxData:
 
     # ---------------------------------------------------------------- Basedash
 
-    def _basedash_hour(self, hour: int) -> list[BasedashEvent]:
-        def make() -> list[BasedashEvent]:
-            rng = HashRandom(self.seed, "basedash", hour)
-            shape = self._shape("basedash", hour, BASEDASH_ACTIVITY_OFFSET)
-            events = []
-            for member in self.catalog.basedash_members:
-                active = rng.random() < min(0.9, 0.75 * member.weight * shape)
-                if not member.current:
-                    day = hour // DAY
-                    active = active and HashRandom(self.seed, "basedash-former", day).chance(0.3)
-                if not active:
-                    continue
-                for _ in range(1 + rng.below(3)):
-                    micros = round(rng.uniform(2_000, 60_000) * rng.lognormal(0.8))
-                    events.append(
-                        BasedashEvent(
-                            hour + rng.below(HOUR),
-                            member.user_id,
-                            member.member_id,
-                            member.email,
-                            Decimal(micros).scaleb(-6),
-                        )
-                    )
-            if rng.chance(0.08 * shape):
-                micros = round(rng.uniform(1_000, 30_000))
-                events.append(
-                    BasedashEvent(
-                        hour + rng.below(HOUR), None, None, None, Decimal(micros).scaleb(-6)
-                    )
-                )
-            events.sort(key=lambda e: e.ts)
-            return events
-
-        return self._cached(("basedash", hour), make)
-
     def basedash_events(self, start: TimeLike, end: TimeLike) -> list[BasedashEvent]:
         """Basedash billable AI actions in ``[start, end)`` (and before ``now``)."""
         low, high = self._window(start, end)
         return [
-            e for h in self._hours(low, high) for e in self._basedash_hour(h) if low <= e.ts < high
+            e
+            for h in self._hours(low, high)
+            for e in self._basedash.hour_events(h)
+            if low <= e.ts < high
         ]
 
     def basedash_period(self, at: TimeLike | None = None) -> BasedashPeriod:
@@ -372,28 +337,14 @@ class SandboxData:
 
     # ---------------------------------------------------------------- Unsiloed
 
-    def _unsiloed_hour(self, hour: int) -> list[UnsiloedEvent]:
-        def make() -> list[UnsiloedEvent]:
-            rng = HashRandom(self.seed, "unsiloed", hour)
-            shape = self._shape("unsiloed", hour, UNSILOED_ACTIVITY_OFFSET)
-            events = [
-                UnsiloedEvent(
-                    hour + rng.below(HOUR),
-                    max(1, round(9 * rng.lognormal(0.9))),
-                    rng.pick(("parse", "extract", "classify", "split")),
-                )
-                for _ in range(rng.poisson(2.2 * shape))
-            ]
-            events.sort(key=lambda e: e.ts)
-            return events
-
-        return self._cached(("unsiloed", hour), make)
-
     def unsiloed_events(self, start: TimeLike, end: TimeLike) -> list[UnsiloedEvent]:
         """Unsiloed jobs in ``[start, end)`` (and before ``now``)."""
         low, high = self._window(start, end)
         return [
-            e for h in self._hours(low, high) for e in self._unsiloed_hour(h) if low <= e.ts < high
+            e
+            for h in self._hours(low, high)
+            for e in self._unsiloed.hour_events(h)
+            if low <= e.ts < high
         ]
 
     def unsiloed_cycle(self, at: TimeLike | None = None) -> UnsiloedCycle:
@@ -415,52 +366,6 @@ class SandboxData:
     def daramex_org(self, org_id: str) -> DaramexOrg | None:
         """The Daramex organization with this id, if any."""
         return next((o for o in self.catalog.daramex_orgs if o.id == org_id), None)
-
-    def _daramex_hour(self, org: DaramexOrg, hour: int) -> list[DaramexEvent]:
-        def make() -> list[DaramexEvent]:
-            rng = HashRandom(self.seed, "daramex", org.id, hour)
-            shape = self._shape("daramex", hour, DARAMEX_ACTIVITY_OFFSET)
-            actions = list(DARAMEX_ACTIONS)
-            action_weights = [DARAMEX_ACTIONS[a][0] for a in actions]
-            events = []
-            for _ in range(rng.poisson(org.volume * shape)):
-                ts = hour + rng.below(60) * MINUTE + rng.below(60)
-                action = rng.weighted(actions, action_weights)
-                _, choices, mean_in, mean_out = DARAMEX_ACTIONS[action]
-                model = DARAMEX_MODELS[
-                    rng.weighted([c[0] for c in choices], [c[1] for c in choices])
-                ]
-                source = "byok" if rng.chance(0.2) else "system"
-                total_in = max(1, round(mean_in * rng.lognormal(0.5)))
-                output = round(mean_out * rng.lognormal(0.5))
-                cacheable = source == "system" and model.cache_read > 0
-                cache_read = round(total_in * rng.uniform(0.1, 0.6)) if cacheable else 0
-                regular = total_in - cache_read
-                cost = quantize_money(
-                    (regular * model.input + cache_read * model.cache_read + output * model.output)
-                    / MILLION
-                )
-                latency = None
-                if model.latency_ms is not None:
-                    latency = round(model.latency_ms * rng.lognormal(0.45) * (1 + output / 2000), 1)
-                events.append(
-                    DaramexEvent(
-                        ts,
-                        org.id,
-                        source,
-                        action,
-                        model.id,
-                        regular,
-                        cache_read,
-                        output,
-                        cost,
-                        latency,
-                    )
-                )
-            events.sort(key=lambda e: e.ts)
-            return events
-
-        return self._cached(("daramex", org.id, hour), make)
 
     def daramex_events(
         self,
@@ -493,7 +398,7 @@ class SandboxData:
         return [
             e
             for h in self._hours(low, high)
-            for e in self._daramex_hour(org, h)
+            for e in self._daramex.hour_events(org, h)
             if low <= e.ts < high and (source == "all" or e.source == source)
         ]
 
