@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 import usagekit
-from usagekit import _cli
-from usagekit._cli import main
+from usagekit._cli import _commands, _fetch, main
+from usagekit._providers import PROVIDERS
 from usagekit.sandbox import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-20T12:00:30Z"
-PROVIDER_VARIABLES = [v for spec in _cli.PROVIDERS.values() for v in spec.variables]
+PROVIDER_VARIABLES = [v for info in PROVIDERS.values() for s in info.settings for v in s.env]
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ def nothing_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("fetched despite bad arguments")
 
-    monkeypatch.setattr(_cli, "_fetch", refuse)
-    monkeypatch.setattr(_cli, "_clients", refuse)
+    monkeypatch.setattr(_commands, "fetch", refuse)
+    monkeypatch.setattr(_commands, "clients", refuse)
 
 
 @pytest.fixture
@@ -144,10 +144,10 @@ def test_a_half_configured_provider_names_what_is_missing(
 
 def test_the_progress_line_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        _cli.shutil, "get_terminal_size", lambda fallback: os.terminal_size((60, 20))
+        _fetch.shutil, "get_terminal_size", lambda fallback: os.terminal_size((60, 20))
     )
     stream = io.StringIO()
-    line = _cli._ProgressLine(stream)
+    line = _fetch.ProgressLine(stream)
     for provider in ("openai", "basedash", "unsiloed", "daramex"):
         line(usagekit.Progress(provider, "started", 0))
         line(usagekit.Progress(provider, "records", 123_456))

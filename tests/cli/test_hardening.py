@@ -23,8 +23,7 @@ import pytest
 
 import usagekit
 from tests._files import IS_ROOT, as_a_user, leftovers
-from usagekit import _cli
-from usagekit._cli import build_parser, main
+from usagekit._cli import _commands, build_parser, main
 
 NOW = "2026-10-20T09:30:00Z"
 WINDOW = ["--since", "2026-10-01", "--until", "2026-10-15"]
@@ -72,8 +71,8 @@ def no_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: Any, **__: Any) -> Any:
         raise AssertionError("fetched before checking the arguments")
 
-    monkeypatch.setattr(_cli, "_fetch", refuse)
-    monkeypatch.setattr(_cli, "_clients", refuse)
+    monkeypatch.setattr(_commands, "fetch", refuse)
+    monkeypatch.setattr(_commands, "clients", refuse)
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
 
@@ -255,7 +254,7 @@ def test_the_report_file_is_replaced_whole(
     def broken(*_: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_cli, "_write_report", broken)
+    monkeypatch.setattr(_commands, "write_report", broken)
     assert main(["report", "--demo", *WINDOW, "--provider", "unsiloed", "-o", str(target)]) == 2
     assert f"cannot write {target}: No space left on device" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "the previous report\n"
@@ -481,7 +480,7 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(
     def bug(*_: Any) -> Any:
         raise RuntimeError("something usagekit did not expect")
 
-    monkeypatch.setattr(_cli, "_fetch", bug)
+    monkeypatch.setattr(_commands, "fetch", bug)
     assert main(["report", "--demo"]) == 1
     err = capsys.readouterr().err
     assert "unexpected error RuntimeError: something usagekit did not expect" in err

@@ -15,7 +15,7 @@ import pytest
 
 from usagekit.analytics import t_quantile
 from usagekit.sandbox import Sandbox
-from usagekit.sandbox._daramex import project_month_end
+from usagekit.sandbox._emulators.daramex._api import project_month_end
 
 UTC = timezone.utc
 APRIL = {"from": "2026-04-01T00:00:00Z", "to": "2026-04-15T00:00:00Z"}

@@ -19,23 +19,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._data import (
-        OPENAI_KINDS,
-        BasedashEvent,
-        BasedashPeriod,
-        CostRow,
-        DaramexEvent,
-        SandboxData,
-        UnsiloedCycle,
-        UnsiloedEvent,
-        UsageRow,
-    )
+    from ._data import SandboxData
+    from ._emulators.openai._kinds import OPENAI_KINDS
     from ._faults import (
         DEFAULT_FAULT_WEIGHTS,
         FAULT_KINDS,
         EarlyRetry,
         FaultSettings,
         SandboxStats,
+    )
+    from ._rows import (
+        BasedashEvent,
+        BasedashPeriod,
+        CostRow,
+        DaramexEvent,
+        UnsiloedCycle,
+        UnsiloedEvent,
+        UsageRow,
     )
     from ._sandbox import AsyncSandboxClients, Sandbox, SandboxClients, SandboxKeys, serve
 
@@ -62,15 +62,15 @@ __all__ = [
 ]
 
 _HOMES = {
-    "OPENAI_KINDS": "._data",
-    "BasedashEvent": "._data",
-    "BasedashPeriod": "._data",
-    "CostRow": "._data",
-    "DaramexEvent": "._data",
+    "OPENAI_KINDS": "._emulators.openai._kinds",
+    "BasedashEvent": "._rows",
+    "BasedashPeriod": "._rows",
+    "CostRow": "._rows",
+    "DaramexEvent": "._rows",
     "SandboxData": "._data",
-    "UnsiloedCycle": "._data",
-    "UnsiloedEvent": "._data",
-    "UsageRow": "._data",
+    "UnsiloedCycle": "._rows",
+    "UnsiloedEvent": "._rows",
+    "UsageRow": "._rows",
     "DEFAULT_FAULT_WEIGHTS": "._faults",
     "FAULT_KINDS": "._faults",
     "EarlyRetry": "._faults",

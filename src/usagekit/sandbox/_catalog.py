@@ -20,6 +20,7 @@ __all__ = [
     "DARAMEX_ACTIONS",
     "DARAMEX_ACTIVITY_OFFSET",
     "DARAMEX_MODELS",
+    "MILLION",
     "OPENAI_ACTIVITY_OFFSET",
     "UNSILOED_ACTIVITY_OFFSET",
     "BasedashMember",
@@ -33,6 +34,9 @@ __all__ = [
     "Stream",
     "build_catalog",
 ]
+
+MILLION = Decimal(1_000_000)
+"""Prices are per million tokens (or characters)."""
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

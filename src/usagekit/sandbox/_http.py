@@ -7,10 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from ._data import SandboxData
 from ._util import dumps
+
+if TYPE_CHECKING:
+    from ._data import SandboxData
+    from ._faults import FaultSettings
 
 __all__ = [
     "HttpError",
@@ -118,6 +122,14 @@ class Provider(abc.ABC):
 
     def __init__(self, data: SandboxData) -> None:
         self.data = data
+
+    def apply_settings(self, settings: FaultSettings) -> None:
+        """Take up the misbehaviour settings this provider reads itself (none by default).
+
+        Args:
+            settings: The settings in force.
+        """
+        del settings  # none by default
 
     def owns(self, path: str) -> bool:
         """Whether the path is under this provider's prefix."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._data import SandboxData
 from ._faults import FaultController, FaultSettings, SandboxStats
@@ -61,13 +61,13 @@ class SandboxKeys:
 
     def env(self) -> dict[str, str]:
         """Environment variables a client reads its credentials from."""
+        from .._providers import PROVIDERS
+
         return {
-            "OPENAI_ADMIN_KEY": self.openai_admin_key,
-            "BASEDASH_API_KEY": self.basedash_api_key,
-            "BASEDASH_ORG_ID": self.basedash_org_id,
-            "UNSILOED_API_KEY": self.unsiloed_api_key,
-            "DARAMEX_TOKEN": self.daramex_token,
-            "DARAMEX_ORG_ID": self.daramex_org_id,
+            setting.variable: getattr(self, _CREDENTIALS[name][setting.argument])
+            for name, info in PROVIDERS.items()
+            if name in _CREDENTIALS
+            for setting in info.settings
         }
 
 
@@ -87,6 +87,16 @@ class AsyncSandboxClients(NamedTuple):
     basedash: AsyncBasedashClient
     unsiloed: AsyncUnsiloedClient
     daramex: AsyncDaramexClient
+
+
+_CREDENTIALS: dict[str, dict[str, str]] = {
+    "openai": {"api_key": "openai_admin_key"},
+    "basedash": {"api_key": "basedash_api_key", "org_id": "basedash_org_id"},
+    "unsiloed": {"api_key": "unsiloed_api_key"},
+    "daramex": {"token": "daramex_token", "org_id": "daramex_org_id"},
+}
+"""The sandbox's own answer to each client argument: which of its ``SandboxKeys`` it passes
+(the argument names are the registry's; a provider it does not emulate has no entry)."""
 
 
 def _check_loopback(host: str) -> str:
@@ -279,10 +289,12 @@ class Sandbox:
         ``DARAMEX_BASE_URL``: with these set, ``usagekit.OpenAIClient()`` (and the command)
         talk to the sandbox.
         """
+        from .._providers import PROVIDERS
+
         urls = self.base_urls
         return {
             **self.keys.env(),
-            **{f"{provider.upper()}_BASE_URL": url for provider, url in urls.items()},
+            **{PROVIDERS[provider].base_url_env: url for provider, url in urls.items()},
         }
 
     # ---------------------------------------------------------------- behaviour
@@ -346,100 +358,84 @@ class Sandbox:
 
     # ---------------------------------------------------------------- clients
 
-    def _client_args(self, provider: str, kw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The credential and keyword arguments of a client for ``provider``.
+    def _credentials(self, provider: str) -> dict[str, str]:
+        """The sandbox's own value of each credential argument of ``provider``'s client."""
+        try:
+            fields = _CREDENTIALS[provider]
+        except KeyError:
+            known = ", ".join(_CREDENTIALS)
+            raise ValueError(f"the sandbox emulates {known}, not {provider!r}") from None
+        return {argument: getattr(self.keys, field) for argument, field in fields.items()}
 
-        The sandbox's credential, org id and base URL are defaults: ``kw`` may override them
-        (``api_key=``, or ``token=`` for Daramex).
+    def client(self, name: str, *, asynchronous: bool = False, **kw: Any) -> Any:
+        """A client of provider ``name`` with the sandbox's credentials and base URL.
+
+        The client's constructor arguments come from the provider registry; their values are
+        the sandbox's own (``keys``, ``base_urls``) and ``kw`` may override any of them
+        (``api_key=``, ``token=``, ``org_id=``, ``base_url=``, ``timeout=``, ...).
+
+        Args:
+            name: The provider (``openai``, ``basedash``, ``unsiloed``, ``daramex``).
+            asynchronous: The async client instead of the sync one.
+            **kw: Passed on to the client.
+
+        Returns:
+            The client.
+
+        Raises:
+            ValueError: The sandbox does not emulate that provider.
         """
-        keys = self.keys
-        name, credential = {
-            "openai": ("api_key", keys.openai_admin_key),
-            "basedash": ("api_key", keys.basedash_api_key),
-            "unsiloed": ("api_key", keys.unsiloed_api_key),
-            "daramex": ("token", keys.daramex_token),
-        }[provider]
+        from .._providers import PROVIDERS
+
+        own = self._credentials(name)
+        info = PROVIDERS[name]
         options = dict(kw)
-        credential = options.pop(name, credential)
-        if provider == "basedash":
-            options.setdefault("org_id", keys.basedash_org_id)
-        elif provider == "daramex":
-            options.setdefault("org_id", keys.daramex_org_id)
-        options.setdefault("base_url", self.base_urls[provider])
-        return credential, options
+        values = {s.argument: options.pop(s.argument, own[s.argument]) for s in info.settings}
+        credential = values.pop(info.credential.argument)
+        options = {**values, **options}
+        options.setdefault("base_url", self.base_urls[name])
+        return info.client_class(asynchronous=asynchronous)(credential, **options)
 
     def openai_client(self, **kw: Any) -> OpenAIClient:
         """An ``OpenAIClient`` with the admin key and the sandbox base URL (``**kw`` passed on)."""
-        from usagekit import OpenAIClient
-
-        credential, options = self._client_args("openai", kw)
-        return OpenAIClient(credential, **options)
+        return cast("OpenAIClient", self.client("openai", **kw))
 
     def basedash_client(self, **kw: Any) -> BasedashClient:
         """A ``BasedashClient`` with the key, org id and base URL (``**kw`` passed on)."""
-        from usagekit import BasedashClient
-
-        credential, options = self._client_args("basedash", kw)
-        return BasedashClient(credential, **options)
+        return cast("BasedashClient", self.client("basedash", **kw))
 
     def unsiloed_client(self, **kw: Any) -> UnsiloedClient:
         """An ``UnsiloedClient`` with the key and base URL (``**kw`` passed on)."""
-        from usagekit import UnsiloedClient
-
-        credential, options = self._client_args("unsiloed", kw)
-        return UnsiloedClient(credential, **options)
+        return cast("UnsiloedClient", self.client("unsiloed", **kw))
 
     def daramex_client(self, **kw: Any) -> DaramexClient:
         """A ``DaramexClient`` with the token, org id and base URL (``**kw`` passed on)."""
-        from usagekit import DaramexClient
-
-        credential, options = self._client_args("daramex", kw)
-        return DaramexClient(credential, **options)
+        return cast("DaramexClient", self.client("daramex", **kw))
 
     def clients(self, **kw: Any) -> SandboxClients:
         """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
-        return SandboxClients(
-            self.openai_client(**kw),
-            self.basedash_client(**kw),
-            self.unsiloed_client(**kw),
-            self.daramex_client(**kw),
-        )
+        return SandboxClients(*(self.client(name, **kw) for name in SandboxClients._fields))
 
     def async_openai_client(self, **kw: Any) -> AsyncOpenAIClient:
         """An ``AsyncOpenAIClient`` (see ``openai_client``)."""
-        from usagekit import AsyncOpenAIClient
-
-        credential, options = self._client_args("openai", kw)
-        return AsyncOpenAIClient(credential, **options)
+        return cast("AsyncOpenAIClient", self.client("openai", asynchronous=True, **kw))
 
     def async_basedash_client(self, **kw: Any) -> AsyncBasedashClient:
         """An ``AsyncBasedashClient`` (see ``basedash_client``)."""
-        from usagekit import AsyncBasedashClient
-
-        credential, options = self._client_args("basedash", kw)
-        return AsyncBasedashClient(credential, **options)
+        return cast("AsyncBasedashClient", self.client("basedash", asynchronous=True, **kw))
 
     def async_unsiloed_client(self, **kw: Any) -> AsyncUnsiloedClient:
         """An ``AsyncUnsiloedClient`` (see ``unsiloed_client``)."""
-        from usagekit import AsyncUnsiloedClient
-
-        credential, options = self._client_args("unsiloed", kw)
-        return AsyncUnsiloedClient(credential, **options)
+        return cast("AsyncUnsiloedClient", self.client("unsiloed", asynchronous=True, **kw))
 
     def async_daramex_client(self, **kw: Any) -> AsyncDaramexClient:
         """An ``AsyncDaramexClient`` (see ``daramex_client``)."""
-        from usagekit import AsyncDaramexClient
-
-        credential, options = self._client_args("daramex", kw)
-        return AsyncDaramexClient(credential, **options)
+        return cast("AsyncDaramexClient", self.client("daramex", asynchronous=True, **kw))
 
     def async_clients(self, **kw: Any) -> AsyncSandboxClients:
         """All four async clients (``**kw`` goes to each)."""
         return AsyncSandboxClients(
-            self.async_openai_client(**kw),
-            self.async_basedash_client(**kw),
-            self.async_unsiloed_client(**kw),
-            self.async_daramex_client(**kw),
+            *(self.client(name, asynchronous=True, **kw) for name in AsyncSandboxClients._fields)
         )
 
 

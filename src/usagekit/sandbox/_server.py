@@ -16,13 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from ._basedash import BasedashProvider
-from ._daramex import DaramexProvider
 from ._data import SandboxData
+from ._emulators import EMULATORS
 from ._faults import EarlyRetry, FaultController, RequestKey, SandboxStats
 from ._http import HttpError, Provider, Request, Response, json_response, parse_query
-from ._openai import OpenAIProvider, PagingMode
-from ._unsiloed import UnsiloedProvider
 
 __all__ = ["App", "SandboxHTTPServer"]
 
@@ -51,24 +48,13 @@ class App:
         self.data = data
         self.faults = faults
         self.stats = stats
-        self.openai = OpenAIProvider(data)
-        self.providers: tuple[Provider, ...] = (
-            self.openai,
-            BasedashProvider(data),
-            UnsiloedProvider(data),
-            DaramexProvider(data),
-        )
+        self.providers: tuple[Provider, ...] = tuple(emulator(data) for emulator in EMULATORS)
         self.sync_settings()
 
     def sync_settings(self) -> None:
-        """Apply the fault settings that providers read (OpenAI's paging mode)."""
-        settings = self.faults.settings
-        if settings.endless_cursor:
-            self.openai.paging = PagingMode.ENDLESS
-        elif settings.cursor_cycle:
-            self.openai.paging = PagingMode.CYCLE
-        else:
-            self.openai.paging = PagingMode.NORMAL
+        """Hand the fault settings to the providers that read some (OpenAI's paging mode)."""
+        for provider in self.providers:
+            provider.apply_settings(self.faults.settings)
 
     def process(
         self, method: str, target: str, headers: Message, client: str, arrived: float

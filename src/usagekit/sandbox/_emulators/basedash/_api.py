@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._http import HttpError, Provider, Request, Response, json_response
-from ._util import iso_z, money
+from ..._http import HttpError, Provider, Request, Response, json_response
+from ..._util import iso_z, money
 
 __all__ = ["BasedashProvider"]
 

@@ -15,11 +15,15 @@ import math
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ._data import OPENAI_KINDS, CostRow, Dim, KindSpec, UsageRow
-from ._http import HttpError, Provider, Request, Response, json_response
-from ._util import DAY, HOUR, MINUTE, floor_to, money
+from ..._http import HttpError, Provider, Request, Response, json_response
+from ..._rows import CostRow, Dim, UsageRow
+from ..._util import DAY, HOUR, MINUTE, floor_to, money
+from ._kinds import OPENAI_KINDS, KindSpec
+
+if TYPE_CHECKING:
+    from ..._faults import FaultSettings
 
 __all__ = ["OpenAIProvider", "PagingMode"]
 
@@ -122,6 +126,19 @@ class OpenAIProvider(Provider):
     prefix = "/v1/"
 
     paging: str = PagingMode.NORMAL
+
+    def apply_settings(self, settings: FaultSettings) -> None:
+        """Page as the settings say: normally, endlessly or back to a cursor seen before.
+
+        Args:
+            settings: The settings in force (``endless_cursor``, ``cursor_cycle``).
+        """
+        if settings.endless_cursor:
+            self.paging = PagingMode.ENDLESS
+        elif settings.cursor_cycle:
+            self.paging = PagingMode.CYCLE
+        else:
+            self.paging = PagingMode.NORMAL
 
     def endpoint(self, path: str) -> str | None:
         """Name the endpoint: ``costs`` or ``usage/<kind>``."""

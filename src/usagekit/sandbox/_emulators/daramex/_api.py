@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .._core.calendar import Granularity, bucket_floor, bucket_next
-from ..analytics import t_quantile
-from ._catalog import DARAMEX_ACTIONS, DARAMEX_MODELS, DaramexOrg
-from ._data import MILLION, DaramexEvent
-from ._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
-from ._util import UTC, iso_z, money, next_month, parse_iso8601, quantize_money, to_unix
+from ...._core.calendar import Granularity, bucket_floor, bucket_next
+from ....analytics import t_quantile
+from ..._catalog import DARAMEX_ACTIONS, DARAMEX_MODELS, MILLION, DaramexOrg
+from ..._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
+from ..._rows import DaramexEvent
+from ..._util import UTC, iso_z, money, next_month, parse_iso8601, quantize_money, to_unix
 
 __all__ = [
     "ENDPOINTS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
+from ..._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
 
 __all__ = ["UnsiloedProvider"]
 
