@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._anthropic import admin_key, inference_key
 from ._data import SandboxData
 from ._faults import FaultController, FaultSettings, SandboxStats
 from ._server import App, SandboxHTTPServer
@@ -17,6 +18,8 @@ from ._util import Clock, TimeLike
 
 if TYPE_CHECKING:
     from usagekit import (
+        AnthropicClient,
+        AsyncAnthropicClient,
         AsyncBasedashClient,
         AsyncDaramexClient,
         AsyncOpenAIClient,
@@ -46,6 +49,8 @@ class SandboxKeys:
         daramex_other_token: A valid token of another organization (403 with
             ``daramex_org_id`` as ``x-org-id``).
         daramex_other_org_id: The other organization.
+        anthropic_admin_key: Anthropic Admin API key (``sk-ant-admin01-...``).
+        anthropic_api_key: A normal Anthropic API key (``sk-ant-api03-...``): answered with 403.
     """
 
     openai_admin_key: str
@@ -58,6 +63,8 @@ class SandboxKeys:
     daramex_org_id: str
     daramex_other_token: str
     daramex_other_org_id: str
+    anthropic_admin_key: str = ""
+    anthropic_api_key: str = ""
 
     def env(self) -> dict[str, str]:
         """Environment variables a client reads its credentials from."""
@@ -68,6 +75,7 @@ class SandboxKeys:
             "UNSILOED_API_KEY": self.unsiloed_api_key,
             "DARAMEX_TOKEN": self.daramex_token,
             "DARAMEX_ORG_ID": self.daramex_org_id,
+            "ANTHROPIC_ADMIN_KEY": self.anthropic_admin_key,
         }
 
 
@@ -182,6 +190,8 @@ class Sandbox:
             daramex_org_id=main.id,
             daramex_other_token=other.token,
             daramex_other_org_id=other.id,
+            anthropic_admin_key=admin_key(seed),
+            anthropic_api_key=inference_key(seed),
         )
 
     # ---------------------------------------------------------------- lifecycle
@@ -270,6 +280,7 @@ class Sandbox:
             "basedash": self.url,
             "unsiloed": f"{self.url}/api/v1",
             "daramex": self.url,
+            "anthropic": f"{self.url}/anthropic",
         }
 
     def env(self) -> dict[str, str]:
@@ -358,6 +369,7 @@ class Sandbox:
             "basedash": ("api_key", keys.basedash_api_key),
             "unsiloed": ("api_key", keys.unsiloed_api_key),
             "daramex": ("token", keys.daramex_token),
+            "anthropic": ("api_key", keys.anthropic_admin_key),
         }[provider]
         options = dict(kw)
         credential = options.pop(name, credential)
@@ -396,6 +408,13 @@ class Sandbox:
         credential, options = self._client_args("daramex", kw)
         return DaramexClient(credential, **options)
 
+    def anthropic_client(self, **kw: Any) -> AnthropicClient:
+        """An ``AnthropicClient`` with the Admin key and base URL (``**kw`` passed on)."""
+        from usagekit import AnthropicClient
+
+        credential, options = self._client_args("anthropic", kw)
+        return AnthropicClient(credential, **options)
+
     def clients(self, **kw: Any) -> SandboxClients:
         """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
         return SandboxClients(
@@ -432,6 +451,13 @@ class Sandbox:
 
         credential, options = self._client_args("daramex", kw)
         return AsyncDaramexClient(credential, **options)
+
+    def async_anthropic_client(self, **kw: Any) -> AsyncAnthropicClient:
+        """An ``AsyncAnthropicClient`` (see ``anthropic_client``)."""
+        from usagekit import AsyncAnthropicClient
+
+        credential, options = self._client_args("anthropic", kw)
+        return AsyncAnthropicClient(credential, **options)
 
     def async_clients(self, **kw: Any) -> AsyncSandboxClients:
         """All four async clients (``**kw`` goes to each)."""

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from ._anthropic import AnthropicProvider
 from ._basedash import BasedashProvider
 from ._daramex import DaramexProvider
 from ._data import SandboxData
@@ -57,6 +58,7 @@ class App:
             BasedashProvider(data),
             UnsiloedProvider(data),
             DaramexProvider(data),
+            AnthropicProvider(data),
         )
         self.sync_settings()
 
