@@ -54,6 +54,27 @@ from ._core.records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, Metri
 from ._core.retry import RetryPolicy
 from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
 from ._providers import parse_retry_after
+from ._providers.anthropic._async_client import AsyncAnthropicClient
+from ._providers.anthropic._client import AnthropicClient
+from ._providers.anthropic._models import (
+    AnthropicCacheCreation,
+    AnthropicClaudeCodeActor,
+    AnthropicClaudeCodeCoreMetrics,
+    AnthropicClaudeCodeModel,
+    AnthropicClaudeCodeModelTokens,
+    AnthropicClaudeCodePage,
+    AnthropicClaudeCodeRecord,
+    AnthropicCostBucket,
+    AnthropicCostPage,
+    AnthropicCostResult,
+    AnthropicEstimatedCost,
+    AnthropicLinesOfCode,
+    AnthropicMessagesBucket,
+    AnthropicMessagesPage,
+    AnthropicMessagesResult,
+    AnthropicServerToolUse,
+    AnthropicToolAction,
+)
 from ._providers.basedash import (
     AsyncBasedashClient,
     BasedashAIUsage,
@@ -255,6 +276,25 @@ __all__ = [
     "AsyncUnsiloedClient",
     "UnsiloedClient",
     "UnsiloedUsage",
+    "AnthropicClient",
+    "AsyncAnthropicClient",
+    "AnthropicCacheCreation",
+    "AnthropicClaudeCodeActor",
+    "AnthropicClaudeCodeCoreMetrics",
+    "AnthropicClaudeCodeModel",
+    "AnthropicClaudeCodeModelTokens",
+    "AnthropicClaudeCodePage",
+    "AnthropicClaudeCodeRecord",
+    "AnthropicCostBucket",
+    "AnthropicCostPage",
+    "AnthropicCostResult",
+    "AnthropicEstimatedCost",
+    "AnthropicLinesOfCode",
+    "AnthropicMessagesBucket",
+    "AnthropicMessagesPage",
+    "AnthropicMessagesResult",
+    "AnthropicServerToolUse",
+    "AnthropicToolAction",
     "AsyncOpenAIClient",
     "OpenAIAudioSpeechesResult",
     "OpenAIAudioTranscriptionsResult",

@@ -14,6 +14,7 @@ from typing import Any
 from .._core.errors import ConfigError
 from .._core.provider import ProviderInfo
 from .._core.retry import retry_after_from_headers
+from .anthropic._info import INFO as _ANTHROPIC
 from .basedash._info import INFO as _BASEDASH
 from .daramex._info import INFO as _DARAMEX
 from .openai._info import INFO as _OPENAI
@@ -22,7 +23,7 @@ from .unsiloed._info import INFO as _UNSILOED
 __all__ = ["PROVIDERS", "parse_retry_after", "provider_info"]
 
 PROVIDERS: Mapping[str, ProviderInfo] = MappingProxyType(
-    {info.name: info for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX)}
+    {info.name: info for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX, _ANTHROPIC)}
 )
 """Every provider usagekit reads, by name, in the order reports and the docs list them."""
 

@@ -11,12 +11,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._data import SandboxData
+from ._emulators.anthropic import admin_key, inference_key
 from ._faults import FaultController, FaultSettings, SandboxStats
 from ._server import App, SandboxHTTPServer
 from ._util import Clock, TimeLike
 
 if TYPE_CHECKING:
     from usagekit import (
+        AnthropicClient,
+        AsyncAnthropicClient,
         AsyncBasedashClient,
         AsyncDaramexClient,
         AsyncOpenAIClient,
@@ -46,6 +49,8 @@ class SandboxKeys:
         daramex_other_token: A valid token of another organization (403 with
             ``daramex_org_id`` as ``x-org-id``).
         daramex_other_org_id: The other organization.
+        anthropic_admin_key: Anthropic Admin API key (``sk-ant-admin01-...``).
+        anthropic_api_key: A normal Anthropic API key (``sk-ant-api03-...``): answered with 403.
     """
 
     openai_admin_key: str
@@ -58,6 +63,8 @@ class SandboxKeys:
     daramex_org_id: str
     daramex_other_token: str
     daramex_other_org_id: str
+    anthropic_admin_key: str = ""
+    anthropic_api_key: str = ""
 
     def env(self) -> dict[str, str]:
         """Environment variables a client reads its credentials from."""
@@ -94,6 +101,7 @@ _CREDENTIALS: dict[str, dict[str, str]] = {
     "basedash": {"api_key": "basedash_api_key", "org_id": "basedash_org_id"},
     "unsiloed": {"api_key": "unsiloed_api_key"},
     "daramex": {"token": "daramex_token", "org_id": "daramex_org_id"},
+    "anthropic": {"api_key": "anthropic_admin_key"},
 }
 """The sandbox's own answer to each client argument: which of its ``SandboxKeys`` it passes
 (the argument names are the registry's; a provider it does not emulate has no entry)."""
@@ -192,6 +200,8 @@ class Sandbox:
             daramex_org_id=main.id,
             daramex_other_token=other.token,
             daramex_other_org_id=other.id,
+            anthropic_admin_key=admin_key(seed),
+            anthropic_api_key=inference_key(seed),
         )
 
     # ---------------------------------------------------------------- lifecycle
@@ -280,6 +290,7 @@ class Sandbox:
             "basedash": self.url,
             "unsiloed": f"{self.url}/api/v1",
             "daramex": self.url,
+            "anthropic": f"{self.url}/anthropic",
         }
 
     def env(self) -> dict[str, str]:
@@ -412,6 +423,10 @@ class Sandbox:
         """A ``DaramexClient`` with the token, org id and base URL (``**kw`` passed on)."""
         return cast("DaramexClient", self.client("daramex", **kw))
 
+    def anthropic_client(self, **kw: Any) -> AnthropicClient:
+        """An ``AnthropicClient`` with the Admin key and base URL (``**kw`` passed on)."""
+        return cast("AnthropicClient", self.client("anthropic", **kw))
+
     def clients(self, **kw: Any) -> SandboxClients:
         """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
         return SandboxClients(*(self.client(name, **kw) for name in SandboxClients._fields))
@@ -431,6 +446,10 @@ class Sandbox:
     def async_daramex_client(self, **kw: Any) -> AsyncDaramexClient:
         """An ``AsyncDaramexClient`` (see ``daramex_client``)."""
         return cast("AsyncDaramexClient", self.client("daramex", asynchronous=True, **kw))
+
+    def async_anthropic_client(self, **kw: Any) -> AsyncAnthropicClient:
+        """An ``AsyncAnthropicClient`` (see ``anthropic_client``)."""
+        return cast("AsyncAnthropicClient", self.client("anthropic", asynchronous=True, **kw))
 
     def async_clients(self, **kw: Any) -> AsyncSandboxClients:
         """All four async clients (``**kw`` goes to each)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .anthropic import AnthropicProvider
 from .basedash import BasedashProvider
 from .daramex import DaramexProvider
 from .openai import OpenAIProvider
@@ -26,5 +27,6 @@ EMULATORS: tuple[Callable[[SandboxData], Provider], ...] = (
     BasedashProvider,
     UnsiloedProvider,
     DaramexProvider,
+    AnthropicProvider,
 )
 """Every emulated provider, in the order the server tries their path prefixes."""

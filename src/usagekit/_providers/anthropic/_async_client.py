@@ -1,0 +1,327 @@
+"""The Anthropic client: the Admin API's usage report, cost report and Claude Code report.
+
+Written once, asynchronously; ``scripts/unasync.py`` generates the synchronous twin
+(``_client.py``). Requests are described in ``_requests.py`` and normalized in ``_normalize.py``;
+this module only sends them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import ClassVar
+
+import httpx
+from pydantic import SecretStr
+
+from ..._core.client import AsyncClientBase, build_config, resolve_base_url, resolve_secret
+from ..._core.clock import TimeLike, resolve_window, utcnow
+from ..._core.errors import ConfigError
+from ..._core.pagination import AsyncPager
+from ..._core.records import UsageRecord
+from ..._core.retry import RetryPolicy
+from ..._core.transport import RequestSpec, TransportConfig
+from ._info import INFO
+from ._models import (
+    AnthropicClaudeCodePage,
+    AnthropicClaudeCodeRecord,
+    AnthropicCostBucket,
+    AnthropicCostPage,
+    AnthropicMessagesBucket,
+    AnthropicMessagesPage,
+)
+from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
+from ._requests import (
+    FAST_MODE_BETA,
+    RECORDS_COST_GROUP_BY,
+    RecordsPlan,
+    check_group_by,
+    claude_code_days,
+    claude_code_spec,
+    cost_spec,
+    finished_days,
+    messages_spec,
+    plan_records,
+    whole_buckets,
+)
+
+__all__ = ["ANTHROPIC_VERSION", "AsyncAnthropicClient"]
+
+ANTHROPIC_VERSION = "2023-06-01"
+"""The ``anthropic-version`` header sent on every request."""
+
+
+def _config(
+    api_key: str | SecretStr | None,
+    base_url: str | httpx.URL | None,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    retry: RetryPolicy | None,
+    fast_mode: bool,
+) -> TransportConfig:
+    setting = INFO.credential
+    if api_key is None:  # the documented name first, then the one Anthropic's examples use
+        api_key = next((os.environ[v] for v in setting.env if os.environ.get(v, "").strip()), None)
+    key = resolve_secret(api_key, setting.variable, provider=PROVIDER)
+    headers = {"x-api-key": key, "anthropic-version": SecretStr(ANTHROPIC_VERSION)}
+    if fast_mode:
+        headers["anthropic-beta"] = SecretStr(FAST_MODE_BETA)
+    return build_config(
+        provider=PROVIDER,
+        base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
+        credentials=headers,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry=retry,
+        error_hints=INFO.error_hints,
+    )
+
+
+class AsyncAnthropicClient(AsyncClientBase):
+    """Asynchronous Anthropic Admin API client (usage, costs, Claude Code).
+
+    Args:
+        api_key: An Admin API key (``sk-ant-admin...``); defaults to ``ANTHROPIC_ADMIN_KEY``,
+            then ``ANTHROPIC_ADMIN_API_KEY``.
+        base_url: The API; default ``ANTHROPIC_BASE_URL`` if set, else ``https://api.anthropic.com``.
+        timeout: Seconds (or an ``httpx.Timeout``) per attempt.
+        max_retries: Retries after the first attempt.
+        retry: A full retry policy (``max_retries`` overrides its count).
+        fast_mode: Send the ``anthropic-beta: fast-mode-2026-02-01`` header, which the usage
+            report's ``speed`` group and filter need.
+        http_client: An ``httpx.AsyncClient`` to use; the caller then closes it.
+
+    Raises:
+        ConfigError: No API key (the message names ``ANTHROPIC_ADMIN_KEY``) or a malformed option.
+    """
+
+    provider: ClassVar[str] = PROVIDER
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        fast_mode: bool = False,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        config = _config(api_key, base_url, timeout, max_retries, retry, fast_mode)
+        super().__init__(config, http_client=http_client)
+        self._fast_mode = fast_mode
+
+    def usage_report(
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        bucket_width: str = "1d",
+        limit: int | None = None,
+        group_by: Sequence[str] | str | None = None,
+        api_key_ids: Sequence[str] | str | None = None,
+        workspace_ids: Sequence[str] | str | None = None,
+        models: Sequence[str] | str | None = None,
+        service_tiers: Sequence[str] | str | None = None,
+        context_window: Sequence[str] | str | None = None,
+        inference_geos: Sequence[str] | str | None = None,
+        speeds: Sequence[str] | str | None = None,
+        account_ids: Sequence[str] | str | None = None,
+        service_account_ids: Sequence[str] | str | None = None,
+    ) -> AsyncPager[AnthropicMessagesPage, AnthropicMessagesBucket]:
+        """Token usage of the Messages API (``usage_report/messages``), bucket by bucket.
+
+        Arguments are checked at once; the first request is sent when iteration starts.
+        Every list is sent as ``name[]=value``.
+
+        Args:
+            start: Window start (widened down to a whole bucket).
+            end: Window end, exclusive (widened up); None for the API's default.
+            bucket_width: ``"1m"``, ``"1h"`` or ``"1d"``.
+            limit: Buckets per page (1d: up to 31, 1h: 168, 1m: 1440); None for the most.
+            group_by: Up to five of ``account_id``, ``api_key_id``, ``context_window``,
+                ``inference_geo``, ``model``, ``service_account_id``, ``service_tier``,
+                ``speed`` (needs ``fast_mode``), ``workspace_id``.
+            api_key_ids: Only these API keys.
+            workspace_ids: Only these workspaces.
+            models: Only these models.
+            service_tiers: Only these tiers (``standard``, ``batch``, ``priority``,
+                ``priority_on_demand``, ``flex``, ``flex_discount``).
+            context_window: Only these context windows (``0-200k``, ``200k-1M``).
+            inference_geos: Only these geographies (``global``, ``us``, ``not_available``).
+            speeds: Only these speeds (``standard``, ``fast``; needs ``fast_mode``).
+            account_ids: Only these user accounts.
+            service_account_ids: Only these service accounts.
+
+        Returns:
+            A lazy pager of buckets (``iter_pages()`` for whole pages).
+
+        Raises:
+            ConfigError: A malformed window, width, limit, group or filter.
+        """
+        filters = {
+            "api_key_ids": api_key_ids,
+            "workspace_ids": workspace_ids,
+            "models": models,
+            "service_tiers": service_tiers,
+            "context_window": context_window,
+            "inference_geos": inference_geos,
+            "speeds": speeds,
+            "account_ids": account_ids,
+            "service_account_ids": service_account_ids,
+        }
+        spec = messages_spec(
+            start,
+            end,
+            bucket_width=bucket_width,
+            limit=limit,
+            group_by=group_by,
+            filters=filters,
+            fast_mode=self._fast_mode,
+        )
+        return AsyncPager(self._transport, spec, AnthropicMessagesPage)
+
+    def cost_report(
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+        group_by: Sequence[str] | str | None = None,
+    ) -> AsyncPager[AnthropicCostPage, AnthropicCostBucket]:
+        """Daily costs (``cost_report``), amounts in cents as the API sends them.
+
+        The cost report has only finished UTC days: a window reaching into today is clipped to
+        today's midnight (and ``collect`` is told so); use each row's ``dollars``.
+
+        Args:
+            start: Window start (widened down to midnight UTC).
+            end: Window end, exclusive (widened up to midnight); None for up to now.
+            limit: Days per page, up to 31; None for 31.
+            group_by: ``workspace_id`` and/or ``description`` (which fills model, token type,
+                tier, context window and geography).
+
+        Returns:
+            A lazy pager of days.
+
+        Raises:
+            ConfigError: A malformed window, limit or group, or a window with no finished day.
+        """
+        now = utcnow()
+        window = resolve_window(start, end if end is not None else now)
+        first, last = whole_buckets(window, "1d")
+        assert last is not None
+        check_group_by(group_by, ("workspace_id", "description"), where="anthropic cost_report")
+        span = finished_days(first, last, now)
+        if span is None:
+            raise ConfigError(
+                "anthropic cost_report: the cost report has only finished UTC days, and this "
+                f"window starts at {first:%Y-%m-%d}, which is not over yet"
+            )
+        spec = cost_spec(*span, limit=limit, group_by=group_by)
+        return AsyncPager(self._transport, spec, AnthropicCostPage)
+
+    def claude_code_usage(
+        self, start: TimeLike, end: TimeLike | None = None, *, limit: int | None = None
+    ) -> AsyncIterator[AnthropicClaudeCodeRecord]:
+        """Claude Code usage per actor and day (``usage_report/claude_code``).
+
+        The API answers one UTC day per call; a window is walked day by day, each day page by
+        page, lazily.
+
+        Args:
+            start: The first day (any time in it).
+            end: Window end, exclusive; None for the start's day only.
+            limit: Records per page, up to 1000; None for 1000.
+
+        Returns:
+            An async iterator of records, day after day.
+
+        Raises:
+            ConfigError: A malformed window or limit.
+        """
+        days = claude_code_days(start, end)
+        specs = [claude_code_spec(day, limit=limit) for day in days]
+        return self._walk_claude_code(specs)
+
+    async def _walk_claude_code(
+        self, specs: Sequence[RequestSpec]
+    ) -> AsyncIterator[AnthropicClaudeCodeRecord]:
+        for spec in specs:
+            pager: AsyncPager[AnthropicClaudeCodePage, AnthropicClaudeCodeRecord] = AsyncPager(
+                self._transport, spec, AnthropicClaudeCodePage
+            )
+            # unasync: sync yield from pager
+            async for record in pager:  # unasync: remove
+                yield record  # unasync: remove
+
+    def records(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | str | None = None,
+        bucket_width: str = "1d",
+        group_by: Sequence[str] | str | None = None,
+    ) -> AsyncIterator[UsageRecord]:
+        """Iterate the window's records from the three reports: ``async for r in client.records()``.
+
+        Usage (tokens, cache kinds apart), costs (``cost`` in dollars, grouped by workspace and
+        description, finished days only: a window reaching into today is clipped and ``collect``
+        told so) and Claude Code (per actor and day, its estimated cost a metric of its own).
+        No metric is in two reports, so nothing is counted twice.
+
+        Arguments are checked at once; requests are sent when iteration starts.
+
+        Args:
+            start: Window start; None for midnight UTC of the first day of the current month.
+            end: Window end (exclusive); None for up to now.
+            sources: Any of ``"messages"``, ``"cost_report"``, ``"claude_code"``; None for all.
+            bucket_width: The usage report's width (``"1m"``, ``"1h"``, ``"1d"``).
+            group_by: The usage report's fields (at most five); None for ``model``,
+                ``workspace_id``, ``api_key_id``, ``account_id`` and ``service_tier``.
+
+        Returns:
+            An async iterator of records.
+
+        Raises:
+            ConfigError: An unknown source, width or field, or a malformed window.
+        """
+        plan = plan_records(
+            start,
+            end,
+            sources=sources,
+            bucket_width=bucket_width,
+            group_by=group_by,
+            fast_mode=self._fast_mode,
+        )
+        return self._iter_records(plan)
+
+    async def _iter_records(self, plan: RecordsPlan) -> AsyncIterator[UsageRecord]:
+        if plan.empty:
+            return
+        if plan.messages is not None:
+            usage: AsyncPager[AnthropicMessagesPage, AnthropicMessagesBucket] = AsyncPager(
+                self._transport, plan.messages, AnthropicMessagesPage
+            )
+            async for bucket in usage:
+                for record in messages_records(bucket, group_by=plan.group_by):
+                    yield record
+        if "cost_report" in plan.sources:
+            span = finished_days(plan.cost_start, plan.cost_end, utcnow())
+            if span is not None:
+                spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
+                costs: AsyncPager[AnthropicCostPage, AnthropicCostBucket] = AsyncPager(
+                    self._transport, spec, AnthropicCostPage
+                )
+                async for page in costs.iter_pages():
+                    for index, bucket_of_day in enumerate(page.data):
+                        for record in cost_records(
+                            bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index
+                        ):
+                            yield record
+        for day in plan.days:
+            async for entry in self._walk_claude_code([claude_code_spec(day)]):
+                for record in claude_code_records(entry):
+                    yield record
