@@ -17,12 +17,13 @@ from .._core.retry import retry_after_from_headers
 from .basedash._info import INFO as _BASEDASH
 from .daramex._info import INFO as _DARAMEX
 from .openai._info import INFO as _OPENAI
+from .openrouter._info import INFO as _OPENROUTER
 from .unsiloed._info import INFO as _UNSILOED
 
 __all__ = ["PROVIDERS", "parse_retry_after", "provider_info"]
 
 PROVIDERS: Mapping[str, ProviderInfo] = MappingProxyType(
-    {info.name: info for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX)}
+    {info.name: info for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX, _OPENROUTER)}
 )
 """Every provider usagekit reads, by name, in the order reports and the docs list them."""
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._data import SandboxData
 from ._faults import FaultController, FaultSettings, SandboxStats
+from ._openrouter import openrouter_keys
 from ._server import App, SandboxHTTPServer
 from ._util import Clock, TimeLike
 
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
         AsyncBasedashClient,
         AsyncDaramexClient,
         AsyncOpenAIClient,
+        AsyncOpenRouterClient,
         AsyncUnsiloedClient,
         BasedashClient,
         DaramexClient,
         OpenAIClient,
+        OpenRouterClient,
         UnsiloedClient,
     )
 
@@ -46,6 +49,8 @@ class SandboxKeys:
         daramex_other_token: A valid token of another organization (403 with
             ``daramex_org_id`` as ``x-org-id``).
         daramex_other_org_id: The other organization.
+        openrouter_management_key: OpenRouter management key (reads activity and credits).
+        openrouter_api_key: A normal OpenRouter key: answered with 403 there.
     """
 
     openai_admin_key: str
@@ -58,6 +63,8 @@ class SandboxKeys:
     daramex_org_id: str
     daramex_other_token: str
     daramex_other_org_id: str
+    openrouter_management_key: str
+    openrouter_api_key: str
 
     def env(self) -> dict[str, str]:
         """Environment variables a client reads its credentials from."""
@@ -68,6 +75,7 @@ class SandboxKeys:
             "UNSILOED_API_KEY": self.unsiloed_api_key,
             "DARAMEX_TOKEN": self.daramex_token,
             "DARAMEX_ORG_ID": self.daramex_org_id,
+            "OPENROUTER_MANAGEMENT_KEY": self.openrouter_management_key,
         }
 
 
@@ -182,6 +190,8 @@ class Sandbox:
             daramex_org_id=main.id,
             daramex_other_token=other.token,
             daramex_other_org_id=other.id,
+            openrouter_management_key=openrouter_keys(seed).management_key,
+            openrouter_api_key=openrouter_keys(seed).api_key,
         )
 
     # ---------------------------------------------------------------- lifecycle
@@ -270,6 +280,7 @@ class Sandbox:
             "basedash": self.url,
             "unsiloed": f"{self.url}/api/v1",
             "daramex": self.url,
+            "openrouter": f"{self.url}/openrouter/api/v1",
         }
 
     def env(self) -> dict[str, str]:
@@ -358,6 +369,7 @@ class Sandbox:
             "basedash": ("api_key", keys.basedash_api_key),
             "unsiloed": ("api_key", keys.unsiloed_api_key),
             "daramex": ("token", keys.daramex_token),
+            "openrouter": ("api_key", keys.openrouter_management_key),
         }[provider]
         options = dict(kw)
         credential = options.pop(name, credential)
@@ -396,6 +408,13 @@ class Sandbox:
         credential, options = self._client_args("daramex", kw)
         return DaramexClient(credential, **options)
 
+    def openrouter_client(self, **kw: Any) -> OpenRouterClient:
+        """An ``OpenRouterClient`` with the management key and base URL (``**kw`` passed on)."""
+        from usagekit import OpenRouterClient
+
+        credential, options = self._client_args("openrouter", kw)
+        return OpenRouterClient(credential, **options)
+
     def clients(self, **kw: Any) -> SandboxClients:
         """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
         return SandboxClients(
@@ -432,6 +451,13 @@ class Sandbox:
 
         credential, options = self._client_args("daramex", kw)
         return AsyncDaramexClient(credential, **options)
+
+    def async_openrouter_client(self, **kw: Any) -> AsyncOpenRouterClient:
+        """An ``AsyncOpenRouterClient`` (see ``openrouter_client``)."""
+        from usagekit import AsyncOpenRouterClient
+
+        credential, options = self._client_args("openrouter", kw)
+        return AsyncOpenRouterClient(credential, **options)
 
     def async_clients(self, **kw: Any) -> AsyncSandboxClients:
         """All four async clients (``**kw`` goes to each)."""

@@ -22,6 +22,7 @@ from ._data import SandboxData
 from ._faults import EarlyRetry, FaultController, RequestKey, SandboxStats
 from ._http import HttpError, Provider, Request, Response, json_response, parse_query
 from ._openai import OpenAIProvider, PagingMode
+from ._openrouter import OpenRouterProvider
 from ._unsiloed import UnsiloedProvider
 
 __all__ = ["App", "SandboxHTTPServer"]
@@ -57,6 +58,7 @@ class App:
             BasedashProvider(data),
             UnsiloedProvider(data),
             DaramexProvider(data),
+            OpenRouterProvider(data),
         )
         self.sync_settings()
 
