@@ -79,7 +79,8 @@ def plan_days(window: Window, now: datetime) -> DayPlan:
         available = span_text(first_available, today)
         notes.append(f"its days available are {available}; nothing in this window")
         return DayPlan((), (first_available, today), tuple(notes), today)
-    if window.start != first_wanted or end != last_wanted + _DAY:
+    partial_end = end != last_wanted + _DAY and last_wanted < today
+    if window.start != first_wanted or partial_end:
         notes.append("reports whole UTC days")
     days = tuple((first + timedelta(days=n)).date() for n in range((last - first).days + 1))
     span = (first, last + _DAY) if notes else None
