@@ -248,7 +248,7 @@ class OpenRouterData:
         workspace_id: str | None = None,
     ) -> list[OpenRouterRow]:
         """The rows of the days ``[start, end)`` that pass the filters."""
-        found = []
+        found: list[OpenRouterRow] = []
         day = start
         while day < end:
             found.extend(

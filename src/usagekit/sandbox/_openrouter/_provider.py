@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -57,7 +56,7 @@ class OpenRouterProvider(Provider):
     def rate_limited(self, wait_ms: int) -> Response:
         """429 with ``Retry-After`` (seconds) and the ``X-RateLimit-*`` headers."""
         response = self._error(429, "Rate limit exceeded", {"error_type": "rate_limit_exceeded"})
-        reset_ms = int(time.time() * 1000) + wait_ms
+        reset_ms = int(self.data.clock.now().timestamp() * 1000) + wait_ms
         response.headers.extend(
             [
                 ("Retry-After", retry_after_seconds(wait_ms)),
@@ -148,14 +147,15 @@ def _aggregate(rows: list[OpenRouterRow], *, by_workspace: bool) -> list[dict[st
     """Rows summed per (date, model, endpoint[, workspace]), as ``/activity`` sends them."""
     groups: dict[tuple[str, ...], list[OpenRouterRow]] = defaultdict(list)
     for row in rows:
-        key = (row.day.isoformat(), row.endpoint.model, row.endpoint.endpoint_id)
-        groups[key + ((row.workspace_id,) if by_workspace else ())].append(row)
+        workspace = (row.workspace_id,) if by_workspace else ()
+        group = (row.day.isoformat(), row.endpoint.model, row.endpoint.endpoint_id) + workspace
+        groups[group].append(row)
     items = []
-    for key in sorted(groups):
-        members = groups[key]
+    for group in sorted(groups):
+        members = groups[group]
         endpoint = members[0].endpoint
         item: dict[str, Any] = {
-            "date": key[0],
+            "date": group[0],
             "model": endpoint.model,
             "model_permaslug": endpoint.permaslug,
             "endpoint_id": endpoint.endpoint_id,
@@ -168,6 +168,6 @@ def _aggregate(rows: list[OpenRouterRow], *, by_workspace: bool) -> list[dict[st
             "reasoning_tokens": sum(r.reasoning_tokens for r in members),
         }
         if by_workspace:
-            item["workspace_id"] = key[3]
+            item["workspace_id"] = group[3]
         items.append(item)
     return items
