@@ -147,8 +147,12 @@ def _aggregate(rows: list[OpenRouterRow], *, by_workspace: bool) -> list[dict[st
     """Rows summed per (date, model, endpoint[, workspace]), as ``/activity`` sends them."""
     groups: dict[tuple[str, ...], list[OpenRouterRow]] = defaultdict(list)
     for row in rows:
-        workspace = (row.workspace_id,) if by_workspace else ()
-        group = (row.day.isoformat(), row.endpoint.model, row.endpoint.endpoint_id) + workspace
+        day, model, endpoint_id = row.day.isoformat(), row.endpoint.model, row.endpoint.endpoint_id
+        group = (
+            (day, model, endpoint_id, row.workspace_id)
+            if by_workspace
+            else (day, model, endpoint_id)
+        )
         groups[group].append(row)
     items = []
     for group in sorted(groups):
