@@ -148,7 +148,7 @@ def _aggregate(rows: list[OpenRouterRow], *, by_workspace: bool) -> list[dict[st
     groups: dict[tuple[str, ...], list[OpenRouterRow]] = defaultdict(list)
     for row in rows:
         day, model, endpoint_id = row.day.isoformat(), row.endpoint.model, row.endpoint.endpoint_id
-        group = (
+        group: tuple[str, ...] = (
             (day, model, endpoint_id, row.workspace_id)
             if by_workspace
             else (day, model, endpoint_id)
