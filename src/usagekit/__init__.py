@@ -118,6 +118,13 @@ from ._providers.openai import (
     OpenAIVectorStoresResult,
     OpenAIWebSearchCallsResult,
 )
+from ._providers.openrouter._async_client import AsyncOpenRouterClient
+from ._providers.openrouter._client import OpenRouterClient
+from ._providers.openrouter._models import (
+    OpenRouterActivity,
+    OpenRouterActivityItem,
+    OpenRouterCredits,
+)
 from ._providers.unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
 from ._store.store import Snapshot, Store
@@ -312,4 +319,9 @@ __all__ = [
     "OpenAIResult",
     "OpenAIVectorStoresResult",
     "OpenAIWebSearchCallsResult",
+    "AsyncOpenRouterClient",
+    "OpenRouterActivity",
+    "OpenRouterActivityItem",
+    "OpenRouterClient",
+    "OpenRouterCredits",
 ]

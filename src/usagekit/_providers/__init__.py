@@ -18,12 +18,16 @@ from .anthropic._info import INFO as _ANTHROPIC
 from .basedash._info import INFO as _BASEDASH
 from .daramex._info import INFO as _DARAMEX
 from .openai._info import INFO as _OPENAI
+from .openrouter._info import INFO as _OPENROUTER
 from .unsiloed._info import INFO as _UNSILOED
 
 __all__ = ["PROVIDERS", "parse_retry_after", "provider_info"]
 
 PROVIDERS: Mapping[str, ProviderInfo] = MappingProxyType(
-    {info.name: info for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX, _ANTHROPIC)}
+    {
+        info.name: info
+        for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX, _ANTHROPIC, _OPENROUTER)
+    }
 )
 """Every provider usagekit reads, by name, in the order reports and the docs list them."""
 

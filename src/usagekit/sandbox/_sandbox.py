@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from ._data import SandboxData
 from ._emulators.anthropic import admin_key, inference_key
 from ._faults import FaultController, FaultSettings, SandboxStats
+from ._emulators.openrouter import openrouter_keys
 from ._server import App, SandboxHTTPServer
 from ._util import Clock, TimeLike
 
@@ -23,10 +24,12 @@ if TYPE_CHECKING:
         AsyncBasedashClient,
         AsyncDaramexClient,
         AsyncOpenAIClient,
+        AsyncOpenRouterClient,
         AsyncUnsiloedClient,
         BasedashClient,
         DaramexClient,
         OpenAIClient,
+        OpenRouterClient,
         UnsiloedClient,
     )
 
@@ -51,6 +54,8 @@ class SandboxKeys:
         daramex_other_org_id: The other organization.
         anthropic_admin_key: Anthropic Admin API key (``sk-ant-admin01-...``).
         anthropic_api_key: A normal Anthropic API key (``sk-ant-api03-...``): answered with 403.
+        openrouter_management_key: OpenRouter management key (reads activity and credits).
+        openrouter_api_key: A normal OpenRouter key: answered with 403 there.
     """
 
     openai_admin_key: str
@@ -65,6 +70,8 @@ class SandboxKeys:
     daramex_other_org_id: str
     anthropic_admin_key: str = ""
     anthropic_api_key: str = ""
+    openrouter_management_key: str = ""
+    openrouter_api_key: str = ""
 
     def env(self) -> dict[str, str]:
         """Environment variables a client reads its credentials from."""
@@ -85,6 +92,8 @@ class SandboxClients(NamedTuple):
     basedash: BasedashClient
     unsiloed: UnsiloedClient
     daramex: DaramexClient
+    anthropic: AnthropicClient
+    openrouter: OpenRouterClient
 
 
 class AsyncSandboxClients(NamedTuple):
@@ -94,6 +103,8 @@ class AsyncSandboxClients(NamedTuple):
     basedash: AsyncBasedashClient
     unsiloed: AsyncUnsiloedClient
     daramex: AsyncDaramexClient
+    anthropic: AsyncAnthropicClient
+    openrouter: AsyncOpenRouterClient
 
 
 _CREDENTIALS: dict[str, dict[str, str]] = {
@@ -102,6 +113,7 @@ _CREDENTIALS: dict[str, dict[str, str]] = {
     "unsiloed": {"api_key": "unsiloed_api_key"},
     "daramex": {"token": "daramex_token", "org_id": "daramex_org_id"},
     "anthropic": {"api_key": "anthropic_admin_key"},
+    "openrouter": {"api_key": "openrouter_management_key"},
 }
 """The sandbox's own answer to each client argument: which of its ``SandboxKeys`` it passes
 (the argument names are the registry's; a provider it does not emulate has no entry)."""
@@ -202,6 +214,8 @@ class Sandbox:
             daramex_other_org_id=other.id,
             anthropic_admin_key=admin_key(seed),
             anthropic_api_key=inference_key(seed),
+            openrouter_management_key=openrouter_keys(seed).management_key,
+            openrouter_api_key=openrouter_keys(seed).api_key,
         )
 
     # ---------------------------------------------------------------- lifecycle
@@ -291,6 +305,7 @@ class Sandbox:
             "unsiloed": f"{self.url}/api/v1",
             "daramex": self.url,
             "anthropic": f"{self.url}/anthropic",
+            "openrouter": f"{self.url}/openrouter/api/v1",
         }
 
     def env(self) -> dict[str, str]:
@@ -427,8 +442,12 @@ class Sandbox:
         """An ``AnthropicClient`` with the Admin key and base URL (``**kw`` passed on)."""
         return cast("AnthropicClient", self.client("anthropic", **kw))
 
+    def openrouter_client(self, **kw: Any) -> OpenRouterClient:
+        """An ``OpenRouterClient`` with the management key and base URL (``**kw`` passed on)."""
+        return cast("OpenRouterClient", self.client("openrouter", **kw))
+
     def clients(self, **kw: Any) -> SandboxClients:
-        """All four clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
+        """All six clients (``**kw``, e.g. ``timeout`` or ``max_retries``, goes to each)."""
         return SandboxClients(*(self.client(name, **kw) for name in SandboxClients._fields))
 
     def async_openai_client(self, **kw: Any) -> AsyncOpenAIClient:
@@ -451,8 +470,12 @@ class Sandbox:
         """An ``AsyncAnthropicClient`` (see ``anthropic_client``)."""
         return cast("AsyncAnthropicClient", self.client("anthropic", asynchronous=True, **kw))
 
+    def async_openrouter_client(self, **kw: Any) -> AsyncOpenRouterClient:
+        """An ``AsyncOpenRouterClient`` (see ``openrouter_client``)."""
+        return cast("AsyncOpenRouterClient", self.client("openrouter", asynchronous=True, **kw))
+
     def async_clients(self, **kw: Any) -> AsyncSandboxClients:
-        """All four async clients (``**kw`` goes to each)."""
+        """All six async clients (``**kw`` goes to each)."""
         return AsyncSandboxClients(
             *(self.client(name, asynchronous=True, **kw) for name in AsyncSandboxClients._fields)
         )

@@ -14,6 +14,7 @@ from .anthropic import AnthropicProvider
 from .basedash import BasedashProvider
 from .daramex import DaramexProvider
 from .openai import OpenAIProvider
+from .openrouter import OpenRouterProvider
 from .unsiloed import UnsiloedProvider
 
 if TYPE_CHECKING:
@@ -28,5 +29,6 @@ EMULATORS: tuple[Callable[[SandboxData], Provider], ...] = (
     UnsiloedProvider,
     DaramexProvider,
     AnthropicProvider,
+    OpenRouterProvider,
 )
 """Every emulated provider, in the order the server tries their path prefixes."""

@@ -1,0 +1,1 @@
+"""Private package of usagekit (see usagekit/__init__.py for the public names)."""
