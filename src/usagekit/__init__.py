@@ -54,9 +54,7 @@ from ._core.records import DERIVED_ATTRIBUTES, FLOW, LEVEL, TOKEN_METRICS, Metri
 from ._core.retry import RetryPolicy
 from ._lineitems import CHARGE_KINDS, ChargeKind, LineItem, anthropic_charge, parse_line_item
 from ._providers import parse_retry_after
-from ._providers.anthropic._async_client import AsyncAnthropicClient
-from ._providers.anthropic._client import AnthropicClient
-from ._providers.anthropic._models import (
+from ._providers.anthropic import (
     AnthropicCacheCreation,
     AnthropicClaudeCodeActor,
     AnthropicClaudeCodeCoreMetrics,
@@ -64,6 +62,7 @@ from ._providers.anthropic._models import (
     AnthropicClaudeCodeModelTokens,
     AnthropicClaudeCodePage,
     AnthropicClaudeCodeRecord,
+    AnthropicClient,
     AnthropicCostBucket,
     AnthropicCostPage,
     AnthropicCostResult,
@@ -74,6 +73,7 @@ from ._providers.anthropic._models import (
     AnthropicMessagesResult,
     AnthropicServerToolUse,
     AnthropicToolAction,
+    AsyncAnthropicClient,
 )
 from ._providers.basedash import (
     AsyncBasedashClient,
@@ -118,11 +118,11 @@ from ._providers.openai import (
     OpenAIVectorStoresResult,
     OpenAIWebSearchCallsResult,
 )
-from ._providers.openrouter._async_client import AsyncOpenRouterClient
-from ._providers.openrouter._client import OpenRouterClient
-from ._providers.openrouter._models import (
+from ._providers.openrouter import (
+    AsyncOpenRouterClient,
     OpenRouterActivity,
     OpenRouterActivityItem,
+    OpenRouterClient,
     OpenRouterCredits,
 )
 from ._providers.unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage

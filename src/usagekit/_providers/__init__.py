@@ -24,10 +24,7 @@ from .unsiloed._info import INFO as _UNSILOED
 __all__ = ["PROVIDERS", "parse_retry_after", "provider_info"]
 
 PROVIDERS: Mapping[str, ProviderInfo] = MappingProxyType(
-    {
-        info.name: info
-        for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX, _ANTHROPIC, _OPENROUTER)
-    }
+    {info.name: info for info in (_OPENAI, _BASEDASH, _UNSILOED, _DARAMEX, _ANTHROPIC, _OPENROUTER)}
 )
 """Every provider usagekit reads, by name, in the order reports and the docs list them."""
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._data import SandboxData
 from ._emulators.anthropic import admin_key, inference_key
-from ._faults import FaultController, FaultSettings, SandboxStats
 from ._emulators.openrouter import openrouter_keys
+from ._faults import FaultController, FaultSettings, SandboxStats
 from ._server import App, SandboxHTTPServer
 from ._util import Clock, TimeLike
 
