@@ -12,7 +12,7 @@ import pytest
 import usagekit
 from tests.conftest import resolve
 from usagekit.sandbox import Sandbox, serve
-from usagekit.sandbox._anthropic import AnthropicData
+from usagekit.sandbox._emulators.anthropic import AnthropicData
 
 from .._support import close, total
 

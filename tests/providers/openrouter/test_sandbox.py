@@ -13,7 +13,7 @@ import usagekit
 from tests.conftest import resolve
 from usagekit._core.coverage import capture
 from usagekit.sandbox import Sandbox, serve
-from usagekit.sandbox._openrouter import OpenRouterData
+from usagekit.sandbox._emulators.openrouter import OpenRouterData
 
 from .._support import close, total
 from ._data import UTC

@@ -18,11 +18,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from ..._data import SandboxData
 from ..._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
 from ..._util import DAY, HOUR, MINUTE, floor_to, parse_iso8601, to_unix
 from ._data import AnthropicData, Event
+
+if TYPE_CHECKING:
+    from ..._data import SandboxData
 
 __all__ = ["AnthropicProvider"]
 

@@ -14,10 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..._data import SandboxData
 from ..._util import UTC, HashRandom, digest, parse_iso8601
+
+if TYPE_CHECKING:
+    from ..._data import SandboxData
 
 __all__ = [
     "METRICS",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..._data import SandboxData
 from ..._http import HttpError, Provider, Request, Response, json_response, retry_after_seconds
 from ._data import OpenRouterData, OpenRouterRow
+
+if TYPE_CHECKING:
+    from ..._data import SandboxData
 
 __all__ = ["OpenRouterProvider"]
 
