@@ -7,8 +7,7 @@ their variables and their pages. The text between the markers is also committed,
 the Markdown; ``tests/docs/test_provider_tables.py`` fails when it and the registry disagree, and
 ``python docs/_hooks/providers.py`` rewrites it.
 
-What each credential is, in words, is not in :class:`~usagekit._core.provider.ProviderInfo` (yet):
-it is kept here, in :data:`CREDENTIALS`, one entry per provider.
+What each credential is, in words, is the registry's too (``ProviderInfo.credential_help``).
 """
 
 from __future__ import annotations
@@ -27,19 +26,8 @@ except ImportError:  # mkdocs run without the package installed: use the checkou
     sys.path.insert(0, str(ROOT / "src"))
     from usagekit._providers import PROVIDERS
 
-__all__ = ["CREDENTIALS", "PAGES", "SECTIONS", "keys_table", "providers_table", "render"]
+__all__ = ["PAGES", "SECTIONS", "keys_table", "providers_table", "render"]
 
-CREDENTIALS: Mapping[str, str] = {
-    "openai": "an organization **admin** key (`sk-admin-...`), which an organization owner "
-    "creates at [platform.openai.com/settings/organization/admin-keys]"
-    "(https://platform.openai.com/settings/organization/admin-keys). Project and user keys "
-    "(`sk-proj-...`) cannot read usage or costs: they get 401/403, and the error says so.",
-    "basedash": "an API key of an organization **admin**, and the organization's id",
-    "unsiloed": "the organization's API key (`unsiloed_...`); the organization is the key's",
-    "daramex": "a session JWT allowed to read `ai.agent`, and the organization it belongs to "
-    "(sent as `x-org-id`)",
-}
-"""What each provider's credentials are, in the words of the "Keys" table, by provider name."""
 
 
 def _code(names: tuple[str, ...] | list[str]) -> str:
@@ -53,14 +41,16 @@ def keys_table() -> str:
         The Markdown table.
 
     Raises:
-        KeyError: A provider of the registry has no entry in :data:`CREDENTIALS`.
+        ValueError: A provider of the registry says nothing about its credentials.
     """
     lines = [
         "| provider | variables | what it is | base URL variable |",
         "| --- | --- | --- | --- |",
     ]
     for name, info in PROVIDERS.items():
-        what = CREDENTIALS[name]
+        what = info.credential_help
+        if not what:
+            raise ValueError(f"{name}: ProviderInfo.credential_help is empty")
         lines.append(
             f"| {info.display_name} | {_code(info.env_vars)} | {what} | `{info.base_url_env}` |"
         )

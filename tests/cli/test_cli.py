@@ -16,7 +16,10 @@ import pytest
 
 import usagekit
 from usagekit._cli import main
+from usagekit._providers import PROVIDERS
 from usagekit.sandbox import serve
+from usagekit.sandbox._emulators.anthropic import AnthropicData
+from usagekit.sandbox._emulators.openrouter import OpenRouterData
 
 UTC = timezone.utc
 NOW = datetime(2026, 10, 20, 9, 30, tzinfo=UTC)
@@ -61,7 +64,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_report_demo_as_a_subprocess() -> None:
     result = _run("report", "--demo")
     assert result.returncode == 0, result.stderr
-    for provider in ("openai", "basedash", "unsiloed", "daramex", "total"):
+    for provider in (*PROVIDERS, "total"):
         assert provider in result.stdout
     assert "\r" not in result.stderr  # no progress display when stderr is not a terminal
 
@@ -82,11 +85,11 @@ def test_json_report_equals_the_sandbox_ground_truth(
     data = sandbox_env.data
     openai = sum(data.openai_cost_totals("2026-10-01", "2026-10-15").values(), Decimal(0))
     _, daramex = data.daramex_totals("2026-10-01", "2026-10-15")
-    expected = openai + daramex + data.basedash_period(NOW).total
+    anthropic = AnthropicData.for_sandbox(data).cost_total("2026-10-01", "2026-10-15")
+    openrouter = OpenRouterData(data).truth("2026-10-01", "2026-10-15")["cost"]
+    expected = openai + daramex + data.basedash_period(NOW).total + anthropic + openrouter
     assert Decimal(document["total_cost"]["USD"]) == expected
-    assert {p["provider"] for p in document["providers"] if p["ok"]} == {
-        "openai", "basedash", "unsiloed", "daramex"
-    }  # fmt: skip
+    assert {p["provider"] for p in document["providers"] if p["ok"]} == set(PROVIDERS)
 
 
 def test_csv_report_by_model(sandbox_env: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import usagekit
+from usagekit._providers import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -85,7 +86,7 @@ def test_monthly_spend(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("AI spend since ")
     costs = {line.split()[0]: line.split()[1:] for line in lines[1:]}
-    assert set(costs) == {"openai", "basedash", "unsiloed", "daramex", "total"}
+    assert set(costs) == {*PROVIDERS, "total"}
     assert costs["total"][-1] == "USD" or (early_in_the_month() and costs["total"] == ["none"])
     assert costs["unsiloed"] == ["no", "cost", "reported"]
     amounts = []
@@ -141,7 +142,7 @@ def test_nightly_sync_is_incremental(tmp_path: Path) -> None:
         rows = [line.split() for line in output.splitlines()[:-1]]
         return {row[0]: int(row[1].replace(",", "")) for row in rows}
 
-    assert set(written(first.stdout)) == {"openai", "basedash", "unsiloed", "daramex"}
+    assert set(written(first.stdout)) == set(PROVIDERS)
     assert written(second.stdout)["openai"] <= written(first.stdout)["openai"]
     for line in second.stdout.splitlines()[:-1]:  # a provider with records resumes from them
         if written(first.stdout)[line.split()[0]] > 0:

@@ -19,6 +19,7 @@ import usagekit
 from tests.conftest import resolve
 from usagekit import analytics
 from usagekit._cli import main
+from usagekit._providers import PROVIDERS
 
 sandbox_module = pytest.importorskip("usagekit.sandbox")
 
@@ -216,7 +217,7 @@ def test_the_command_on_the_first(
     assert code == 0, out.err
     document = json.loads(out.out)
     providers = {p["provider"]: p for p in document["providers"]}
-    assert set(providers) == {"openai", "basedash", "unsiloed", "daramex"}
+    assert set(providers) == set(PROVIDERS)
     assert all(p["ok"] for p in providers.values())
     assert "Traceback" not in out.err
 
@@ -258,7 +259,7 @@ def test_a_store_report_names_every_stored_provider(
         last_month = ["--since", "2026-11-01", "--until", "2026-12-01", "--json"]
         assert main(["report", "--db", db, *last_month]) == 0
     providers = {p["provider"]: p for p in json.loads(capsys.readouterr().out)["providers"]}
-    assert set(providers) == {"openai", "basedash", "unsiloed", "daramex"}
+    assert set(providers) == set(PROVIDERS)
     basedash = providers["basedash"]
     assert basedash["records"] == 0
     assert basedash["note"] == (

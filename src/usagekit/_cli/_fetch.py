@@ -9,10 +9,11 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .._core.provider import Setting
 from .._providers import PROVIDERS
 from .._report import UsageReport
 from ._common import CommandError
@@ -23,8 +24,8 @@ __all__ = ["ProgressLine", "clients", "env_clients", "fetch", "from_store"]
 def env_clients(providers: Sequence[str]) -> list[Any]:
     """Build the clients of ``providers`` (default: every configured one) from the environment.
 
-    A provider is configured when every variable of its settings (:attr:`ProviderInfo.env_vars`)
-    is set to something other than blanks.
+    A provider is configured when each of its settings has a variable set to something other
+    than blanks: the documented one or another name it is read from (``Setting.env``).
 
     Args:
         providers: The ``--provider`` choices (empty: every configured provider).
@@ -40,21 +41,27 @@ def env_clients(providers: Sequence[str]) -> list[Any]:
     def present(variable: str) -> bool:
         return bool(os.environ.get(variable, "").strip())
 
+    def given(setting: Setting) -> bool:  # the documented variable or one of its other names
+        return any(present(v) for v in setting.env)
+
+    def names(settings: Iterable[Setting]) -> str:
+        return " and ".join(s.variable for s in settings)
+
     for info in PROVIDERS.values():
-        blank = [v for v in info.env_vars if v in os.environ and not present(v)]
+        blank = [v for s in info.settings if not given(s) for v in s.env if v in os.environ]
         if blank:
             raise CommandError(f"{info.name}: {' and '.join(blank)} is set but empty")
     wanted = list(providers)
     if not wanted:
         for info in PROVIDERS.values():
-            found = [v for v in info.env_vars if present(v)]
-            if found and len(found) < len(info.env_vars):
-                missing = [v for v in info.env_vars if not present(v)]
+            found = [s for s in info.settings if given(s)]
+            if found and len(found) < len(info.settings):
+                missing = [s for s in info.settings if not given(s)]
                 raise CommandError(
-                    f"{info.name}: {' and '.join(found)} is set but {' and '.join(missing)} "
+                    f"{info.name}: {names(found)} is set but {names(missing)} "
                     "is not; set it, or choose other providers with --provider"
                 )
-        wanted = [p for p, info in PROVIDERS.items() if all(present(v) for v in info.env_vars)]
+        wanted = [p for p, info in PROVIDERS.items() if all(given(s) for s in info.settings)]
         if not wanted:
             variables = ", ".join(v for info in PROVIDERS.values() for v in info.env_vars)
             raise CommandError(
@@ -64,9 +71,9 @@ def env_clients(providers: Sequence[str]) -> list[Any]:
     built = []
     for name in wanted:
         info = PROVIDERS[name]
-        missing = [v for v in info.env_vars if not present(v)]
+        missing = [s for s in info.settings if not given(s)]
         if missing:
-            raise CommandError(f"{name}: set {' and '.join(missing)} (or use --demo)")
+            raise CommandError(f"{name}: set {names(missing)} (or use --demo)")
         built.append(info.client_class()())
     return built
 

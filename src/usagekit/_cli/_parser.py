@@ -48,6 +48,20 @@ def _add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _environment() -> str:
+    """The help's list of environment variables, one provider a line, from the registry."""
+    lines = ["environment (a provider is used when all its variables are set):"]
+    for info in PROVIDERS.values():
+        names = []
+        for setting in info.settings:
+            fallback = f" (or {', '.join(setting.env[1:])})" if len(setting.env) > 1 else ""
+            names.append(setting.variable + fallback)
+        lines.append(
+            f"  {info.display_name + ':':<12}{', '.join(names)}; base URL {info.base_url_env}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 _REPORT_EXAMPLES = """examples:
   usagekit report --demo                                  this month so far, from the sandbox
   usagekit report --since 2026-11-01 --until 2026-12-01 --by model --allocate
@@ -78,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="usagekit",
         description=f"AI usage and spend across {listed}.",
-        epilog=_REPORT_EXAMPLES,
+        epilog=_REPORT_EXAMPLES + "\n" + _environment(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"usagekit {__version__}")
@@ -100,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="totals by provider, model, project or day",
         description="Totals of usage and spend over a window, from the providers or a store.",
-        epilog=_REPORT_EXAMPLES,
+        epilog=_REPORT_EXAMPLES + "\n" + _environment(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[verbose],
     )
@@ -133,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         help="every record as CSV, JSON Lines, Parquet or FOCUS",
-        epilog=_EXPORT_EXAMPLES,
+        epilog=_EXPORT_EXAMPLES + "\n" + _environment(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[verbose],
     )
@@ -150,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd = commands.add_parser(
         "sync",
         help="incrementally keep a history in a SQLite store",
-        epilog=_SYNC_EXAMPLES,
+        epilog=_SYNC_EXAMPLES + "\n" + _environment(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[verbose],
     )

@@ -124,6 +124,7 @@ def build_config(
     provider: str,
     base_url: str | httpx.URL,
     credentials: Mapping[str, SecretStr],
+    headers: Mapping[str, str] | None = None,
     timeout: float | httpx.Timeout | None = None,
     max_retries: int | None = None,
     retry: RetryPolicy | None = None,
@@ -138,6 +139,7 @@ def build_config(
         provider: Provider name used in errors and logs.
         base_url: The API's base URL (see :func:`validate_base_url`).
         credentials: Header name to secret value, sent only to the base URL's origin.
+        headers: Other headers, not secret (an API version), sent with the credentials.
         timeout: Seconds per attempt, or an ``httpx.Timeout``; None for the default.
         max_retries: Retries after the first attempt; None for the policy's (2 by default).
         retry: A whole retry policy; None for the default.
@@ -157,6 +159,7 @@ def build_config(
         provider=provider,
         base_url=validate_base_url(base_url, provider=provider),
         credentials=dict(credentials),
+        headers=dict(headers or {}),
         timeout=_timeout(timeout),
         retry=_retry_policy(max_retries, retry),
         error_hints=dict(error_hints or {}),

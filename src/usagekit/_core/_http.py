@@ -157,6 +157,8 @@ class TransportConfig:
         provider: Provider name used in errors and logs.
         base_url: Absolute base URL (see :func:`validate_base_url`).
         credentials: Header name to secret value, sent only to the base URL's origin.
+        headers: Other headers sent on every request to the base URL's origin, not secret (an
+            API version, a beta flag): shown as they are, never redacted.
         timeout: httpx timeout for each attempt.
         retry: The retry policy.
         error_hints: Extra guidance appended to an error's text, by status code.
@@ -173,6 +175,7 @@ class TransportConfig:
     provider: str
     base_url: httpx.URL
     credentials: Mapping[str, SecretStr] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     error_hints: Mapping[int, str] = field(default_factory=dict)

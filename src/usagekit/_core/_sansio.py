@@ -185,6 +185,7 @@ class TransportCore:
             "accept-encoding": _ACCEPT_ENCODING,
             "user-agent": _USER_AGENT,
         }
+        headers.update(self.config.headers)
         headers.update({k: v.get_secret_value() for k, v in self.config.credentials.items()})
         try:
             return self._build(

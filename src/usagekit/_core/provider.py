@@ -57,7 +57,11 @@ class ProviderInfo:
             its history, so a sync also keeps every fetch as a snapshot).
         generative: Its charges are for generative AI (FOCUS ``ServiceSubcategory``).
         body_retry_hint: Reads a retry hint from the provider's error bodies, if it sends one.
+        publisher_attribute: The record attribute naming who made what was used, when that is
+            not the provider itself (a router's model vendor): FOCUS ``PublisherName``.
         summary: One line on what usagekit reads from it, for the docs' provider tables.
+        credential_help: What its credentials are and where they are made, in Markdown, for
+            the docs' "Keys" table.
         docs_page: Its page under ``docs/``.
     """
 
@@ -73,7 +77,9 @@ class ProviderInfo:
     current_period: bool = False
     generative: bool = True
     body_retry_hint: BodyRetryHint | None = None
+    publisher_attribute: str | None = None
     summary: str = ""
+    credential_help: str = ""
     docs_page: str = ""
 
     @property

@@ -60,10 +60,22 @@ DERIVED_ATTRIBUTES: frozenset[str] = frozenset(
 :func:`usagekit.parse_line_item`). They are kept on the record but left out of its id: they add
 no identity, and a record stored before they existed keeps its id."""
 
-TOKEN_METRICS: frozenset[str] = frozenset({"input_tokens", "output_tokens", "total_tokens"})
+TOKEN_METRICS: frozenset[str] = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "uncached_input_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_5m_input_tokens",
+        "cache_creation_1h_input_tokens",
+    }
+)
 """The whole-token metrics: summing these (unit ``"tokens"``) counts every token once. Breakdown
 metrics such as OpenAI's ``input_cached_tokens`` or ``input_audio_tokens`` are parts of
-``input_tokens`` and are left out of token totals."""
+``input_tokens``, and ``reasoning_tokens`` of ``output_tokens``: they are left out of token
+totals. Anthropic reports its input in four disjoint parts (uncached, cache reads, and cache
+writes of 5 minutes and of 1 hour) and no ``input_tokens``: the four together are its input."""
 
 _SEP = "\x1f"
 _NONE = "\x00"

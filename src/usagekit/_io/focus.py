@@ -35,8 +35,11 @@ is skipped):
   The charge period therefore always lies within the billing period.
 * ``ChargeCategory`` "Usage", ``ChargeClass`` null, ``ChargeFrequency`` "Usage-Based",
   ``PricingCategory`` "Standard".
-* ``ProviderName`` = ``PublisherName`` = ``InvoiceIssuerName`` = the provider's display name
-  (its registry entry's ``display_name``, e.g. OpenAI; an unknown provider title-cased);
+* ``ProviderName`` = ``InvoiceIssuerName`` = the provider's display name (its registry entry's
+  ``display_name``, e.g. OpenAI; an unknown provider title-cased). ``PublisherName`` is the
+  same, except for a router whose entry names a ``publisher_attribute``: there it is who made
+  what was used (OpenRouter: the model's vendor, ``anthropic`` for ``anthropic/claude-...``),
+  and the upstream provider that served it stays in ``Tags`` (``openrouter/upstream_provider``);
   ``ServiceName`` its ``service_name``, e.g. "OpenAI API"; ``ServiceCategory`` "AI and Machine
   Learning"; ``ServiceSubcategory`` "Generative AI" for the providers whose entry says
   ``generative`` (the model and assistant providers), "Other (AI and Machine Learning)"
@@ -360,6 +363,14 @@ def _description(record: UsageRecord, provider_name: str) -> str:
     return ", ".join(parts)
 
 
+def _publisher(record: UsageRecord, name: str) -> str:
+    """FOCUS ``PublisherName``: the provider, or the vendor its entry's attribute names."""
+    info = PROVIDERS.get(record.provider)
+    key = info.publisher_attribute if info is not None else None
+    vendor = record.attributes.get(key) if key is not None else None
+    return vendor if isinstance(vendor, str) and vendor else name
+
+
 def _row_values(record: UsageRecord) -> tuple[Any, ...]:
     """One FOCUS row's values, in :data:`FOCUS_COLUMNS` order."""
     provider = record.provider
@@ -400,7 +411,7 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
         consumed if consumed is not None else Decimal(1),  # PricingQuantity
         consumed_unit if consumed is not None else "Units",  # PricingUnit
         name,  # ProviderName
-        name,  # PublisherName
+        _publisher(record, name),  # PublisherName
         "AI and Machine Learning",  # ServiceCategory
         _service_name(provider, name),  # ServiceName
         _service_subcategory(provider),  # ServiceSubcategory

@@ -400,3 +400,20 @@ def test_cost_rows_grouped_by_description_fill_model_line_item_and_token_type() 
     assert first.attributes["charge_kind"] == "input"
     assert second.attributes["workspace"] == "default" and second.model is None
     assert first.quantity + second.quantity == Decimal("19.632")
+
+
+async def test_the_api_version_is_a_header_not_a_secret(mode: str) -> None:
+    """The version header is sent, but only the key is redacted when the server echoes both."""
+    client = client_for(mode)
+    echo = f"bad request: anthropic-version 2023-06-01, x-api-key {KEY}"
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": echo}}
+    with respx.mock(assert_all_mocked=True) as router:
+        router.get(MESSAGES).mock(return_value=httpx.Response(400, json=body))
+        with pytest.raises(usagekit.BadRequestError) as caught:
+            await resolve(client.usage_report("2026-09-01T00:00Z", "2026-09-02T00:00Z"))
+    await close(client)
+    text = str(caught.value)
+    assert "2023-06-01" in text
+    assert KEY not in text and "admin01-test" not in text
+    assert dict(client.config.headers) == {"anthropic-version": "2023-06-01"}
+    assert set(client.config.credentials) == {"x-api-key"}

@@ -295,8 +295,8 @@ async def test_records_of_a_window_spanning_days(mode: str) -> None:
         "cost": ("USD", "flow"),
         "byok_usage_inference": ("USD", "flow"),
         "requests": ("requests", "flow"),
-        "prompt_tokens": ("tokens", "flow"),
-        "completion_tokens": ("tokens", "flow"),
+        "input_tokens": ("tokens", "flow"),
+        "output_tokens": ("tokens", "flow"),
         "reasoning_tokens": ("tokens", "flow"),
     }
     assert len({r.id for r in records}) == len(records)

@@ -63,13 +63,14 @@ def _config(
     if api_key is None:  # the documented name first, then the one Anthropic's examples use
         api_key = next((os.environ[v] for v in setting.env if os.environ.get(v, "").strip()), None)
     key = resolve_secret(api_key, setting.variable, provider=PROVIDER)
-    headers = {"x-api-key": key, "anthropic-version": SecretStr(ANTHROPIC_VERSION)}
+    headers = {"anthropic-version": ANTHROPIC_VERSION}
     if fast_mode:
-        headers["anthropic-beta"] = SecretStr(FAST_MODE_BETA)
+        headers["anthropic-beta"] = FAST_MODE_BETA
     return build_config(
         provider=PROVIDER,
         base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
-        credentials=headers,
+        credentials={"x-api-key": key},
+        headers=headers,
         timeout=timeout,
         max_retries=max_retries,
         retry=retry,

@@ -24,6 +24,11 @@ INFO = ProviderInfo(
     base_url="https://api.anthropic.com",
     base_url_env="ANTHROPIC_BASE_URL",
     error_hints=MappingProxyType({401: _ADMIN_KEY_HINT, 403: _ADMIN_KEY_HINT}),
+    credential_help=(
+        "an **Admin** API key (`sk-ant-admin...`), which an organization admin creates in the "
+        "Claude Console (Settings, Admin keys); `ANTHROPIC_ADMIN_API_KEY` is read too. A normal "
+        "API key (`sk-ant-api...`) cannot read usage or costs: its 401/403 says so."
+    ),
     summary="the Admin API's token usage, cost report (USD) and Claude Code usage per actor",
     docs_page="providers/anthropic.md",
 )

@@ -28,6 +28,10 @@ INFO = ProviderInfo(
             "x-org-id",
         }
     ),
+    credential_help=(
+        "a session JWT allowed to read `ai.agent`, and the organization it belongs to "
+        "(sent as `x-org-id`)"
+    ),
     summary="token usage and cost time series by model or action, with analytics endpoints",
     docs_page="providers/daramex.md",
 )

@@ -31,6 +31,12 @@ INFO = ProviderInfo(
     base_url=DEFAULT_BASE_URL,
     base_url_env="OPENAI_BASE_URL",
     error_hints=MappingProxyType({401: _ADMIN_KEY_HINT, 403: _ADMIN_KEY_HINT}),
+    credential_help=(
+        "an organization **admin** key (`sk-admin-...`), which an organization owner "
+        "creates at [platform.openai.com/settings/organization/admin-keys]"
+        "(https://platform.openai.com/settings/organization/admin-keys). Project and user keys "
+        "(`sk-proj-...`) cannot read usage or costs: they get 401/403, and the error says so."
+    ),
     summary="the organization usage endpoints (tokens, requests, images, audio, ...) and costs",
     docs_page="providers/openai.md",
 )

@@ -33,6 +33,11 @@ INFO = ProviderInfo(
             404: "not found (a workspace_id that is not one of this account's workspaces?)",
         }
     ),
+    credential_help=(
+        "a **management** key (openrouter.ai/settings/management-keys); `OPENROUTER_API_KEY` "
+        "is read too, but an inference key cannot read activity: its 403 says so."
+    ),
+    publisher_attribute="model_vendor",
     summary="daily activity per model and provider endpoint (USD, BYOK apart, tokens, requests) "
     "of the last 30 completed UTC days, and the account's credit totals",
     docs_page="providers/openrouter.md",

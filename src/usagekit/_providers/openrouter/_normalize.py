@@ -121,8 +121,9 @@ def activity_records(
 
     Each row gives six records over its UTC day: ``cost`` (``usage``, USD: what OpenRouter
     bills), ``byok_usage_inference`` (USD billed by the upstream provider on your own key,
-    never part of ``cost``), ``requests``, ``prompt_tokens``, ``completion_tokens`` and
-    ``reasoning_tokens`` (a part of ``completion_tokens``), all flows. ``model`` is the slug;
+    never part of ``cost``), ``requests``, ``input_tokens`` (the API's ``prompt_tokens``),
+    ``output_tokens`` (its ``completion_tokens``) and ``reasoning_tokens`` (a part of
+    ``output_tokens``, left out of token totals), all flows. ``model`` is the slug;
     ``project_id`` the workspace (of the row, or of the ``workspace_id`` filter);
     ``api_key_id`` and ``user_id`` the ``api_key_hash`` and ``user_id`` filters when given.
     ``attributes`` hold ``upstream_provider`` (``provider_name``: who served it),
@@ -172,8 +173,8 @@ def activity_records(
             ("cost", item.usage, "USD", FLOW),
             ("byok_usage_inference", item.byok_usage_inference, "USD", FLOW),
             ("requests", _count(item.requests), "requests", FLOW),
-            ("prompt_tokens", _count(item.prompt_tokens), "tokens", FLOW),
-            ("completion_tokens", _count(item.completion_tokens), "tokens", FLOW),
+            ("input_tokens", _count(item.prompt_tokens), "tokens", FLOW),
+            ("output_tokens", _count(item.completion_tokens), "tokens", FLOW),
             ("reasoning_tokens", _count(item.reasoning_tokens), "tokens", FLOW),
         )
         records.extend(
