@@ -29,7 +29,6 @@ except ImportError:  # mkdocs run without the package installed: use the checkou
 __all__ = ["PAGES", "SECTIONS", "keys_table", "providers_table", "render"]
 
 
-
 def _code(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
