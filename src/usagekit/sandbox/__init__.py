@@ -1,6 +1,6 @@
-"""An offline sandbox server for usagekit: OpenAI, Basedash, Unsiloed and Daramex usage APIs.
+"""An offline sandbox server for usagekit: the usage APIs of every provider usagekit reads.
 
-One local HTTP server (standard library only) answers all four providers on distinct paths
+One local HTTP server (standard library only) answers all six providers on distinct paths
 with deterministic, seeded data, and can misbehave on request (429s with retry hints, 5xx,
 dropped connections, truncated bodies, slow answers, rate limits, endless cursors).
 
