@@ -19,9 +19,9 @@ __all__ = [
     "FLOW",
     "LEVEL",
     "MEASURE_ATTRIBUTES",
+    "TOKEN_METRICS",
     "Measure",
     "MetricKind",
-    "TOKEN_METRICS",
     "UsageRecord",
     "record_id",
 ]

@@ -32,8 +32,8 @@ from .errors import APIConnectionError, APIError
 __all__ = [
     "RETRYABLE_STATUSES",
     "RetryPolicy",
-    "parse_retry_after",
     "non_negative_finite",
+    "parse_retry_after",
     "retry_after_from_headers",
 ]
 
