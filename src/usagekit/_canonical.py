@@ -117,12 +117,18 @@ FAMILY_VENDORS: tuple[tuple[str, str], ...] = (
 """Family name prefixes and their vendor (rule 6). ``o1``/``o3``/``o4`` match only the whole
 word or a hyphenated name (``o3``, ``o3-mini``)."""
 
-_SINGLE_VENDOR_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
-
 _SNAPSHOT = re.compile(
     r"^(?P<family>.+?)(?:-(?P<dash>\d{4}-\d{2}-\d{2}|\d{8}|latest)|@(?P<at>\d{8}))$"
 )
 _CLAUDE_VERSION = re.compile(r"(?<=-)(\d)-(\d)(?=-|$)")
+
+
+def _single_vendor(provider: str) -> str | None:
+    """The one vendor of every model ``provider`` serves (its registry entry says), or None."""
+    from ._providers import PROVIDERS  # on use: the registry imports the providers
+
+    info = PROVIDERS.get(provider)
+    return info.model_vendor if info is not None else None
 
 
 def _vendor_of(family: str) -> str | None:
@@ -177,7 +183,7 @@ def canonical_model(model: str | None, provider: str | None = None) -> Canonical
     if vendor is None:
         vendor = _vendor_of(text)
     if vendor is None and provider is not None:
-        vendor = _SINGLE_VENDOR_PROVIDERS.get(provider)
+        vendor = _single_vendor(provider)
     return CanonicalModel(vendor, text, snapshot, variant)
 
 

@@ -31,10 +31,13 @@ def test_openrouter_publisher_is_the_model_vendor_and_byok_is_no_charge(sb: Sand
     assert {r["ProviderName"] for r in rows} == {"OpenRouter"}
     assert {r["InvoiceIssuerName"] for r in rows} == {"OpenRouter"}
     assert {r["ServiceName"] for r in rows} == {"OpenRouter API"}
+    direct = {"anthropic": "Anthropic", "openai": "OpenAI"}  # as their own rows name them
     for row, record in zip(rows, costs, strict=True):
-        assert row["PublisherName"] == record.attributes["model_vendor"]
-        assert record.model is not None and record.model.startswith(row["PublisherName"] + "/")
+        vendor = record.attributes["model_vendor"]
+        assert row["PublisherName"] == direct.get(vendor, vendor)
+        assert record.model is not None and record.model.startswith(vendor + "/")
         assert "openrouter/upstream_provider" in row["Tags"]
+    assert {"Anthropic", "OpenAI"} <= {r["PublisherName"] for r in rows}
     assert sum((r["BilledCost"] for r in rows), Decimal(0)) == sum(
         (r.quantity for r in costs), Decimal(0)
     )

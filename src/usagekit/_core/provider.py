@@ -59,6 +59,11 @@ class ProviderInfo:
         body_retry_hint: Reads a retry hint from the provider's error bodies, if it sends one.
         publisher_attribute: The record attribute naming who made what was used, when that is
             not the provider itself (a router's model vendor): FOCUS ``PublisherName``.
+        model_vendor: The one vendor of every model the provider serves (``"openai"``), or None
+            for a provider serving many vendors' models (the canonical model names then guess
+            the vendor from the model's name).
+        colour: Its colour in the HTML report's and the plots' charts (``#rrggbb``); empty for
+            a colour from the palette.
         summary: One line on what usagekit reads from it, for the docs' provider tables.
         credential_help: What its credentials are and where they are made, in Markdown, for
             the docs' "Keys" table.
@@ -78,6 +83,8 @@ class ProviderInfo:
     generative: bool = True
     body_retry_hint: BodyRetryHint | None = None
     publisher_attribute: str | None = None
+    model_vendor: str | None = None
+    colour: str = ""
     summary: str = ""
     credential_help: str = ""
     docs_page: str = ""

@@ -21,6 +21,7 @@ from .. import analytics
 from .._core.clock import utcnow
 from .._core.errors import ConfigError
 from .._core.records import LEVEL, TOKEN_METRICS
+from .._providers import PROVIDERS
 from ._display import HOUR, TICK, moment_words, span_words
 
 if TYPE_CHECKING:
@@ -39,12 +40,7 @@ __all__ = [
 
 UTC = timezone.utc
 _PALETTE = ("#0f766e", "#6d28d9", "#d97706", "#dc2626", "#2563eb", "#db2777", "#65a30d")
-_KNOWN_COLOURS = {
-    "openai": "#0f766e",
-    "basedash": "#6d28d9",
-    "daramex": "#d97706",
-    "unsiloed": "#dc2626",
-}
+"""Colours of providers whose registry entry names none, in order of their names."""
 DEFAULT_TOP = 8
 """How many models or projects the breakdowns show before grouping the rest."""
 
@@ -235,12 +231,18 @@ class View:
 
     def provider_colour(self, provider: str) -> str:
         """The colour of a provider in every chart."""
-        known = _KNOWN_COLOURS.get(provider)
-        if known is not None:
-            return known
-        names = sorted({row.provider for row in self.providers} | set(self.daily))
+        info = PROVIDERS.get(provider)
+        if info is not None and info.colour:
+            return info.colour
+        taken = {i.colour for i in PROVIDERS.values()}
+        palette = [c for c in _PALETTE if c not in taken] or list(_PALETTE)
+        names = sorted(
+            p
+            for p in {row.provider for row in self.providers} | set(self.daily)
+            if p not in PROVIDERS or not PROVIDERS[p].colour
+        )
         index = names.index(provider) if provider in names else len(names)
-        return _PALETTE[index % len(_PALETTE)]
+        return palette[index % len(palette)]
 
 
 def _window_words(report: UsageReport, now: datetime) -> str:

@@ -38,7 +38,9 @@ is skipped):
 * ``ProviderName`` = ``InvoiceIssuerName`` = the provider's display name (its registry entry's
   ``display_name``, e.g. OpenAI; an unknown provider title-cased). ``PublisherName`` is the
   same, except for a router whose entry names a ``publisher_attribute``: there it is who made
-  what was used (OpenRouter: the model's vendor, ``anthropic`` for ``anthropic/claude-...``),
+  what was used (OpenRouter: the model's vendor, ``Anthropic`` for ``anthropic/claude-...``,
+  named as that provider's own rows name it when usagekit reads it too, else the vendor's slug
+  such as ``meta-llama``),
   and the upstream provider that served it stays in ``Tags`` (``openrouter/upstream_provider``);
   ``ServiceName`` its ``service_name``, e.g. "OpenAI API"; ``ServiceCategory`` "AI and Machine
   Learning"; ``ServiceSubcategory`` "Generative AI" for the providers whose entry says
@@ -368,7 +370,11 @@ def _publisher(record: UsageRecord, name: str) -> str:
     info = PROVIDERS.get(record.provider)
     key = info.publisher_attribute if info is not None else None
     vendor = record.attributes.get(key) if key is not None else None
-    return vendor if isinstance(vendor, str) and vendor else name
+    if not isinstance(vendor, str) or not vendor:
+        return name
+    # a vendor usagekit also reads directly is named as its own rows name it ("Anthropic")
+    direct = next((i for i in PROVIDERS.values() if i.model_vendor == vendor), None)
+    return direct.display_name if direct is not None else vendor
 
 
 def _row_values(record: UsageRecord) -> tuple[Any, ...]:

@@ -256,6 +256,63 @@ async def test_a_window_inside_today_fetches_no_costs_and_does_not_fail(mode: st
     assert status.error is None and "none of this window is over yet" in (status.note or "")
 
 
+REFUSED = httpx.Response(
+    400,
+    json={
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "Invalid date range: ending date must be after starting date",
+        },
+    },
+)
+
+
+async def test_a_refused_last_cost_day_is_dropped_and_said_and_nothing_else_lost(mode: str) -> None:
+    client = client_for(mode)
+    with usagekit.pin_clock(NOW), respx.mock(assert_all_mocked=True) as router:
+        usage = router.get(MESSAGES).mock(return_value=page([bucket(8, [row()])]))
+        costs = router.get(COSTS).mock(
+            side_effect=[REFUSED, page([bucket(8, [{"amount": "100", "currency": "USD"}])])]
+        )
+        report = await _collect(
+            mode, client, "2026-09-08", "2026-09-11", ["messages", "cost_report"]
+        )
+    await close(client)
+    asked = [dict(query(call.request))["ending_at"] for call in costs.calls]
+    assert asked == ["2026-09-10T00:00:00Z", "2026-09-09T00:00:00Z"]
+    assert usage.call_count == 1
+    (status,) = report.statuses
+    assert status.error is None
+    assert "refused 2026-09-09" in (status.note or "") and "up to 2026-09-09" in (status.note or "")
+    assert total(list(report.records), "cost") == Decimal("1.00")
+    assert total(list(report.records), "output_tokens") == 40
+
+
+async def test_a_refused_single_cost_day_means_no_costs_not_a_failure(mode: str) -> None:
+    client = client_for(mode)
+    with usagekit.pin_clock(NOW), respx.mock(assert_all_mocked=True) as router:
+        costs = router.get(COSTS).mock(side_effect=[REFUSED])
+        report = await _collect(mode, client, "2026-09-09", "2026-09-11", ["cost_report"])
+    await close(client)
+    assert costs.call_count == 1
+    (status,) = report.statuses
+    assert status.error is None and "so no costs" in (status.note or "")
+    assert list(report.records) == []
+
+
+async def test_a_cost_400_not_about_dates_is_raised(mode: str) -> None:
+    client = client_for(mode)
+    other = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad group"}}
+    with usagekit.pin_clock(NOW), respx.mock(assert_all_mocked=True) as router:
+        costs = router.get(COSTS).mock(return_value=httpx.Response(400, json=other))
+        report = await _collect(mode, client, "2026-09-08", "2026-09-11", ["cost_report"])
+    await close(client)
+    assert costs.call_count == 1
+    (status,) = report.statuses
+    assert status.error is not None and "bad group" in status.error
+
+
 async def _collect(mode: str, client: Any, start: Any, end: Any, sources: list[str]) -> Any:
     class Only:
         provider = "anthropic"
@@ -417,3 +474,10 @@ async def test_the_api_version_is_a_header_not_a_secret(mode: str) -> None:
     assert KEY not in text and "admin01-test" not in text
     assert dict(client.config.headers) == {"anthropic-version": "2023-06-01"}
     assert set(client.config.credentials) == {"x-api-key"}
+
+
+def test_records_with_no_source_is_a_config_error() -> None:
+    client = AnthropicClient(KEY)
+    with pytest.raises(usagekit.ConfigError, match="sources is empty"):
+        client.records(sources=[])
+    client.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import ClassVar
 
 import httpx
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 
 from ..._core.client import AsyncClientBase, build_config, resolve_base_url, resolve_secret
 from ..._core.clock import TimeLike, resolve_window, utcnow
-from ..._core.errors import ConfigError
+from ..._core.errors import BadRequestError, ConfigError
 from ..._core.pagination import AsyncPager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
@@ -42,6 +43,7 @@ from ._requests import (
     finished_days,
     messages_spec,
     plan_records,
+    shorter_cost_span,
     whole_buckets,
 )
 
@@ -299,6 +301,18 @@ class AsyncAnthropicClient(AsyncClientBase):
         )
         return self._iter_records(plan)
 
+    async def _cost_records(self, span: tuple[datetime, datetime]) -> AsyncIterator[UsageRecord]:
+        spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
+        costs: AsyncPager[AnthropicCostPage, AnthropicCostBucket] = AsyncPager(
+            self._transport, spec, AnthropicCostPage
+        )
+        async for page in costs.iter_pages():
+            for index, bucket_of_day in enumerate(page.data):
+                for record in cost_records(
+                    bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index
+                ):
+                    yield record
+
     async def _iter_records(self, plan: RecordsPlan) -> AsyncIterator[UsageRecord]:
         if plan.empty:
             return
@@ -311,17 +325,16 @@ class AsyncAnthropicClient(AsyncClientBase):
                     yield record
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
-            if span is not None:
-                spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
-                costs: AsyncPager[AnthropicCostPage, AnthropicCostBucket] = AsyncPager(
-                    self._transport, spec, AnthropicCostPage
-                )
-                async for page in costs.iter_pages():
-                    for index, bucket_of_day in enumerate(page.data):
-                        for record in cost_records(
-                            bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index
-                        ):
-                            yield record
+            while span is not None:
+                asked, span, yielded = span, None, False
+                try:
+                    async for record in self._cost_records(asked):
+                        yielded = True
+                        yield record
+                except BadRequestError as refused:
+                    if yielded:
+                        raise
+                    span = shorter_cost_span(asked, refused)  # or raises a 400 not about dates
         for day in plan.days:
             async for entry in self._walk_claude_code([claude_code_spec(day)]):
                 for record in claude_code_records(entry):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import ClassVar
 
 import httpx
@@ -19,7 +20,7 @@ from pydantic import SecretStr
 
 from ..._core.client import SyncClientBase, build_config, resolve_base_url, resolve_secret
 from ..._core.clock import TimeLike, resolve_window, utcnow
-from ..._core.errors import ConfigError
+from ..._core.errors import BadRequestError, ConfigError
 from ..._core.pagination import Pager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
@@ -45,6 +46,7 @@ from ._requests import (
     finished_days,
     messages_spec,
     plan_records,
+    shorter_cost_span,
     whole_buckets,
 )
 
@@ -300,6 +302,15 @@ class AnthropicClient(SyncClientBase):
         )
         return self._iter_records(plan)
 
+    def _cost_records(self, span: tuple[datetime, datetime]) -> Iterator[UsageRecord]:
+        spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
+        costs: Pager[AnthropicCostPage, AnthropicCostBucket] = Pager(
+            self._transport, spec, AnthropicCostPage
+        )
+        for page in costs.iter_pages():
+            for index, bucket_of_day in enumerate(page.data):
+                yield from cost_records(bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index)
+
     def _iter_records(self, plan: RecordsPlan) -> Iterator[UsageRecord]:
         if plan.empty:
             return
@@ -312,17 +323,16 @@ class AnthropicClient(SyncClientBase):
                     yield record
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
-            if span is not None:
-                spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
-                costs: Pager[AnthropicCostPage, AnthropicCostBucket] = Pager(
-                    self._transport, spec, AnthropicCostPage
-                )
-                for page in costs.iter_pages():
-                    for index, bucket_of_day in enumerate(page.data):
-                        for record in cost_records(
-                            bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index
-                        ):
-                            yield record
+            while span is not None:
+                asked, span, yielded = span, None, False
+                try:
+                    for record in self._cost_records(asked):
+                        yielded = True
+                        yield record
+                except BadRequestError as refused:
+                    if yielded:
+                        raise
+                    span = shorter_cost_span(asked, refused)  # or raises a 400 not about dates
         for day in plan.days:
             for entry in self._walk_claude_code([claude_code_spec(day)]):
                 for record in claude_code_records(entry):

@@ -29,6 +29,8 @@ INFO = ProviderInfo(
         "Claude Console (Settings, Admin keys); `ANTHROPIC_ADMIN_API_KEY` is read too. A normal "
         "API key (`sk-ant-api...`) cannot read usage or costs: its 401/403 says so."
     ),
+    model_vendor="anthropic",
+    colour="#2563eb",
     summary="the Admin API's token usage, cost report (USD) and Claude Code usage per actor",
     docs_page="providers/anthropic.md",
 )

@@ -24,7 +24,7 @@ from ..._core.clock import (
     utcnow,
 )
 from ..._core.coverage import declare
-from ..._core.errors import ConfigError
+from ..._core.errors import BadRequestError, ConfigError
 from ..._core.transport import RequestSpec
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "messages_spec",
     "plan_records",
     "rfc3339",
+    "shorter_cost_span",
     "whole_buckets",
 ]
 
@@ -157,7 +158,8 @@ def _check_limit(limit: int | None, maximum: int, *, where: str, what: str) -> N
     if limit is None:
         return
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
-        raise ConfigError(f"{where}: limit must be an integer from 1 to {maximum} {what}")
+        detail = f" {what}" if what else ""
+        raise ConfigError(f"{where}: limit must be an integer from 1 to {maximum}{detail}")
 
 
 def check_group_by(
@@ -322,6 +324,47 @@ def claude_code_days(start: TimeLike, end: TimeLike | None) -> list[date]:
     return [(begin + i * _DAY).date() for i in range(count)]
 
 
+def shorter_cost_span(
+    span: tuple[datetime, datetime], refused: BadRequestError
+) -> tuple[datetime, datetime] | None:
+    """The cost window without its last day, after the cost report refused the window's dates.
+
+    Near midnight the cost report may not have finished a day that the clock says is over, and
+    it answers 400 ("ending date must be after starting date"). Rather than lose every
+    provider record, ``records()`` asks again without that day and says so; a 400 that is not
+    about the dates is raised as it is.
+
+    Args:
+        span: The ``(start, end)`` of UTC midnights that was refused.
+        refused: The 400.
+
+    Returns:
+        The shorter span, or None when the refused span was one day (then no costs, said so).
+
+    Raises:
+        BadRequestError: ``refused``, when its message is not about the window's dates.
+    """
+    if "date" not in refused.message.lower():
+        raise refused
+    start, end = span
+    shorter = end - _DAY
+    if shorter <= start:
+        declare(
+            start,
+            start,
+            f"the cost report refused {start:%Y-%m-%d} ({refused.message}): not final yet, "
+            "so no costs",
+        )
+        return None
+    declare(
+        start,
+        shorter,
+        f"the cost report refused {shorter:%Y-%m-%d} ({refused.message}): not final yet, so "
+        f"costs cover up to {shorter:%Y-%m-%d}",
+    )
+    return start, shorter
+
+
 def finished_days(
     start: datetime, end: datetime, now: datetime
 ) -> tuple[datetime, datetime] | None:
@@ -431,6 +474,10 @@ def plan_records(
         chosen = SOURCES
     else:
         names = _strings(sources, name="sources", where=where)
+        if not names:
+            raise ConfigError(
+                f"{where}: sources is empty; choose any of {_choices(SOURCES)}, or None for all"
+            )
         for name in names:
             if name not in SOURCES:
                 raise ConfigError(

@@ -60,6 +60,7 @@ INFO = ProviderInfo(
     current_period=True,
     body_retry_hint=retry_after_from_body,
     credential_help="an API key of an organization **admin**, and the organization's id",
+    colour="#6d28d9",
     summary="AI usage of the current billing period, per member, in USD",
     docs_page="providers/basedash.md",
 )

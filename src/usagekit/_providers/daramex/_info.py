@@ -32,6 +32,7 @@ INFO = ProviderInfo(
         "a session JWT allowed to read `ai.agent`, and the organization it belongs to "
         "(sent as `x-org-id`)"
     ),
+    colour="#d97706",
     summary="token usage and cost time series by model or action, with analytics endpoints",
     docs_page="providers/daramex.md",
 )

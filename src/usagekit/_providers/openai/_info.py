@@ -37,6 +37,8 @@ INFO = ProviderInfo(
         "(https://platform.openai.com/settings/organization/admin-keys). Project and user keys "
         "(`sk-proj-...`) cannot read usage or costs: they get 401/403, and the error says so."
     ),
+    model_vendor="openai",
+    colour="#0f766e",
     summary="the organization usage endpoints (tokens, requests, images, audio, ...) and costs",
     docs_page="providers/openai.md",
 )

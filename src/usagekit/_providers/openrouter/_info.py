@@ -38,6 +38,7 @@ INFO = ProviderInfo(
         "is read too, but an inference key cannot read activity: its 403 says so."
     ),
     publisher_attribute="model_vendor",
+    colour="#db2777",
     summary="daily activity per model and provider endpoint (USD, BYOK apart, tokens, requests) "
     "of the last 30 completed UTC days, and the account's credit totals",
     docs_page="providers/openrouter.md",

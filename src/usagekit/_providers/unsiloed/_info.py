@@ -30,6 +30,7 @@ INFO = ProviderInfo(
     current_period=True,
     generative=False,
     credential_help="the organization's API key (`unsiloed_...`); the organization is the key's",
+    colour="#dc2626",
     summary="credits used, the limit and the remaining quota of the current 30-day cycle",
     docs_page="providers/unsiloed.md",
 )
