@@ -127,6 +127,7 @@ from ._providers.openrouter import (
 )
 from ._providers.unsiloed import AsyncUnsiloedClient, UnsiloedClient, UnsiloedUsage
 from ._report import ProviderFailure, ProviderStatus, Total, UsageReport
+from ._store._session import SyncSession
 from ._store.store import Snapshot, Store
 from ._store.sync import CURRENT_PERIOD_PROVIDERS, ProviderSync, SyncClient, SyncResult, sync
 from ._version import __version__
@@ -289,6 +290,7 @@ __all__ = [
     "StoreError",
     "SyncClient",
     "SyncResult",
+    "SyncSession",
     "TimeLike",
     "Total",
     "UnsiloedClient",

@@ -102,3 +102,17 @@ def test_a_hand_edit_of_a_twin_is_caught(tmp_path: Path, monkeypatch: pytest.Mon
     assert unasync.main(["--check"]) == 0
     twin.write_text(twin.read_text().replace("return 1", "return 2"))
     assert unasync.main(["--check"]) == 1
+
+
+def test_a_twin_without_its_source_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "src" / "usagekit" / "demo"
+    package.mkdir(parents=True)
+    source = package / "_async_thing.py"
+    source.write_text('"""Demo."""\n\n\nasync def get() -> int:\n    """One."""\n    return 1\n')
+    monkeypatch.setattr(unasync, "ROOT", tmp_path)
+    monkeypatch.setattr(unasync, "SRC", tmp_path / "src" / "usagekit")
+    assert unasync.main([]) == 0
+    source.unlink()
+    assert unasync.main(["--check"]) == 1

@@ -270,13 +270,16 @@ def test_rate_limit_is_per_credential_and_in_each_providers_format(client: httpx
         codes = {}
         for provider in PROVIDERS:
             path, headers, params = _request(sb, provider)
+            began = time.monotonic()
             first = client.get(sb.url + path, headers=headers, params=params)
             second = client.get(sb.url + path, headers=headers, params=params)
+            # one token per 500 ms, minus what passed between the two (however loaded the host)
+            least = 500 - (time.monotonic() - began) * 1000 - 5
             codes[provider] = (first.status_code, second.status_code)
             if provider == "basedash":
-                assert 400 < second.json()["error"]["retryAfterMs"] <= 500
+                assert least < second.json()["error"]["retryAfterMs"] <= 500
             elif provider in ("unsiloed", "daramex"):
-                assert 0.4 < float(second.headers["Retry-After"]) <= 0.5
+                assert least / 1000 < float(second.headers["Retry-After"]) <= 0.5
         assert codes == dict.fromkeys(PROVIDERS, (200, 429))
         other = {"Authorization": f"Bearer {sb.keys.openai_project_key}"}
         url = sb.base_urls["openai"] + "/organization/costs"

@@ -2,7 +2,7 @@
 
 Every function here is a pure function over an iterable of :class:`~usagekit.UsageRecord`, so
 the same answers Daramex's analytics endpoints give for Daramex's own data can be had locally
-for OpenAI, Basedash, Unsiloed and Daramex records together, or for records read back from a
+for every provider's records together, or for records read back from a
 :class:`~usagekit.Store`.
 
 What is counted:

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m usagekit.sandbox",
-        description="Serve fake OpenAI, Basedash, Unsiloed and Daramex usage APIs locally.",
+        description="Serve fake usage APIs of every provider usagekit reads, locally.",
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))

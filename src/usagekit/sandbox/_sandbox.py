@@ -132,7 +132,7 @@ def _check_loopback(host: str) -> str:
 
 
 class Sandbox:
-    """A local server that emulates OpenAI, Basedash, Unsiloed and Daramex usage APIs.
+    """A local server that emulates the usage APIs of every provider usagekit reads.
 
     Use ``serve()`` (or ``Sandbox(...).start()`` / ``stop()``, or ``with Sandbox(...)``).
     Nothing is generated at start-up: data is made per hour on first use.
@@ -298,7 +298,7 @@ class Sandbox:
 
     @property
     def base_urls(self) -> dict[str, str]:
-        """Base URL per provider (``openai``, ``basedash``, ``unsiloed``, ``daramex``)."""
+        """Base URL per provider (``openai``, ``basedash``, ..., ``openrouter``)."""
         return {
             "openai": f"{self.url}/v1",
             "basedash": self.url,
@@ -401,7 +401,7 @@ class Sandbox:
         (``api_key=``, ``token=``, ``org_id=``, ``base_url=``, ``timeout=``, ...).
 
         Args:
-            name: The provider (``openai``, ``basedash``, ``unsiloed``, ``daramex``).
+            name: The provider (``openai``, ``anthropic``, ``openrouter``, ``basedash``, ...).
             asynchronous: The async client instead of the sync one.
             **kw: Passed on to the client.
 
