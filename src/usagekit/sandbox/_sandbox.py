@@ -311,8 +311,8 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """The environment variables that point every usagekit client at this sandbox.
 
-        Credentials plus ``OPENAI_BASE_URL``, ``BASEDASH_BASE_URL``, ``UNSILOED_BASE_URL`` and
-        ``DARAMEX_BASE_URL``: with these set, ``usagekit.OpenAIClient()`` (and the command)
+        Credentials plus every provider's base URL variable (``OPENAI_BASE_URL``, ...,
+        ``OPENROUTER_BASE_URL``): with these set, ``usagekit.OpenAIClient()`` (and the command)
         talk to the sandbox.
         """
         from .._providers import PROVIDERS
@@ -355,7 +355,8 @@ class Sandbox:
         Args:
             kind: One of ``FAULT_KINDS``.
             times: How many requests.
-            provider: ``openai``, ``basedash``, ``unsiloed``, ``daramex``, or None for any.
+            provider: A provider the sandbox emulates (``openai``, ``anthropic``, ...), or None
+                for any.
 
         Raises:
             ValueError: For an unknown kind.
