@@ -1,4 +1,8 @@
-"""The checks made before anything is fetched or any file created, and the argument types."""
+"""The checks made before anything is fetched or any file created, and the argument types.
+
+What a file name may say is the format registry's (:mod:`usagekit._io.formats`); here it
+becomes a :class:`CommandError`.
+"""
 
 from __future__ import annotations
 
@@ -11,91 +15,35 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .._core.errors import ConfigError
+from .._core.errors import ConfigError, ExportError
+from .._io.formats import html_name_problem
 from ._common import CommandError, to_stdout
 
 __all__ = [
-    "EXPORT_CONTAINERS",
-    "FOCUS_FORMATS",
-    "REPORT_CONTAINERS",
     "budget_argument",
     "check_fetch_arguments",
     "check_html",
     "check_name",
     "check_output",
-    "export_container",
     "lookback_days",
     "require_parquet",
     "writing",
 ]
 
-_SUFFIXES: dict[str, str] = {
-    ".csv": "CSV",
-    ".tsv": "tab-separated text",
-    ".json": "JSON",
-    ".jsonl": "JSON Lines",
-    ".ndjson": "JSON Lines",
-    ".parquet": "Parquet",
-    ".pq": "Parquet",
-}
-"""File name suffixes (lower case) that say what a file holds, and what that is."""
 
-_EXTENSIONS = {"CSV": ".csv", "JSON": ".json", "JSON Lines": ".jsonl", "Parquet": ".parquet"}
-_COMPRESSED = frozenset({".gz", ".bz2", ".xz", ".zst", ".lz4", ".br", ".zip", ".7z"})
-EXPORT_CONTAINERS = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
-REPORT_CONTAINERS = {"table": "text", "csv": "CSV", "json": "JSON"}
-FOCUS_FORMATS = ("focus", "focus-parquet")
-
-
-def export_container(fmt: str, path: str | None) -> str:
-    """What ``usagekit export --format fmt -o path`` writes: CSV, JSON Lines or Parquet.
-
-    ``focus`` is FOCUS as CSV, or as Parquet when the file is named ``*.parquet``/``*.pq``.
-    """
-    if fmt == "focus-parquet":
-        return "Parquet"
-    if fmt == "focus":
-        named = None if to_stdout(path) else _SUFFIXES.get(Path(str(path)).suffix.lower())
-        return "Parquet" if named == "Parquet" else "CSV"
-    return EXPORT_CONTAINERS[fmt]
-
-
-def check_name(fmt: str, container: str, path: str | None, formats: dict[str, str]) -> None:
-    """Refuse a file name whose suffix says it holds something other than what is written.
+def check_name(problem: str | None) -> None:
+    """Refuse a file name the format registry finds fault with.
 
     Args:
-        fmt: The ``--format`` given.
-        container: What that format writes (``"CSV"``, ``"Parquet"``, ...).
-        path: The ``-o`` given.
-        formats: The command's formats by what they write, for the hint.
+        problem: What :func:`usagekit._io.formats.export_name_problem` (or
+            ``report_name_problem``, ``html_name_problem``) says, None when the name fits.
 
     Raises:
-        CommandError: ``-o x.parquet`` with ``--format csv``, a compressed name, and the like.
+        CommandError: The registry's message: ``-o x.parquet`` with ``--format csv``, a
+            compressed name, and the like.
     """
-    if to_stdout(path):
-        return
-    name = Path(str(path))
-    suffix = name.suffix.lower()
-    if suffix in _COMPRESSED:
-        raise CommandError(
-            f"cannot write {path}: usagekit writes {container} uncompressed; write "
-            f"{name.with_suffix('')} and compress it afterwards"
-        )
-    named = _SUFFIXES.get(suffix)
-    if named is None or named == container:
-        return
-    if fmt == "focus":
-        raise CommandError(
-            f"--format focus writes FOCUS as CSV (or as Parquet to a name ending in .parquet), "
-            f"but {path} is named like a {named} file"
-        )
-    hints = [f"--format {flag} for {named}" for flag, what in formats.items() if what == named]
-    if container in _EXTENSIONS:
-        hints.append(f"a name ending in {_EXTENSIONS[container]}")
-    raise CommandError(
-        f"--format {fmt} writes {container}, but {path} is named like a {named} file; "
-        f"use {' or '.join(hints) or 'another name'}"
-    )
+    if problem is not None:
+        raise CommandError(problem)
 
 
 def check_output(path: str | None) -> None:
@@ -110,7 +58,7 @@ def check_output(path: str | None) -> None:
     """
     if to_stdout(path):
         return
-    from .._io.export import ExportError, export_target
+    from .._io._targets import export_target
 
     try:
         target = export_target(str(path))
@@ -159,10 +107,9 @@ def check_fetch_arguments(args: argparse.Namespace) -> None:
 
 def require_parquet() -> None:
     """Import pyarrow now, so that a missing extra is reported before anything is fetched."""
-    from .._io.export import import_optional
+    from .._io._optional import require_pyarrow
 
-    import_optional("pyarrow", "parquet")
-    import_optional("pyarrow.parquet", "parquet")
+    require_pyarrow()
 
 
 @contextlib.contextmanager
@@ -194,12 +141,7 @@ def check_html(args: argparse.Namespace) -> None:
         return
     if to_stdout(html_path):
         raise CommandError("--html needs a file name (the report is one HTML file)")
-    named = _SUFFIXES.get(Path(html_path).suffix.lower())
-    if named is not None:
-        raise CommandError(
-            f"--html writes HTML, but {html_path} is named like a {named} file; "
-            "use a name ending in .html"
-        )
+    check_name(html_name_problem(html_path))
     if not to_stdout(args.output) and Path(args.output).resolve() == Path(html_path).resolve():
         raise CommandError(f"-o and --html both name {html_path}; give them different files")
     check_output(html_path)

@@ -10,16 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from .._io.formats import export_format, export_name_problem, report_name_problem
 from .._report import UsageReport
 from ._checks import (
-    EXPORT_CONTAINERS,
-    FOCUS_FORMATS,
-    REPORT_CONTAINERS,
     check_fetch_arguments,
     check_html,
     check_name,
     check_output,
-    export_container,
     require_parquet,
     writing,
 )
@@ -28,6 +25,11 @@ from ._fetch import clients, fetch
 from ._output import report_failures, write_report
 
 __all__ = ["cmd_export", "cmd_report", "cmd_sandbox", "cmd_sync"]
+
+
+def _file(path: str | None) -> str | None:
+    """The ``-o`` given as the format registry takes it: None for standard output."""
+    return None if to_stdout(path) else path
 
 
 def _by(args: argparse.Namespace) -> list[str]:
@@ -46,7 +48,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     Raises:
         CommandError: A bad argument or an output that cannot be written.
     """
-    check_name(args.format, REPORT_CONTAINERS[args.format], args.output, REPORT_CONTAINERS)
+    check_name(report_name_problem(args.format, _file(args.output)))
     check_output(args.output)
     check_fetch_arguments(args)
     UsageReport.from_records(()).totals(_by(args))  # an unknown --by dimension, before fetching
@@ -73,26 +75,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     Raises:
         CommandError: A bad argument or an output that cannot be written.
     """
-    container = export_container(args.format, args.output)
-    focus = args.format in FOCUS_FORMATS
-    if container == "Parquet" and to_stdout(args.output):
-        raise CommandError(f"--format {args.format} writes Parquet, which needs -o FILE")
-    check_name(args.format, container, args.output, EXPORT_CONTAINERS)
-    if container == "Parquet":
+    output = _file(args.output)
+    entry = export_format(args.format, output)  # focus to x.parquet writes focus-parquet
+    if output is None and not entry.streams:
+        raise CommandError(f"--format {args.format} writes {entry.container}, which needs -o FILE")
+    check_name(export_name_problem(args.format, output))
+    if entry.needs_pyarrow:
         require_parquet()
     check_output(args.output)
     check_fetch_arguments(args)
     report = fetch(args)
-    target: str | IO[str] = sys.stdout if to_stdout(args.output) else str(args.output)
+    target: str | IO[str] = sys.stdout if output is None else output
     with writing(args.output):
-        if container == "Parquet":
-            count = (
-                report.to_focus_parquet(str(target)) if focus else report.to_parquet(str(target))
-            )
-        elif focus:
-            count = report.to_focus_csv(target)
-        else:
-            count = report.to_csv(target) if container == "CSV" else report.to_jsonl(target)
+        count = entry.write(report.records, target)
     if not to_stdout(args.output):
         say(f"usagekit: wrote {count:,} rows to {args.output}")
     return report_failures(report)
@@ -158,7 +153,7 @@ def output_stream(path: str | None) -> Iterator[IO[str]]:
     if to_stdout(path):
         yield sys.stdout
         return
-    from .._io.export import text_sink
+    from .._io._targets import text_sink
 
     with text_sink(str(path)) as handle:
         yield handle

@@ -1,10 +1,12 @@
 """The command's arguments: ``usagekit report|export|sync|sandbox``; the providers, their
-``--provider`` choices and the description come from the provider registry."""
+``--provider`` choices and the description come from the provider registry, the ``--format``
+choices from the format registry."""
 
 from __future__ import annotations
 
 import argparse
 
+from .._io.formats import EXPORT_CHOICES, FORMATS, REPORT_CONTAINERS
 from .._providers import PROVIDERS
 from .._report import DIMENSION_ALIASES
 from .._version import __version__
@@ -46,6 +48,27 @@ def _add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
         help="split each cost exactly over the usage that explains it (per user, API key and "
         "model); cost no usage explains stays as one 'unallocated' record with the reason",
     )
+
+
+def _export_formats() -> str:
+    """The help of ``export --format``, from the format registry.
+
+    Returns:
+        The plain formats in one list, then each FOCUS format with what it writes; ``(needs
+        -o)`` after those that cannot go to standard output.
+    """
+    plain, focus = [], []
+    for entry in FORMATS.values():
+        needs = "" if entry.streams else " (needs -o)"
+        if not entry.focus:
+            plain.append(entry.name + needs)
+            continue
+        text = f"{entry.name}: FOCUS 1.2 as {entry.container}"
+        if entry.parquet_variant is not None:
+            variant = FORMATS[entry.parquet_variant]
+            text += f", or as {variant.container} when -o ends in {variant.suffixes[0]}"
+        focus.append(text + needs)
+    return "; ".join([", ".join(plain), *focus])
 
 
 def _environment() -> str:
@@ -126,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(sorted(DIMENSION_ALIASES))
         + ", attributes.<key>",
     )
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--format", choices=tuple(REPORT_CONTAINERS), default="table")
     report.add_argument(
         "--html",
         metavar="FILE",
@@ -154,10 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fetch_arguments(export)
     export.add_argument(
         "--format",
-        choices=("csv", "jsonl", "parquet", "focus", "focus-parquet"),
+        choices=EXPORT_CHOICES,
         required=True,
-        help="csv, jsonl, parquet (needs -o); focus: FOCUS 1.2 as CSV, or as Parquet when -o "
-        "ends in .parquet; focus-parquet: FOCUS 1.2 as Parquet (needs -o)",
+        help=_export_formats(),
     )
     export.set_defaults(handler=cmd_export)
 

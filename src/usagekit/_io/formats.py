@@ -216,7 +216,12 @@ def export_format(name: str, path: str | None) -> Format:
 
 
 def name_problem(
-    choice: str, container: str, path: str | None, choices: Mapping[str, str]
+    choice: str,
+    container: str,
+    path: str | None,
+    choices: Mapping[str, str],
+    *,
+    entry: Format | None = None,
 ) -> str | None:
     """Say why a file name does not fit what is written to it, if it does not.
 
@@ -225,6 +230,8 @@ def name_problem(
         container: What that format writes (``"CSV"``, ``"Parquet"``, ...).
         path: The output file, or None for standard output.
         choices: The command's ``--format`` choices by what they write, for the hint.
+        entry: The record format chosen (``usagekit export``), or None; one with a
+            :attr:`~Format.parquet_variant` (``focus``) is explained as the two it writes.
 
     Returns:
         None when the name fits (or says nothing); else the message, e.g. for ``-o x.parquet``
@@ -242,11 +249,11 @@ def name_problem(
     named = SUFFIXES.get(suffix)
     if named is None or named == container:
         return None
-    entry = FORMATS.get(choice)
     if entry is not None and entry.parquet_variant is not None:
+        variant = FORMATS[entry.parquet_variant]
         return (
-            f"--format {choice} writes FOCUS as CSV (or as Parquet to a name ending in "
-            f".parquet), but {path} is named like a {named} file"
+            f"--format {choice} writes FOCUS as {entry.container} (or as {variant.container} "
+            f"to a name ending in {variant.suffixes[0]}), but {path} is named like a {named} file"
         )
     hints = [f"--format {flag} for {named}" for flag, what in choices.items() if what == named]
     usual = _CONTAINER_SUFFIXES.get(container, ())
@@ -269,7 +276,7 @@ def export_name_problem(choice: str, path: str | None) -> str | None:
         None, or why the name does not fit.
     """
     container = export_format(choice, path).container
-    return name_problem(choice, container, path, _EXPORT_HINTS)
+    return name_problem(choice, container, path, _EXPORT_HINTS, entry=FORMATS[choice])
 
 
 def report_name_problem(choice: str, path: str | None) -> str | None:
