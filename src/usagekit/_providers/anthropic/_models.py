@@ -9,7 +9,7 @@ not made with OAuth), so nothing here drops or merges rows. Counts the API leave
 from __future__ import annotations
 
 import decimal
-from datetime import date, timezone
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -38,8 +38,6 @@ __all__ = [
     "cents_to_dollars",
     "parse_report_day",
 ]
-
-_UTC = timezone.utc
 
 
 def _finite(value: Decimal) -> Decimal:

@@ -7,7 +7,7 @@ sent with. Unknown fields are kept (``extra="allow"``).
 
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -22,9 +22,6 @@ __all__ = [
     "OpenRouterCreditsResponse",
     "parse_activity_date",
 ]
-
-_UTC = timezone.utc
-
 
 parse_activity_date = parse_iso_day
 """Read an activity item's ``date``: ``YYYY-MM-DD`` as documented, or an ISO-8601 date-time

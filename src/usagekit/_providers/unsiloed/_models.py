@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import BeforeValidator, field_validator
@@ -13,9 +13,6 @@ __all__ = ["CYCLE", "BilledDate", "UnsiloedUsage", "parse_billed_date"]
 
 CYCLE = timedelta(days=30)
 """Usage resets every 30 days, counted from ``last_billed_date``."""
-
-_UTC = timezone.utc
-
 
 parse_billed_date = parse_iso_day
 """Read ``last_billed_date``: ``YYYY-MM-DD`` as documented, or an ISO-8601 date-time taken as its
