@@ -32,9 +32,10 @@ from ._models import (
 )
 from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
 from ._requests import (
-    FAST_MODE_BETA,
+    ANTHROPIC_VERSION,
     RECORDS_COST_GROUP_BY,
     RecordsPlan,
+    api_headers,
     check_group_by,
     claude_code_days,
     claude_code_spec,
@@ -46,9 +47,6 @@ from ._requests import (
 )
 
 __all__ = ["ANTHROPIC_VERSION", "AsyncAnthropicClient"]
-
-ANTHROPIC_VERSION = "2023-06-01"
-"""The ``anthropic-version`` header sent on every request."""
 
 
 class AsyncAnthropicClient(AsyncClientBase):
@@ -82,9 +80,6 @@ class AsyncAnthropicClient(AsyncClientBase):
         fast_mode: bool = False,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        headers = {"anthropic-version": ANTHROPIC_VERSION}
-        if fast_mode:
-            headers["anthropic-beta"] = FAST_MODE_BETA
         config = config_from_info(
             INFO,
             api_key,
@@ -93,7 +88,7 @@ class AsyncAnthropicClient(AsyncClientBase):
             max_retries,
             retry,
             credentials=lambda key: {"x-api-key": key},
-            headers=headers,
+            headers=api_headers(fast_mode),
         )
         super().__init__(config, http_client=http_client)
         self._fast_mode = fast_mode

@@ -35,9 +35,10 @@ from ._models import (
 )
 from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
 from ._requests import (
-    FAST_MODE_BETA,
+    ANTHROPIC_VERSION,
     RECORDS_COST_GROUP_BY,
     RecordsPlan,
+    api_headers,
     check_group_by,
     claude_code_days,
     claude_code_spec,
@@ -49,9 +50,6 @@ from ._requests import (
 )
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicClient"]
-
-ANTHROPIC_VERSION = "2023-06-01"
-"""The ``anthropic-version`` header sent on every request."""
 
 
 class AnthropicClient(SyncClientBase):
@@ -85,9 +83,6 @@ class AnthropicClient(SyncClientBase):
         fast_mode: bool = False,
         http_client: httpx.Client | None = None,
     ) -> None:
-        headers = {"anthropic-version": ANTHROPIC_VERSION}
-        if fast_mode:
-            headers["anthropic-beta"] = FAST_MODE_BETA
         config = config_from_info(
             INFO,
             api_key,
@@ -96,7 +91,7 @@ class AnthropicClient(SyncClientBase):
             max_retries,
             retry,
             credentials=lambda key: {"x-api-key": key},
-            headers=headers,
+            headers=api_headers(fast_mode),
         )
         super().__init__(config, http_client=http_client)
         self._fast_mode = fast_mode
