@@ -1,7 +1,8 @@
 """A client's configuration: credentials, base URL and options resolved into a TransportConfig.
 
-Every provider client's constructor goes through :func:`build_config`; ``with_options`` through
-:func:`derived_config`. :class:`ClientCommon` holds what the sync and the async client bases
+Every provider client's constructor goes through :func:`config_from_info` (its provider's
+:class:`~usagekit._core.provider.ProviderInfo` read into :func:`build_config`); ``with_options``
+through :func:`derived_config`. :class:`ClientCommon` holds what the sync and the async client bases
 share (their ``base_url``, ``config`` and ``repr``).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -18,13 +19,15 @@ from pydantic import SecretStr
 from ._http import DEFAULT_TIMEOUT, TransportConfig, validate_base_url
 from ._sansio import TransportCore
 from .errors import ConfigError
-from .provider import BodyRetryHint
+from .provider import BodyRetryHint, ProviderInfo
 from .retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "ClientCommon",
+    "bearer",
     "build_config",
+    "config_from_info",
     "derived_config",
     "resolve_base_url",
     "resolve_secret",
@@ -171,6 +174,74 @@ def build_config(
     if max_response_bytes is not None:
         changes["max_response_bytes"] = max_response_bytes
     return dataclasses.replace(config, **changes) if changes else config
+
+
+def bearer(key: SecretStr) -> dict[str, SecretStr]:
+    """The ``Authorization: Bearer <key>`` header.
+
+    Args:
+        key: The credential.
+
+    Returns:
+        The header, its value secret.
+    """
+    return {"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")}
+
+
+def config_from_info(
+    info: ProviderInfo,
+    credential: str | SecretStr | None,
+    base_url: str | httpx.URL | None,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    retry: RetryPolicy | None,
+    *,
+    credentials: Callable[[SecretStr], Mapping[str, SecretStr]] = bearer,
+    headers: Mapping[str, str] | None = None,
+) -> TransportConfig:
+    """Build a client's configuration from its provider's facts and the caller's arguments.
+
+    The credential is the argument, else the first of its setting's environment variables
+    (:attr:`~usagekit._core.provider.Setting.env`, the documented one first) that is not blank;
+    the base URL the argument, else ``info.base_url_env``, else ``info.base_url``. The error
+    hints and the body retry hint are the provider's.
+
+    Args:
+        info: The provider's registry entry; its credential is ``info.credential``.
+        credential: The credential passed by the caller, if any.
+        base_url: The ``base_url`` passed by the caller, if any.
+        timeout: Seconds per attempt, or an ``httpx.Timeout``; None for the default.
+        max_retries: Retries after the first attempt; None for the policy's.
+        retry: A whole retry policy; None for the default.
+        credentials: The secret headers made from the credential (default
+            ``Authorization: Bearer``); sent only to the base URL's origin.
+        headers: Other headers, not secret (an API version).
+
+    Returns:
+        The configuration.
+
+    Raises:
+        ConfigError: No credential (the message names the documented variable and the
+            argument), or a malformed option.
+    """
+    setting = info.credential
+    if credential is None:  # the documented variable first, then the fallback names
+        found = (os.environ[v] for v in setting.env if os.environ.get(v, "").strip())
+        credential = next(found, None)
+    key = resolve_secret(
+        credential, setting.variable, provider=info.name, argument=setting.argument
+    )
+    return build_config(
+        provider=info.name,
+        base_url=resolve_base_url(base_url, info.base_url_env, info.base_url),
+        credentials=credentials(key),
+        headers=headers,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry=retry,
+        error_hints=info.error_hints,
+        body_retry_hint=info.body_retry_hint,
+    )
 
 
 def derived_config(

@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any
 
+from dateutil.parser import isoparse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "UnixDateTime",
     "WireModel",
     "exact_sum",
+    "parse_iso_day",
     "parse_utc_date",
 ]
 
@@ -127,6 +129,48 @@ def _no_bool(value: Any) -> Any:
 Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, lt=10**EXACT_DIGITS)]
 """A count (tokens, requests, images, seconds, bytes, ...): a non-negative JSON integer of at
 most :data:`EXACT_DIGITS` digits, booleans rejected."""
+
+
+def parse_iso_day(value: Any, *, overflow_is_invalid: bool = True) -> date:
+    """Read a day sent as ``YYYY-MM-DD``, or as an ISO-8601 date-time taken as its UTC day.
+
+    A date-time (``2026-09-01 00:00:00``, ``2026-09-01T00:00:00Z``) is read as its calendar day
+    in UTC; a naive one is taken as UTC. A ``date`` or ``datetime`` is read the same way.
+    Numbers are refused: a date is not an instant.
+
+    Args:
+        value: The raw JSON value.
+        overflow_is_invalid: A date-time whose UTC day is beyond the calendar
+            (``0001-01-01T00:00:00+01:00``) raises ``ValueError`` (``date out of range``), which
+            a model reports as an invalid field; False lets the ``OverflowError`` through.
+
+    Returns:
+        The day.
+
+    Raises:
+        ValueError: Not a string, or not an ISO-8601 date or date-time.
+        OverflowError: Only with ``overflow_is_invalid=False``, the UTC day is out of range.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            moment = isoparse(text)
+        except (ValueError, OverflowError):
+            raise ValueError(f"not an ISO-8601 date: {value[:40]!r}") from None
+    else:
+        raise ValueError(f"must be an ISO-8601 date string, got {type(value).__name__}")
+    try:
+        return (moment.astimezone(_UTC) if moment.tzinfo is not None else moment).date()
+    except OverflowError:
+        if not overflow_is_invalid:
+            raise
+        raise ValueError(f"date out of range: {value!s:.40}") from None
 
 
 def parse_utc_date(value: date) -> datetime:

@@ -7,7 +7,6 @@ this module only sends them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import ClassVar
@@ -15,13 +14,14 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
-from ..._core.client import AsyncClientBase, build_config, resolve_base_url, resolve_secret
+from ..._core._config import config_from_info
+from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, resolve_window, utcnow
 from ..._core.errors import BadRequestError, ConfigError
 from ..._core.pagination import AsyncPager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
-from ..._core.transport import RequestSpec, TransportConfig
+from ..._core.transport import RequestSpec
 from ._info import INFO
 from ._models import (
     AnthropicClaudeCodePage,
@@ -33,9 +33,10 @@ from ._models import (
 )
 from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
 from ._requests import (
-    FAST_MODE_BETA,
+    ANTHROPIC_VERSION,
     RECORDS_COST_GROUP_BY,
     RecordsPlan,
+    api_headers,
     check_group_by,
     claude_code_days,
     claude_code_spec,
@@ -48,36 +49,6 @@ from ._requests import (
 )
 
 __all__ = ["ANTHROPIC_VERSION", "AsyncAnthropicClient"]
-
-ANTHROPIC_VERSION = "2023-06-01"
-"""The ``anthropic-version`` header sent on every request."""
-
-
-def _config(
-    api_key: str | SecretStr | None,
-    base_url: str | httpx.URL | None,
-    timeout: float | httpx.Timeout | None,
-    max_retries: int | None,
-    retry: RetryPolicy | None,
-    fast_mode: bool,
-) -> TransportConfig:
-    setting = INFO.credential
-    if api_key is None:  # the documented name first, then the one Anthropic's examples use
-        api_key = next((os.environ[v] for v in setting.env if os.environ.get(v, "").strip()), None)
-    key = resolve_secret(api_key, setting.variable, provider=PROVIDER)
-    headers = {"anthropic-version": ANTHROPIC_VERSION}
-    if fast_mode:
-        headers["anthropic-beta"] = FAST_MODE_BETA
-    return build_config(
-        provider=PROVIDER,
-        base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
-        credentials={"x-api-key": key},
-        headers=headers,
-        timeout=timeout,
-        max_retries=max_retries,
-        retry=retry,
-        error_hints=INFO.error_hints,
-    )
 
 
 class AsyncAnthropicClient(AsyncClientBase):
@@ -111,7 +82,16 @@ class AsyncAnthropicClient(AsyncClientBase):
         fast_mode: bool = False,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        config = _config(api_key, base_url, timeout, max_retries, retry, fast_mode)
+        config = config_from_info(
+            INFO,
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            retry,
+            credentials=lambda key: {"x-api-key": key},
+            headers=api_headers(fast_mode),
+        )
         super().__init__(config, http_client=http_client)
         self._fast_mode = fast_mode
 

@@ -9,14 +9,13 @@ not made with OAuth), so nothing here drops or merges rows. Counts the API leave
 from __future__ import annotations
 
 import decimal
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from dateutil.parser import isoparse
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from ..._core.wire import EXACT, Count, ExactDecimal, UTCDateTime, WireModel
+from ..._core.wire import EXACT, Count, ExactDecimal, UTCDateTime, WireModel, parse_iso_day
 
 __all__ = [
     "AnthropicCacheCreation",
@@ -39,8 +38,6 @@ __all__ = [
     "cents_to_dollars",
     "parse_report_day",
 ]
-
-_UTC = timezone.utc
 
 
 def _finite(value: Decimal) -> Decimal:
@@ -82,6 +79,9 @@ def cents_to_dollars(cents: Decimal) -> Decimal:
 def parse_report_day(value: Any) -> date:
     """Read a Claude Code ``date``: RFC 3339 midnight (``2025-09-08T00:00:00Z``) or ``YYYY-MM-DD``.
 
+    As :func:`~usagekit._core.wire.parse_iso_day`, except that a date-time whose UTC day is
+    beyond the calendar raises ``OverflowError`` (as this parser always has).
+
     Args:
         value: The raw JSON value.
 
@@ -90,22 +90,9 @@ def parse_report_day(value: Any) -> date:
 
     Raises:
         ValueError: Not a string holding an ISO-8601 date or date-time.
+        OverflowError: The UTC day of a date-time is out of range.
     """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            moment = isoparse(text)
-        except (ValueError, OverflowError):
-            raise ValueError(f"not an ISO-8601 date: {value[:40]!r}") from None
-    else:
-        raise ValueError(f"must be an ISO-8601 date string, got {type(value).__name__}")
-    return (moment.astimezone(_UTC) if moment.tzinfo is not None else moment).date()
+    return parse_iso_day(value, overflow_is_invalid=False)
 
 
 ReportDay = Annotated[date, BeforeValidator(parse_report_day)]

@@ -28,6 +28,7 @@ from ..._core.errors import BadRequestError, ConfigError
 from ..._core.transport import RequestSpec
 
 __all__ = [
+    "ANTHROPIC_VERSION",
     "BUCKET_LIMITS",
     "CLAUDE_CODE_LIMIT",
     "CLAUDE_CODE_PATH",
@@ -43,6 +44,7 @@ __all__ = [
     "RECORDS_GROUP_BY",
     "SOURCES",
     "RecordsPlan",
+    "api_headers",
     "check_group_by",
     "claude_code_days",
     "claude_code_spec",
@@ -58,6 +60,9 @@ __all__ = [
 MESSAGES_PATH = "/v1/organizations/usage_report/messages"
 COST_PATH = "/v1/organizations/cost_report"
 CLAUDE_CODE_PATH = "/v1/organizations/usage_report/claude_code"
+
+ANTHROPIC_VERSION = "2023-06-01"
+"""The ``anthropic-version`` header sent on every request."""
 
 FAST_MODE_BETA = "fast-mode-2026-02-01"
 """The ``anthropic-beta`` value the ``speed`` group and filter need."""
@@ -160,6 +165,21 @@ def _check_limit(limit: int | None, maximum: int, *, where: str, what: str) -> N
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
         detail = f" {what}" if what else ""
         raise ConfigError(f"{where}: limit must be an integer from 1 to {maximum}{detail}")
+
+
+def api_headers(fast_mode: bool) -> dict[str, str]:
+    """The headers, not secret, sent on every request.
+
+    Args:
+        fast_mode: Add ``anthropic-beta: fast-mode-2026-02-01`` (see :data:`FAST_MODE_BETA`).
+
+    Returns:
+        ``anthropic-version``, and ``anthropic-beta`` in fast mode.
+    """
+    headers = {"anthropic-version": ANTHROPIC_VERSION}
+    if fast_mode:
+        headers["anthropic-beta"] = FAST_MODE_BETA
+    return headers
 
 
 def check_group_by(

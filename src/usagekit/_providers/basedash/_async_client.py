@@ -16,6 +16,7 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
+from ..._core._config import config_from_info
 from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, Window, resolve_window
 from ..._core.errors import ConfigError
@@ -25,7 +26,7 @@ from ..._core.transport import RequestSpec
 from ._info import INFO, ORG_ID
 from ._models import BasedashAIUsage
 from ._normalize import usage_records
-from ._requests import ai_usage_spec, check_org_id, client_config, default_org_id
+from ._requests import ai_usage_spec, check_org_id, default_org_id
 
 __all__ = ["AsyncBasedashClient"]
 
@@ -70,7 +71,7 @@ class AsyncBasedashClient(AsyncClientBase):
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        config = client_config(api_key, base_url, timeout, max_retries, retry)
+        config = config_from_info(INFO, api_key, base_url, timeout, max_retries, retry)
         self._org_id = default_org_id(org_id)
         super().__init__(config, http_client=http_client)
 

@@ -1,4 +1,4 @@
-"""Basedash's requests: the transport configuration, the organization id and the one request.
+"""Basedash's requests: the organization id and the one request.
 
 Everything here reads the provider's facts from :data:`~._info.INFO`; nothing does I/O.
 """
@@ -8,54 +8,14 @@ from __future__ import annotations
 import os
 import urllib.parse
 
-import httpx
-from pydantic import SecretStr
-
-from ..._core.client import build_config, resolve_base_url, resolve_secret
 from ..._core.errors import ConfigError
-from ..._core.retry import RetryPolicy
-from ..._core.transport import RequestSpec, TransportConfig
-from ._info import API_KEY, INFO, ORG_ID
+from ..._core.transport import RequestSpec
+from ._info import INFO, ORG_ID
 
-__all__ = ["SOURCE", "ai_usage_spec", "check_org_id", "client_config", "default_org_id"]
+__all__ = ["SOURCE", "ai_usage_spec", "check_org_id", "default_org_id"]
 
 SOURCE = "ai_usage"
 """The ``source`` of every Basedash record: the one endpoint."""
-
-
-def client_config(
-    api_key: str | SecretStr | None,
-    base_url: str | httpx.URL | None,
-    timeout: float | httpx.Timeout | None,
-    max_retries: int | None,
-    retry: RetryPolicy | None,
-) -> TransportConfig:
-    """Validate a Basedash client's arguments into its transport configuration.
-
-    Args:
-        api_key: The API key, else ``BASEDASH_API_KEY``; sent as a bearer token.
-        base_url: The base URL, else ``BASEDASH_BASE_URL``, else the public API.
-        timeout: Seconds (or an ``httpx.Timeout``) per attempt.
-        max_retries: Retries after the first attempt.
-        retry: A full retry policy.
-
-    Returns:
-        The configuration.
-
-    Raises:
-        ConfigError: No API key, or a malformed option.
-    """
-    key = resolve_secret(api_key, API_KEY.variable, provider=INFO.name)
-    return build_config(
-        provider=INFO.name,
-        base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
-        credentials={"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")},
-        timeout=timeout,
-        max_retries=max_retries,
-        retry=retry,
-        error_hints=INFO.error_hints,
-        body_retry_hint=INFO.body_retry_hint,
-    )
 
 
 def check_org_id(value: str, *, origin: str) -> str:

@@ -14,6 +14,7 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
+from ..._core._config import bearer, config_from_info
 from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike
 from ..._core.records import UsageRecord
@@ -43,7 +44,6 @@ from ._requests import (
     records_plan,
     resolve_org_id,
     time_series_spec,
-    transport_config,
 )
 
 # unasync: sync from ._requests import SyncRecords
@@ -83,7 +83,16 @@ class AsyncDaramexClient(AsyncClientBase):  # unasync: remove
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._org_id = resolve_org_id(org_id)
-        config = transport_config(token, self._org_id, base_url, timeout, max_retries, retry)
+        org = {"x-org-id": SecretStr(self._org_id)}  # a credential too: sent to no other origin
+        config = config_from_info(
+            INFO,
+            token,
+            base_url,
+            timeout,
+            max_retries,
+            retry,
+            credentials=lambda secret: {**bearer(secret), **org},
+        )
         super().__init__(config, http_client=http_client)
 
     @property

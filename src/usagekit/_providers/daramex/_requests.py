@@ -3,8 +3,8 @@
 Each endpoint has a ``*_spec`` function that checks its arguments (``start < end``, the
 enumerations, the limit, a real IANA time zone) and returns the :class:`RequestSpec`;
 ``from``/``to`` are sent as ISO-8601 UTC with ``Z``. :func:`records_plan` plans what
-``records`` fetches, and :func:`transport_config` builds both clients' transport
-configuration from :data:`INFO` (base URL, environment variables, error hints).
+``records`` fetches, and :func:`resolve_org_id` reads the organization from :data:`INFO`'s
+setting.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import cast
 from zoneinfo import ZoneInfo
 
-import httpx
-from pydantic import SecretStr
-
 from ..._core.calendar import load_zone
-from ..._core.client import build_config, resolve_base_url, resolve_secret, resolve_setting
+from ..._core.client import resolve_setting
 from ..._core.clock import (
     TimeLike,
     as_utc,
@@ -30,8 +27,7 @@ from ..._core.clock import (
 )
 from ..._core.errors import ConfigError
 from ..._core.records import UsageRecord
-from ..._core.retry import RetryPolicy
-from ..._core.transport import RequestSpec, TransportConfig, params_from
+from ..._core.transport import RequestSpec, params_from
 from ._info import INFO
 from ._models import ACTIONS, GRANULARITIES, GROUP_BYS, SOURCES, DaramexGranularity
 
@@ -51,7 +47,6 @@ __all__ = [
     "records_plan",
     "resolve_org_id",
     "time_series_spec",
-    "transport_config",
 ]
 
 PREFIX = "/ai/org-usage"
@@ -82,48 +77,6 @@ def resolve_org_id(org_id: str | None) -> str:
         ConfigError: Neither is set (the message names the variable).
     """
     return resolve_setting(org_id, _env("org_id"), provider=_PROVIDER, argument="org_id")
-
-
-def transport_config(
-    token: str | SecretStr | None,
-    org_id: str,
-    base_url: str | httpx.URL | None,
-    timeout: float | httpx.Timeout | None,
-    max_retries: int | None,
-    retry: RetryPolicy | None,
-) -> TransportConfig:
-    """Build the transport configuration: the token (or ``DARAMEX_TOKEN``) and the org.
-
-    Both ``Authorization: Bearer`` and ``x-org-id`` are credentials: they are never sent to
-    another origin.
-
-    Args:
-        token: A session JWT, or None to read it from the environment.
-        org_id: The resolved organization.
-        base_url: The API's base URL; None for ``DARAMEX_BASE_URL`` if set, else the public API.
-        timeout: Seconds (or an ``httpx.Timeout``) per attempt.
-        max_retries: Retries after the first attempt.
-        retry: A full retry policy.
-
-    Returns:
-        The configuration.
-
-    Raises:
-        ConfigError: No token (the message names the variable), or a malformed option.
-    """
-    secret = resolve_secret(token, _env("token"), provider=_PROVIDER, argument="token")
-    return build_config(
-        provider=_PROVIDER,
-        base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
-        credentials={
-            "Authorization": SecretStr(f"Bearer {secret.get_secret_value()}"),
-            "x-org-id": SecretStr(org_id),
-        },
-        timeout=timeout,
-        max_retries=max_retries,
-        retry=retry,
-        error_hints=INFO.error_hints,
-    )
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str:

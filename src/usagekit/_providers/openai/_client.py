@@ -16,12 +16,13 @@ from collections.abc import Iterator, Sequence
 import httpx
 from pydantic import SecretStr
 
-from ..._core.client import SyncClientBase, build_config, resolve_base_url, resolve_secret
+from ..._core._config import config_from_info
+from ..._core.client import SyncClientBase
 from ..._core.clock import TimeLike
 from ..._core.pagination import Pager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
-from ..._core.transport import RequestSpec, TransportConfig
+from ..._core.transport import RequestSpec
 from ._info import INFO
 from ._models import CostsGroupBy, OpenAIBucket, OpenAICostsResult, OpenAIPage
 from ._normalize import PROVIDER, UniqueRecords, page_records
@@ -29,25 +30,6 @@ from ._requests import COSTS, BucketWidth, CostsBucketWidth, Endpoint, plan_reco
 from ._resources import Usage
 
 __all__ = ["OpenAIClient"]
-
-
-def _config(
-    api_key: str | SecretStr | None,
-    base_url: str | httpx.URL | None,
-    timeout: float | httpx.Timeout | None,
-    max_retries: int | None,
-    retry: RetryPolicy | None,
-) -> TransportConfig:
-    key = resolve_secret(api_key, INFO.credential.variable, provider=PROVIDER)
-    return build_config(
-        provider=PROVIDER,
-        base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
-        credentials={"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")},
-        timeout=timeout,
-        max_retries=max_retries,
-        retry=retry,
-        error_hints=INFO.error_hints,
-    )
 
 
 class OpenAIClient(SyncClientBase):
@@ -84,7 +66,7 @@ class OpenAIClient(SyncClientBase):
         retry: RetryPolicy | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        config = _config(api_key, base_url, timeout, max_retries, retry)
+        config = config_from_info(INFO, api_key, base_url, timeout, max_retries, retry)
         super().__init__(config, http_client=http_client)
 
     @property

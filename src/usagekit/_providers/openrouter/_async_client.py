@@ -2,14 +2,12 @@
 
 Two endpoints, read with a management API key sent as ``Authorization: Bearer``:
 ``GET /activity`` (one UTC day per call, the last 30 completed days only) and ``GET /credits``.
-This async client is the source; the sync :class:`~usagekit.OpenRouterClient` is generated from
-it by ``scripts/unasync.py``.
+The sync client is generated from the async one by ``scripts/unasync.py``.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import ClassVar
@@ -17,13 +15,13 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
-from ..._core.client import AsyncClientBase, build_config, resolve_base_url, resolve_secret
+from ..._core._config import config_from_info
+from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, month_start, resolve_window, utcnow
 from ..._core.coverage import declare
 from ..._core.errors import BadRequestError
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
-from ..._core.transport import TransportConfig
 from ._info import INFO
 from ._models import OpenRouterActivity, OpenRouterCredits, OpenRouterCreditsResponse
 from ._normalize import DayPlan, activity_records, credit_records, plan_days
@@ -41,29 +39,6 @@ from ._walk import CONCURRENCY, async_in_order
 __all__ = ["AsyncOpenRouterClient"]
 
 PROVIDER = INFO.name
-
-
-def _config(
-    api_key: str | SecretStr | None,
-    base_url: str | httpx.URL | None,
-    timeout: float | httpx.Timeout | None,
-    max_retries: int | None,
-    retry: RetryPolicy | None,
-) -> TransportConfig:
-    setting = INFO.credential
-    env_var = setting.variable
-    if api_key is None:  # the documented variable first, then the fallback names
-        env_var = next((v for v in setting.env if os.environ.get(v, "").strip()), env_var)
-    key = resolve_secret(api_key, env_var, provider=PROVIDER)
-    return build_config(
-        provider=PROVIDER,
-        base_url=resolve_base_url(base_url, INFO.base_url_env, INFO.base_url),
-        credentials={"Authorization": SecretStr(f"Bearer {key.get_secret_value()}")},
-        timeout=timeout,
-        max_retries=max_retries,
-        retry=retry,
-        error_hints=INFO.error_hints,
-    )
 
 
 def _outside_window(exc: BadRequestError) -> bool:
@@ -102,7 +77,7 @@ class AsyncOpenRouterClient(AsyncClientBase):
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        config = _config(api_key, base_url, timeout, max_retries, retry)
+        config = config_from_info(INFO, api_key, base_url, timeout, max_retries, retry)
         super().__init__(config, http_client=http_client)
 
     async def activity(

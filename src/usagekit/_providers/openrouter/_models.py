@@ -7,14 +7,13 @@ sent with. Unknown fields are kept (``extra="allow"``).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from dateutil.parser import isoparse
 from pydantic import BeforeValidator
 
-from ..._core.wire import EXACT, Count, ExactDecimal, WireModel
+from ..._core.wire import EXACT, Count, ExactDecimal, WireModel, parse_iso_day
 
 __all__ = [
     "OpenRouterActivity",
@@ -24,43 +23,9 @@ __all__ = [
     "parse_activity_date",
 ]
 
-_UTC = timezone.utc
-
-
-def parse_activity_date(value: Any) -> date:
-    """Read an activity item's ``date``: ``YYYY-MM-DD`` as documented, or an ISO-8601 date-time.
-
-    The tolerant reading: a date-time (``2026-09-01 00:00:00``, ``2026-09-01T00:00:00Z``) is
-    taken as its calendar day in UTC (naive means UTC).
-
-    Args:
-        value: The raw JSON value.
-
-    Returns:
-        The day.
-
-    Raises:
-        ValueError: Not a string, or not an ISO-8601 date or date-time.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            moment = isoparse(text)
-        except (ValueError, OverflowError):
-            raise ValueError(f"not an ISO-8601 date: {value[:40]!r}") from None
-    else:
-        raise ValueError(f"must be an ISO-8601 date string, got {type(value).__name__}")
-    try:
-        return (moment.astimezone(_UTC) if moment.tzinfo is not None else moment).date()
-    except OverflowError:
-        raise ValueError(f"date out of range: {value!s:.40}") from None
-
+parse_activity_date = parse_iso_day
+"""Read an activity item's ``date``: ``YYYY-MM-DD`` as documented, or an ISO-8601 date-time
+taken as its UTC day (the tolerant reading; see :func:`~usagekit._core.wire.parse_iso_day`)."""
 
 ActivityDate = Annotated[date, BeforeValidator(parse_activity_date)]
 

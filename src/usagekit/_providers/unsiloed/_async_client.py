@@ -15,6 +15,7 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
+from ..._core._config import config_from_info
 from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, Window, resolve_window
 from ..._core.records import UsageRecord
@@ -22,7 +23,7 @@ from ..._core.retry import RetryPolicy
 from ._info import INFO
 from ._models import UnsiloedUsage
 from ._normalize import usage_records
-from ._requests import GET_USAGE, client_config
+from ._requests import GET_USAGE
 
 __all__ = ["AsyncUnsiloedClient"]
 
@@ -56,7 +57,15 @@ class AsyncUnsiloedClient(AsyncClientBase):
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        config = client_config(api_key, base_url, timeout, max_retries, retry)
+        config = config_from_info(
+            INFO,
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            retry,
+            credentials=lambda key: {"api-key": key},
+        )
         super().__init__(config, http_client=http_client)
 
     async def get_usage(self) -> UnsiloedUsage:

@@ -18,6 +18,7 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
+from ..._core._config import config_from_info
 from ..._core.client import SyncClientBase
 from ..._core.clock import TimeLike, Window, resolve_window
 from ..._core.records import UsageRecord
@@ -25,7 +26,7 @@ from ..._core.retry import RetryPolicy
 from ._info import INFO
 from ._models import UnsiloedUsage
 from ._normalize import usage_records
-from ._requests import GET_USAGE, client_config
+from ._requests import GET_USAGE
 
 __all__ = ["UnsiloedClient"]
 
@@ -59,7 +60,15 @@ class UnsiloedClient(SyncClientBase):
         retry: RetryPolicy | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        config = client_config(api_key, base_url, timeout, max_retries, retry)
+        config = config_from_info(
+            INFO,
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            retry,
+            credentials=lambda key: {"api-key": key},
+        )
         super().__init__(config, http_client=http_client)
 
     def get_usage(self) -> UnsiloedUsage:

@@ -2,56 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any
+from datetime import date, datetime, timedelta
+from typing import Annotated
 
-from dateutil.parser import isoparse
 from pydantic import BeforeValidator, field_validator
 
-from ..._core.wire import ExactDecimal, NonNegativeDecimal, WireModel, parse_utc_date
+from ..._core.wire import ExactDecimal, NonNegativeDecimal, WireModel, parse_iso_day, parse_utc_date
 
 __all__ = ["CYCLE", "BilledDate", "UnsiloedUsage", "parse_billed_date"]
 
 CYCLE = timedelta(days=30)
 """Usage resets every 30 days, counted from ``last_billed_date``."""
 
-_UTC = timezone.utc
-
-
-def parse_billed_date(value: Any) -> date:
-    """Read ``last_billed_date``: ``YYYY-MM-DD`` as documented, or an ISO-8601 date-time.
-
-    A date-time is taken as its calendar date in UTC (naive means UTC). Numbers are refused:
-    unix seconds are not what the API documents, and a date is not an instant.
-
-    Args:
-        value: The raw JSON value.
-
-    Returns:
-        A ``date``.
-
-    Raises:
-        ValueError: Not a string, or a string that is not an ISO-8601 date or date-time.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            moment = isoparse(text)
-        except (ValueError, OverflowError):
-            raise ValueError(f"not an ISO-8601 date: {value[:40]!r}") from None
-    else:
-        raise ValueError(f"must be an ISO-8601 date string, got {type(value).__name__}")
-    try:
-        return (moment.astimezone(_UTC) if moment.tzinfo is not None else moment).date()
-    except OverflowError:
-        raise ValueError(f"date out of range: {value!s:.40}") from None
-
+parse_billed_date = parse_iso_day
+"""Read ``last_billed_date``: ``YYYY-MM-DD`` as documented, or an ISO-8601 date-time taken as its
+UTC day (see :func:`~usagekit._core.wire.parse_iso_day`)."""
 
 BilledDate = Annotated[date, BeforeValidator(parse_billed_date)]
 """A ``date`` read by :func:`parse_billed_date`."""
