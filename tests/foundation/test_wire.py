@@ -60,16 +60,10 @@ def test_refused(parse: Any, value: Any, message: str) -> None:
         parse(value)
 
 
-@pytest.mark.parametrize("parse", [parse_iso_day, parse_activity_date, parse_billed_date])
+@pytest.mark.parametrize(
+    "parse", [parse_iso_day, parse_activity_date, parse_billed_date, parse_report_day]
+)
 @pytest.mark.parametrize("value", OUT_OF_RANGE)
 def test_a_day_beyond_the_calendar_is_invalid(parse: Any, value: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(f'date out of range: {value}')}$"):
         parse(value)
-
-
-@pytest.mark.parametrize("value", OUT_OF_RANGE)
-def test_the_report_day_lets_the_overflow_through(value: str) -> None:
-    with pytest.raises(OverflowError):
-        parse_report_day(value)
-    with pytest.raises(OverflowError):
-        parse_iso_day(value, overflow_is_invalid=False)

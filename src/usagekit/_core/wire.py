@@ -131,7 +131,7 @@ Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, lt=10**EXACT_DIGIT
 most :data:`EXACT_DIGITS` digits, booleans rejected."""
 
 
-def parse_iso_day(value: Any, *, overflow_is_invalid: bool = True) -> date:
+def parse_iso_day(value: Any) -> date:
     """Read a day sent as ``YYYY-MM-DD``, or as an ISO-8601 date-time taken as its UTC day.
 
     A date-time (``2026-09-01 00:00:00``, ``2026-09-01T00:00:00Z``) is read as its calendar day
@@ -140,16 +140,14 @@ def parse_iso_day(value: Any, *, overflow_is_invalid: bool = True) -> date:
 
     Args:
         value: The raw JSON value.
-        overflow_is_invalid: A date-time whose UTC day is beyond the calendar
-            (``0001-01-01T00:00:00+01:00``) raises ``ValueError`` (``date out of range``), which
-            a model reports as an invalid field; False lets the ``OverflowError`` through.
 
     Returns:
         The day.
 
     Raises:
-        ValueError: Not a string, or not an ISO-8601 date or date-time.
-        OverflowError: Only with ``overflow_is_invalid=False``, the UTC day is out of range.
+        ValueError: Not a string, not an ISO-8601 date or date-time, or a date-time whose UTC
+            day is beyond the calendar (``0001-01-01T00:00:00+01:00``: ``date out of range``),
+            which a model reports as an invalid field.
     """
     if isinstance(value, datetime):
         moment = value
@@ -168,8 +166,6 @@ def parse_iso_day(value: Any, *, overflow_is_invalid: bool = True) -> date:
     try:
         return (moment.astimezone(_UTC) if moment.tzinfo is not None else moment).date()
     except OverflowError:
-        if not overflow_is_invalid:
-            raise
         raise ValueError(f"date out of range: {value!s:.40}") from None
 
 

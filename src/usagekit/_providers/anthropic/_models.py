@@ -89,10 +89,10 @@ def parse_report_day(value: Any) -> date:
         The UTC day.
 
     Raises:
-        ValueError: Not a string holding an ISO-8601 date or date-time.
-        OverflowError: The UTC day of a date-time is out of range.
+        ValueError: Not a string holding an ISO-8601 date or date-time, or a day beyond the
+            calendar.
     """
-    return parse_iso_day(value, overflow_is_invalid=False)
+    return parse_iso_day(value)
 
 
 ReportDay = Annotated[date, BeforeValidator(parse_report_day)]
