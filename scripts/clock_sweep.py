@@ -52,6 +52,7 @@ DATE_SENSITIVE: tuple[str, ...] = (
     "tests/analytics",
     "tests/store/test_sync.py",
     "tests/store/test_store.py",
+    "tests/store/test_new_providers.py",
     "tests/sandbox",
     "tests/providers",
     "tests/openai/test_records.py",

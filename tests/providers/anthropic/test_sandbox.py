@@ -26,6 +26,13 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
+@pytest.fixture(autouse=True)
+def _pinned() -> Iterator[None]:
+    """Every test here reads days before NOW as finished, whatever the real date."""
+    with usagekit.pin_clock(NOW):
+        yield
+
+
 def client_for(sb: Sandbox, mode: str, **kw: Any) -> Any:
     kw.setdefault("max_retries", 0)
     return sb.anthropic_client(**kw) if mode == "sync" else sb.async_anthropic_client(**kw)
