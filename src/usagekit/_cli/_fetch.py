@@ -38,11 +38,8 @@ def env_clients(providers: Sequence[str]) -> list[Any]:
             configured, or a chosen provider lacks a variable.
     """
 
-    def present(variable: str) -> bool:
-        return bool(os.environ.get(variable, "").strip())
-
     def given(setting: Setting) -> bool:  # the documented variable or one of its other names
-        return any(present(v) for v in setting.env)
+        return setting.from_environment() is not None
 
     def names(settings: Iterable[Setting]) -> str:
         return " and ".join(s.variable for s in settings)

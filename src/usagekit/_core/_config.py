@@ -226,8 +226,7 @@ def config_from_info(
     """
     setting = info.credential
     if credential is None:  # the documented variable first, then the fallback names
-        found = (os.environ[v] for v in setting.env if os.environ.get(v, "").strip())
-        credential = next(found, None)
+        credential = setting.from_environment()
     key = resolve_secret(
         credential, setting.variable, provider=info.name, argument=setting.argument
     )

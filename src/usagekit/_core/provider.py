@@ -7,6 +7,7 @@ factories and the docs read provider facts from here, never from provider names 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,6 +38,18 @@ class Setting:
     def variable(self) -> str:
         """The documented environment variable (the first of :attr:`env`)."""
         return self.env[0]
+
+    def from_environment(self) -> str | None:
+        """The value of the first of :attr:`env` set to something other than blanks, else None.
+
+        Returns:
+            The value as set (unstripped), or None when no variable holds one.
+        """
+        for variable in self.env:
+            raw = os.environ.get(variable, "")
+            if raw.strip():
+                return raw
+        return None
 
 
 @dataclass(frozen=True)

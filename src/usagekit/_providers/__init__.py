@@ -13,7 +13,7 @@ from typing import Any
 
 from .._core.errors import ConfigError
 from .._core.provider import ProviderInfo
-from .._core.retry import retry_after_from_headers
+from .._core.retry import parse_retry_after as core_parse_retry_after
 from .anthropic._info import INFO as _ANTHROPIC
 from .basedash._info import INFO as _BASEDASH
 from .daramex._info import INFO as _DARAMEX
@@ -65,9 +65,11 @@ def parse_retry_after(
     Returns:
         Seconds, or None when the server gave no usable hint. Never raises.
     """
-    from_headers = retry_after_from_headers(headers, now=now)
-    if from_headers is not None:
-        return from_headers
+    return core_parse_retry_after(headers, body, now=now, body_hint=_any_body_hint)
+
+
+def _any_body_hint(body: Any) -> float | None:
+    """The first retry hint any provider's body reader finds in ``body``."""
     for info in PROVIDERS.values():
         if info.body_retry_hint is not None:
             hint = info.body_retry_hint(body)
