@@ -365,6 +365,10 @@ def _description(record: UsageRecord, provider_name: str) -> str:
     return ", ".join(parts)
 
 
+_VENDOR_NAMES = {i.model_vendor: i.display_name for i in PROVIDERS.values() if i.model_vendor}
+"""A model vendor usagekit also reads directly, named as its own rows name it ("Anthropic")."""
+
+
 def _publisher(record: UsageRecord, name: str) -> str:
     """FOCUS ``PublisherName``: the provider, or the vendor its entry's attribute names."""
     info = PROVIDERS.get(record.provider)
@@ -372,9 +376,7 @@ def _publisher(record: UsageRecord, name: str) -> str:
     vendor = record.attributes.get(key) if key is not None else None
     if not isinstance(vendor, str) or not vendor:
         return name
-    # a vendor usagekit also reads directly is named as its own rows name it ("Anthropic")
-    direct = next((i for i in PROVIDERS.values() if i.model_vendor == vendor), None)
-    return direct.display_name if direct is not None else vendor
+    return _VENDOR_NAMES.get(vendor, vendor)
 
 
 def _row_values(record: UsageRecord) -> tuple[Any, ...]:
