@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ._core.clock import TimeLike, month_start, resolve_window, utcnow
 from ._core.coverage import Coverage, capture, span_text
 from ._core.records import UsageRecord
+from ._core.table import G_END, G_START, RecordTable
 from ._core.source import AsyncRecordSource, RecordSource, is_async_client
 
 if TYPE_CHECKING:  # the report (and the analytics it offers) is imported when first needed
@@ -56,12 +57,13 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 _PROGRESS_EVERY = 500
+_TABLE_ROWS = 4096  # records that arrive one by one are packed into tables this big
 
 
 @dataclass
 class _Outcome:
     provider: str
-    records: list[UsageRecord]
+    records: list[RecordTable]
     seconds: float
     error: BaseException | None = None
     declared: Sequence[Coverage] = ()
@@ -98,9 +100,10 @@ class _Tracker:
         if self.callback is not None:
             self.callback(Progress(self.provider, event, self.count, error))
 
-    def add(self) -> None:
-        self.count += 1
-        if self.count % _PROGRESS_EVERY == 0:
+    def add(self, count: int = 1) -> None:
+        before = self.count
+        self.count += count
+        if self.count // _PROGRESS_EVERY > before // _PROGRESS_EVERY:
             self.emit("records")
 
 
@@ -111,13 +114,29 @@ class _Fetch:
 
     def __init__(self, client: Any, on_progress: ProgressCallback | None) -> None:
         self.tracker = _Tracker(_provider(client), on_progress)
-        self.records: list[UsageRecord] = []
+        self.records: list[RecordTable] = []
+        self.pending: list[UsageRecord] = []
         self.began = time.monotonic()
 
     def add(self, record: UsageRecord) -> None:
-        """Keep one record that arrived."""
-        self.records.append(record)
+        """Keep one record that arrived (packed into a table every few thousand)."""
+        self.pending.append(record)
+        if len(self.pending) >= _TABLE_ROWS:
+            self.flush()
         self.tracker.add()
+
+    def add_table(self, table: RecordTable) -> None:
+        """Keep the records of one page that arrived as a table."""
+        self.flush()
+        if len(table):
+            self.records.append(table)
+            self.tracker.add(len(table))
+
+    def flush(self) -> None:
+        """Pack the records that arrived one by one into a table."""
+        if self.pending:
+            self.records.append(RecordTable.from_records(self.pending))
+            self.pending = []
 
     def end(self, error: Exception | None, declared: Sequence[Coverage]) -> None:
         """Report the end of the fetch and keep its outcome.
@@ -126,6 +145,7 @@ class _Fetch:
             error: Why the fetch failed, or None when it completed.
             declared: What the provider said about its span while fetching.
         """
+        self.flush()
         if error is None:
             self.tracker.emit("done")
         else:
@@ -163,8 +183,13 @@ def _drain(
     client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
 ) -> _Outcome:
     with _fetching(client, on_progress) as fetch:
-        for record in client.records(start, end):
-            fetch.add(record)
+        tables = getattr(client, "_record_tables", None)
+        if tables is not None:
+            for table in tables(start, end):
+                fetch.add_table(table)
+        else:
+            for record in client.records(start, end):
+                fetch.add(record)
     return fetch.outcome
 
 
@@ -172,22 +197,33 @@ async def _adrain(
     client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
 ) -> _Outcome:
     with _fetching(client, on_progress) as fetch:
-        async for record in client.records(start, end):
-            fetch.add(record)
+        tables = getattr(client, "_record_tables", None)
+        if tables is not None:
+            async for table in tables(start, end):
+                fetch.add_table(table)
+        else:
+            async for record in client.records(start, end):
+                fetch.add(record)
     return fetch.outcome
 
 
 def _status(outcome: _Outcome, start: datetime, end: datetime | None) -> ProviderStatus:
     """The outcome as a status that says which span the provider's data really covers."""
-    return coverage_status(
+    return _coverage(
         outcome.provider,
-        outcome.records,
+        sum(len(table) for table in outcome.records),
+        [_table_span(table) for table in outcome.records if len(table)],
         start,
         end,
         seconds=outcome.seconds,
         error=outcome.error,
         declared=outcome.declared,
     )
+
+
+def _table_span(table: RecordTable) -> tuple[datetime, datetime]:
+    groups = table.groups()
+    return min(g[G_START] for g in groups), max(g[G_END] for g in groups)
 
 
 def coverage_status(
@@ -215,10 +251,36 @@ def coverage_status(
         The status, with ``covered_start``/``covered_end`` and a ``note`` when they differ
         from the window.
     """
+    if isinstance(records, RecordTable):
+        spans = [_table_span(records)] if len(records) else []
+    else:
+        spans = [(r.start, r.end) for r in records]
+    return _coverage(
+        provider,
+        len(records),
+        spans,
+        start,
+        end,
+        seconds=seconds,
+        error=error,
+        declared=declared,
+    )
+
+
+def _coverage(
+    provider: str,
+    records: int,
+    spans: list[tuple[datetime, datetime]],
+    start: datetime,
+    end: datetime | None,
+    *,
+    seconds: float,
+    error: BaseException | None,
+    declared: Sequence[Coverage],
+) -> ProviderStatus:
     from ._report import ProviderStatus
 
-    spans = [(c.start, c.end) for c in declared]
-    spans.extend((r.start, r.end) for r in records)
+    spans = [(c.start, c.end) for c in declared] + spans
     covered_start = min((s for s, _ in spans), default=None)
     covered_end = max((e for _, e in spans), default=None)
     notes = list(dict.fromkeys(c.note for c in declared))
@@ -234,7 +296,7 @@ def coverage_status(
         notes.append("no data in this window")
     return ProviderStatus(
         provider,
-        0 if error is not None else len(records),
+        0 if error is not None else records,
         seconds,
         None if error is None else f"{type(error).__name__}: {error}",
         covered_start,
@@ -247,12 +309,16 @@ def _report(outcomes: Sequence[_Outcome], start: datetime, end: datetime | None)
     from ._report import ProviderFailure, UsageReport
 
     failures = [
-        ProviderFailure(o.provider, o.error, tuple(o.records))
+        ProviderFailure(o.provider, o.error, tuple(r for table in o.records for r in table))
         for o in outcomes
         if o.error is not None
     ]
     statuses = [_status(o, start, end) for o in outcomes]
-    kept = (r for o in outcomes if o.error is None for r in o.records)
+    kept = RecordTable()
+    for outcome in outcomes:
+        if outcome.error is None:
+            for table in outcome.records:
+                kept.extend(table)
     return UsageReport.from_records(
         kept, failures=failures, statuses=statuses, start=start, end=end, as_of=utcnow()
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ._core.records import TOKEN_METRICS, UsageRecord
+from ._core.table import G_PROVIDER, RecordTable
 from ._report_status import ProviderFailure, ProviderStatus
 from ._report_totals import (
     DIMENSION_ALIASES,
@@ -42,7 +43,8 @@ class UsageReport:
     Records are de-duplicated by id (the same fact fetched twice counts once).
 
     Attributes:
-        records: The records, in fetch order.
+        records: The records, in fetch order: a read-only sequence that holds them in columns
+            (about 60 bytes a record) and builds each :class:`UsageRecord` on access.
         failures: One entry per failed provider.
         statuses: One entry per client, in the order given.
         start: The window's start (UTC).
@@ -52,13 +54,17 @@ class UsageReport:
             report shown again later gives the same figures. None when unknown.
     """
 
-    records: tuple[UsageRecord, ...]
+    records: Sequence[UsageRecord]
     failures: tuple[ProviderFailure, ...] = ()
     statuses: tuple[ProviderStatus, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
     as_of: datetime | None = None
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # records are held in columns (about 60 bytes a record) and built on access
+        object.__setattr__(self, "records", RecordTable.from_records(self.records))
 
     @classmethod
     def from_records(
@@ -84,10 +90,8 @@ class UsageReport:
         Returns:
             The report.
         """
-        unique: dict[str, UsageRecord] = {}
-        for record in records:
-            unique[record.id] = record
-        return cls(tuple(unique.values()), tuple(failures), tuple(statuses), start, end, as_of)
+        table = RecordTable.from_records(records, unique=True)
+        return cls(table, tuple(failures), tuple(statuses), start, end, as_of)
 
     # -- container protocol ---------------------------------------------------------------
 
@@ -98,6 +102,11 @@ class UsageReport:
         return iter(self.records)
 
     @property
+    def _table(self) -> RecordTable:
+        """The records in columns (what exports and totals read)."""
+        return self.records  # type: ignore[return-value]  # __post_init__ made it a table
+
+    @property
     def ok(self) -> bool:
         """Whether every provider was fetched completely."""
         return not self.failures
@@ -105,7 +114,7 @@ class UsageReport:
     @property
     def providers(self) -> tuple[str, ...]:
         """The providers that contributed records, sorted."""
-        return tuple(sorted({r.provider for r in self.records}))
+        return tuple(sorted({group[G_PROVIDER] for group in self._table.groups()}))
 
     def filter(self, **criteria: str | None) -> UsageReport:
         """Return a report holding only the records matching every criterion.

@@ -27,18 +27,19 @@ Nothing here does I/O; both clients use it as is.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ..._core.errors import ResponseValidationError
 from ..._core.records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
+from ..._core.table import G_ATTRIBUTES, G_END, G_PREFIX, G_SOURCE, G_START, RecordTable
 from ..._lineitems import charge_attributes, parse_line_item
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
 from ._requests import Endpoint
 
-__all__ = ["PROVIDER", "UniqueRecords", "bucket_records", "page_records"]
+__all__ = ["PROVIDER", "UniqueRecords", "bucket_records", "page_records", "page_table"]
 
 PROVIDER = "openai"
 
@@ -51,51 +52,62 @@ def _attribute(value: Any) -> str:
     return str(value)
 
 
-def _usage_records(endpoint: Endpoint[Any], bucket: OpenAIBucket[Any]) -> list[UsageRecord]:
-    trusted_many = UsageRecord.trusted_many
+def _usage_rows(table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucket[Any]) -> None:
     start = bucket.start_time
     end = bucket.end_time
     source = endpoint.name
-    metrics = [(m.field, m.unit, m.kind) for m in endpoint.metrics]
+    codes = [(m.field, table.measure_code(m.field, m.unit, m.kind)) for m in endpoint.metrics]
     attribute_fields = endpoint.attributes
-    out: list[UsageRecord] = []
+    intern, shared = table.intern, table.shared_attributes
+    add_group, add_row = table.add_group, table.add_row
     for result in bucket.results:
         values: dict[str, Any] = result.__dict__
-        measures = [
-            (field, Decimal(value), unit, kind)
-            for field, unit, kind in metrics
-            if (value := values.get(field)) is not None
+        present = [
+            (code, value) for field, code in codes if (value := values.get(field)) is not None
         ]
-        if not measures:
+        if not present:
             continue
-        attributes = {
-            name: _attribute(values[name])
-            for name in attribute_fields
-            if values.get(name) is not None
-        }
-        out.extend(
-            trusted_many(
-                measures,
-                provider=PROVIDER,
-                source=source,
-                start=start,
-                end=end,
-                project_id=values.get("project_id"),
-                user_id=values.get("user_id"),
-                api_key_id=values.get("api_key_id"),
-                model=values.get("model"),
-                attributes=attributes,
+        attributes = (
+            shared(
+                {
+                    name: _attribute(values[name])
+                    for name in attribute_fields
+                    if values.get(name) is not None
+                }
             )
+            if attribute_fields
+            else _NO_ATTRIBUTES
         )
-    return out
+        group = add_group(
+            PROVIDER,
+            source,
+            start,
+            end,
+            (
+                None,
+                intern(values.get("project_id")),
+                intern(values.get("user_id")),
+                None,
+                intern(values.get("api_key_id")),
+                intern(values.get("model")),
+                None,
+            ),
+            attributes,
+        )
+        for code, value in present:
+            add_row(group, code, value)
+
+
+_NO_ATTRIBUTES: dict[str, str] = {}
 
 
 def _invalid(message: str, field: str) -> ResponseValidationError:
     return ResponseValidationError(message, provider=PROVIDER, endpoint="costs", field=field)
 
 
-def _cost_records(bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0) -> list[UsageRecord]:
-    out: list[UsageRecord] = []
+def _cost_rows(
+    table: RecordTable, bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0
+) -> None:
     for position, result in enumerate(bucket.results):
         where = f"data.{index}.results.{position}.amount"
         amount = result.amount
@@ -117,23 +129,26 @@ def _cost_records(bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0) ->
         if result.quantity_unit is not None:
             attributes["quantity_unit"] = result.quantity_unit
         attributes.update(charge_attributes(parse_line_item(result.line_item)))
-        out.append(
-            UsageRecord.trusted(
-                provider=PROVIDER,
-                source="costs",
-                start=bucket.start_time,
-                end=bucket.end_time,
-                metric="cost",
-                quantity=amount.value,
-                unit=currency.upper(),
-                kind=FLOW,
-                project_id=result.project_id,
-                api_key_id=result.api_key_id,
-                line_item=result.line_item,
-                attributes=attributes,
-            )
+        table.add(
+            (("cost", amount.value, currency.upper(), FLOW),),
+            provider=PROVIDER,
+            source="costs",
+            start=bucket.start_time,
+            end=bucket.end_time,
+            project_id=result.project_id,
+            api_key_id=result.api_key_id,
+            line_item=result.line_item,
+            attributes=attributes,
         )
-    return out
+
+
+def _bucket_rows(
+    table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucket[Any], index: int
+) -> None:
+    if endpoint.is_costs:
+        _cost_rows(table, bucket, index=index)
+    else:
+        _usage_rows(table, endpoint, bucket)
 
 
 def bucket_records(
@@ -153,9 +168,40 @@ def bucket_records(
         ResponseValidationError: A cost without an amount or a value, or whose currency is
             not a 3-letter code (the error names the field).
     """
-    if endpoint.is_costs:
-        return _cost_records(bucket, index=index)
-    return _usage_records(endpoint, bucket)
+    table = RecordTable()
+    _bucket_rows(table, endpoint, bucket, index)
+    return list(table)
+
+
+def page_table(
+    endpoint: Endpoint[Any], page: OpenAIPage[Any], *, seen: UniqueRecords | None = None
+) -> RecordTable:
+    """Normalize every bucket of one page into a :class:`~usagekit._core.table.RecordTable`.
+
+    The columnar form of :func:`page_records`: the same records, in the same order, built as
+    objects only when the table is iterated.
+
+    Args:
+        endpoint: The endpoint the page came from.
+        page: The validated page.
+        seen: The stream's record ids so far; records already emitted are dropped (and a
+            different value under one of their ids is refused). None: no such check.
+
+    Returns:
+        The page's records, bucket by bucket.
+
+    Raises:
+        ResponseValidationError: A malformed cost, or (with ``seen``) a record id repeated
+            with a different value.
+    """
+    table = RecordTable(unique=seen is not None)
+    buckets: list[int] = []  # the first group of each bucket, to name a bucket in errors
+    for index, bucket in enumerate(page.data):
+        buckets.append(len(table.groups()))
+        _bucket_rows(table, endpoint, bucket, index)
+    if seen is None:
+        return table
+    return seen.unique_table(table, endpoint=endpoint.qualified_name, buckets=buckets)
 
 
 def page_records(
@@ -176,27 +222,21 @@ def page_records(
         ResponseValidationError: A malformed cost, or (with ``seen``) a record id repeated
             with a different value.
     """
-    out: list[UsageRecord] = []
-    for index, bucket in enumerate(page.data):
-        records = bucket_records(endpoint, bucket, index=index)
-        if seen is not None:
-            records = seen.unique(records, endpoint=endpoint.qualified_name, field=f"data.{index}")
-        out.extend(records)
-    return out
+    return list(page_table(endpoint, page, seen=seen))
 
 
 _Bucket = tuple[str, datetime, datetime]
 
 
 class UniqueRecords:
-    """The record ids of one stream, so that each is emitted once.
+    """The results of one stream, so that each record is emitted once.
 
-    A server may repeat a bucket, in one page or on a later one. A record whose id was
-    already emitted with the same quantity (and the same measure attributes) is an exact
-    duplicate: it is dropped. The same id with another value is a
-    :class:`~usagekit.ResponseValidationError`: one of the two figures is wrong and neither
-    summing them nor keeping either would be safe. Memory stays small: 16 bytes per record
-    (64-bit hashes of its id and of its value), packed per bucket.
+    A server may repeat a bucket, in one page or on a later one. A result (the records of one
+    group: interval, dimensions, attributes) already emitted with the same figures (every
+    quantity and measure attribute) is an exact duplicate: its records are dropped. The same
+    group with other figures is a :class:`~usagekit.ResponseValidationError`: one of the two is
+    wrong and neither summing them nor keeping either would be safe. Memory stays small: 16
+    bytes per result (64-bit hashes of its id and of its figures), packed per bucket.
 
     Args:
         provider: The provider, for errors.
@@ -209,7 +249,7 @@ class UniqueRecords:
     def unique(
         self, records: Sequence[UsageRecord], *, endpoint: str, field: str | None = None
     ) -> list[UsageRecord]:
-        """Return the records whose ids this stream has not emitted yet, and remember them.
+        """Return the records this stream has not emitted yet, and remember them.
 
         Args:
             records: Records of one response, in order.
@@ -220,30 +260,91 @@ class UniqueRecords:
             The records not seen before, in order.
 
         Raises:
-            ResponseValidationError: A record id seen before with a different value.
+            ResponseValidationError: A group seen before with different figures.
         """
-        out: list[UsageRecord] = []
+        table = RecordTable.from_records(records)
+        return list(self.unique_table(table, endpoint=endpoint, field=field))
+
+    def unique_table(
+        self,
+        table: RecordTable,
+        *,
+        endpoint: str,
+        buckets: Sequence[int] = (),
+        field: str | None = None,
+    ) -> RecordTable:
+        """Return the table without the groups this stream has emitted, and remember them.
+
+        Args:
+            table: The records of one response (each group's rows in one run).
+            endpoint: The endpoint they came from, for errors.
+            buckets: The first group of each bucket of the page, to name one in errors
+                (``"data.3"``); empty to use ``field``.
+            field: Where in the body the records are, when ``buckets`` is empty.
+
+        Returns:
+            ``table`` itself when nothing was seen before, else a table of the rest.
+
+        Raises:
+            ResponseValidationError: A group seen before with different figures.
+        """
+        groups = table.groups()
+        row_group, codes = table.group_index(), table.measure_index()
+        suffixes = [measure[3] for measure in table.measures()]
+        ints, decimals, row_attrs = (
+            table.int_quantities(),
+            table.decimal_quantities(),
+            table.row_attributes(),
+        )
         known: dict[_Bucket, dict[int, int]] = {}
-        for record in records:
-            key = (record.source, record.start, record.end)
+        dropped: set[int] = set()
+        total = len(row_group)
+        names: dict[bytes, tuple[str, ...]] = {}  # measure codes of a run -> their id suffixes
+        measured: dict[int, tuple[tuple[str, str], ...]] = {}  # id(attributes) -> figures part
+        for number, (first, end) in enumerate(table.group_spans()):
+            if first == end:
+                continue
+            group = groups[number]
+            run = codes[first:end].tobytes()
+            metrics = names.get(run)
+            if metrics is None:
+                metrics = names[run] = tuple(suffixes[code] for code in codes[first:end])
+            quantities: tuple[Any, ...] = tuple(ints[first:end])
+            if decimals:
+                quantities = tuple(
+                    decimals.get(r, quantity) for r, quantity in enumerate(quantities, first)
+                )
+            attributes = group[G_ATTRIBUTES]
+            extra = measured.get(id(attributes))
+            if extra is None:
+                extra = measured[id(attributes)] = _measure_attributes(attributes)
+            figures: tuple[Any, ...] = (metrics, quantities, extra)
+            if row_attrs:
+                figures += tuple(
+                    _measure_attributes(row_attrs.get(r, attributes)) for r in range(first, end)
+                )
+            key = (group[G_SOURCE], group[G_START], group[G_END])
             hashes = known.get(key)
             if hashes is None:
                 packed = self._buckets.get(key)
                 hashes = {} if packed is None else dict(zip(packed[::2], packed[1::2], strict=True))
                 known[key] = hashes
-            name, value = hash(record.id), _fingerprint(record)
+            name, value = hash(group[G_PREFIX]), hash(figures)
             previous = hashes.get(name)
             if previous is None:
                 hashes[name] = value
-                out.append(record)
-            elif previous != value:
+            elif previous == value:
+                dropped.add(number)
+            else:
+                where = field
+                if buckets:
+                    where = f"data.{bisect_right(buckets, number) - 1}"
                 raise ResponseValidationError(
-                    f"the bucket {record.start.isoformat()} to {record.end.isoformat()} came "
-                    f"twice with different values of {record.metric} for one group; refusing "
-                    "to sum or to pick one",
+                    f"the bucket {group[G_START].isoformat()} to {group[G_END].isoformat()} came "
+                    "twice with different values for one group; refusing to sum or to pick one",
                     provider=self.provider,
                     endpoint=endpoint,
-                    field=field,
+                    field=where,
                 )
         for key, hashes in known.items():
             packed = array("q")
@@ -251,12 +352,13 @@ class UniqueRecords:
                 packed.append(name)
                 packed.append(value)
             self._buckets[key] = packed
-        return out
+        if not dropped:
+            return table
+        return table.subset(r for r in range(total) if row_group[r] not in dropped)
 
 
-def _fingerprint(record: UsageRecord) -> int:
-    """A hash of what may differ between two records of one id: the figure itself."""
-    measures = tuple(
-        sorted((k, v) for k, v in record.attributes.items() if k in MEASURE_ATTRIBUTES)
-    )
-    return hash((record.quantity, measures))
+def _measure_attributes(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """What of a record's attributes is part of its figure rather than of its id."""
+    if not attributes:
+        return ()
+    return tuple(sorted((k, v) for k, v in attributes.items() if k in MEASURE_ATTRIBUTES))

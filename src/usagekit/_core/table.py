@@ -1,0 +1,662 @@
+"""Records in columns: the bulk form that pages, streams and reports hold.
+
+A :class:`RecordTable` is a read-only sequence of :class:`~usagekit.UsageRecord`. Underneath it
+keeps what the records of one result share once (a *group*: provider, source, interval,
+dimensions, attributes and the shared half of the id) and, per record, only three small
+numbers: the group, the measure (metric, unit, kind) and the quantity. A year of hourly usage
+(2.6 million records) takes about 60 bytes a record this way, against about a kilobyte as
+objects. ``UsageRecord`` objects are built only when a caller iterates or indexes the table;
+they are exactly those :meth:`UsageRecord.trusted_many` builds: the same ids, the same
+``Decimal`` quantities, a fresh ``attributes`` dict each.
+
+Exports, totals, the store and the pandas frame read the columns directly (:meth:`rows` gives
+plain tuples, :meth:`group_index`/:meth:`groups` the groups). Quantities that are whole
+numbers in the int64 range with exponent 0 (every count) are kept in an ``array`` of int64;
+any other ``Decimal`` (money, ``Decimal("5.0")``, ``-0``) is kept as it is.
+
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final, overload
+
+from .records import (
+    _FIELD_NAMES,
+    _SLOT_SETTERS,
+    Measure,
+    MetricKind,
+    UsageRecord,
+    _id_prefix,
+    _id_suffix,
+)
+
+__all__ = [
+    "G_ATTRIBUTES",
+    "G_END",
+    "G_PREFIX",
+    "G_PROVIDER",
+    "G_SOURCE",
+    "G_START",
+    "Group",
+    "RecordTable",
+    "Row",
+]
+
+Group = tuple[
+    str,  # the shared half of the id (32 hex characters)
+    str,  # provider
+    str,  # source
+    datetime,  # start
+    datetime,  # end
+    str | None,  # organization_id
+    str | None,  # project_id
+    str | None,  # user_id
+    str | None,  # user_email
+    str | None,  # api_key_id
+    str | None,  # model
+    str | None,  # line_item
+    dict[str, str],  # attributes (shared: never mutate)
+]
+"""What the records of one result share, in this order (see the ``G_*`` positions)."""
+
+G_PREFIX: Final = 0
+G_PROVIDER: Final = 1
+G_SOURCE: Final = 2
+G_START: Final = 3
+G_END: Final = 4
+G_ATTRIBUTES: Final = 12
+
+Row = tuple[
+    str,
+    str,
+    str,
+    datetime,
+    datetime,
+    str,
+    Decimal,
+    str,
+    MetricKind,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    dict[str, str],
+]
+"""One record as a plain tuple, in :class:`UsageRecord` field order: ``id, provider, source,
+start, end, metric, quantity, unit, kind``, the seven dimensions, ``attributes`` (shared with
+the table: never mutate it)."""
+
+_INT64 = (-(2**63), 2**63 - 1)
+_EMPTY: dict[str, str] = {}
+
+
+def _as_int(quantity: Decimal) -> int | None:
+    """The int whose ``Decimal`` is exactly ``quantity`` (same exponent, sign), or None."""
+    sign, digits, exponent = quantity.as_tuple()
+    if exponent != 0 or (sign and digits == (0,)):
+        return None
+    value = int(quantity)
+    return value if _INT64[0] <= value <= _INT64[1] else None
+
+
+class RecordTable(Sequence[UsageRecord]):
+    """Records held as columns; a sequence of :class:`UsageRecord` built on access.
+
+    Build one with :meth:`from_records`, or group by group with :meth:`add` (as the providers'
+    normalizers do) and :meth:`extend` (as reports do). Once handed out a table is not changed.
+    """
+
+    __slots__ = (
+        "_attrs",
+        "_decimals",
+        "_extra",
+        "_first",
+        "_groups",
+        "_index",
+        "_ints",
+        "_measure_codes",
+        "_measures",
+        "_open",
+        "_row_attrs",
+        "_row_group",
+        "_row_measure",
+        "_strings",
+        "_unique",
+    )
+
+    def __init__(self, *, unique: bool = False) -> None:
+        """An empty table.
+
+        Args:
+            unique: The caller guarantees each id is added once (a normalized page after its
+                stream's repeats were dropped); :meth:`extend` then skips looking for repeats.
+        """
+        self._unique = unique
+        self._open = -1  # the group whose first run of rows is still the table's end
+        self._groups: list[Group] = []
+        self._first: array[int] = array("Q")  # the first row of each group
+        self._row_group: array[int] = array("I")
+        self._row_measure: array[int] = array("H")
+        self._ints: array[int] = array("q")
+        self._decimals: dict[int, Decimal] = {}  # rows whose quantity is not a plain int
+        self._row_attrs: dict[int, dict[str, str]] = {}  # rows whose attributes differ
+        self._extra: dict[int, list[int]] = {}  # rows added to a group after its first run
+        self._measures: list[tuple[str, str, MetricKind, str]] = []
+        self._measure_codes: dict[tuple[str, str, str], int] = {}
+        self._index: dict[str, int] | None = None  # prefix -> group, built for extend()
+        self._strings: dict[str, str] = {}  # one copy of each dimension value
+        self._attrs: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
+    # -- building ---------------------------------------------------------------------------
+
+    def measure_code(self, metric: str, unit: str, kind: MetricKind) -> int:
+        """The table's code for a measure, added on first use.
+
+        Args:
+            metric: The metric name.
+            unit: Its unit.
+            kind: ``"flow"`` or ``"level"``.
+
+        Returns:
+            The code to pass to :meth:`add_codes`.
+        """
+        key = (metric, unit, kind)
+        code = self._measure_codes.get(key)
+        if code is None:
+            code = len(self._measures)
+            self._measures.append((metric, unit, kind, _id_suffix(metric, unit, kind)))
+            self._measure_codes[key] = code
+        return code
+
+    def intern(self, value: str | None) -> str | None:
+        """One shared copy of a dimension value (pages repeat the same few thousand)."""
+        if value is None:
+            return None
+        return self._strings.setdefault(value, value)
+
+    def shared_attributes(self, attributes: dict[str, str]) -> dict[str, str]:
+        """One shared dict per distinct set of attributes (never mutated afterwards)."""
+        if not attributes:
+            return _EMPTY
+        key = tuple(attributes.items())
+        return self._attrs.setdefault(key, attributes)
+
+    def add_group(
+        self,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        dimensions: tuple[str | None, ...],
+        attributes: dict[str, str],
+    ) -> int:
+        """Add the shared part of one result's records (call :meth:`add_row` for each after).
+
+        The caller guarantees what :class:`UsageRecord` validation would check (aware UTC
+        datetimes with ``end > start``, non-empty names, an upper-case currency for cost).
+
+        Args:
+            provider: The provider.
+            source: The endpoint.
+            start: Interval start, aware UTC.
+            end: Interval end, aware UTC.
+            dimensions: The seven values of :data:`usagekit.DIMENSIONS`, in order.
+            attributes: Provider-specific dimensions (kept shared; never mutated).
+
+        Returns:
+            The group's number.
+        """
+        prefix = _id_prefix(provider, source, start, end, dimensions, attributes)
+        number = len(self._groups)
+        self._groups.append((prefix, provider, source, start, end, *dimensions, attributes))  # type: ignore[arg-type]
+        self._first.append(len(self._row_group))
+        return number
+
+    def add_row(self, group: int, code: int, quantity: Decimal | int) -> None:
+        """Add one record of the last group added.
+
+        Args:
+            group: The number :meth:`add_group` returned.
+            code: The measure's :meth:`measure_code`.
+            quantity: The amount: an ``int`` (kept as such) or a finite ``Decimal``.
+        """
+        row = len(self._row_group)
+        if group != self._open:
+            if row == self._first[group]:
+                self._open = group
+            else:  # a row of a group whose first run is over (a repeat merged by extend)
+                self._extra.setdefault(group, []).append(row)
+                self._open = -1
+        self._row_group.append(group)
+        self._row_measure.append(code)
+        if type(quantity) is int and _INT64[0] <= quantity <= _INT64[1]:
+            self._ints.append(quantity)
+            return
+        if type(quantity) is not int:
+            value = _as_int(quantity)  # type: ignore[arg-type]
+            if value is not None:
+                self._ints.append(value)
+                return
+        self._ints.append(0)
+        self._decimals[row] = Decimal(quantity)
+
+    def add(
+        self,
+        measures: Iterable[Measure],
+        *,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        organization_id: str | None = None,
+        project_id: str | None = None,
+        user_id: str | None = None,
+        user_email: str | None = None,
+        api_key_id: str | None = None,
+        model: str | None = None,
+        line_item: str | None = None,
+        attributes: dict[str, str] | None = None,
+    ) -> None:
+        """Add the records of one result, with the arguments of :meth:`UsageRecord.trusted_many`.
+
+        Args:
+            measures: ``(metric, quantity, unit, kind)`` for each record.
+            provider: The provider name.
+            source: The endpoint name.
+            start: Interval start, aware UTC.
+            end: Interval end, aware UTC.
+            organization_id: Organization dimension.
+            project_id: Project dimension.
+            user_id: User dimension.
+            user_email: User e-mail dimension.
+            api_key_id: API key dimension.
+            model: Model dimension.
+            line_item: Line item dimension.
+            attributes: Provider-specific dimensions.
+        """
+        measures = list(measures)
+        if not measures:
+            return
+        intern = self.intern
+        dimensions = (
+            intern(organization_id),
+            intern(project_id),
+            intern(user_id),
+            intern(user_email),
+            intern(api_key_id),
+            intern(model),
+            intern(line_item),
+        )
+        group = self.add_group(
+            provider, source, start, end, dimensions, self.shared_attributes(attributes or {})
+        )
+        for metric, quantity, unit, kind in measures:
+            self.add_row(group, self.measure_code(metric, unit, kind), quantity)
+
+    @classmethod
+    def from_records(cls, records: Iterable[UsageRecord], *, unique: bool = False) -> RecordTable:
+        """A table of the given records, in order.
+
+        Args:
+            records: Any records.
+            unique: Keep one record per id: at the position of its first occurrence, with the
+                value (quantity and attributes) of its last, as a dict keyed by id would.
+
+        Returns:
+            The table.
+        """
+        if isinstance(records, RecordTable):
+            if not unique:
+                return records
+            table = cls(unique=True)
+            table.extend(records)
+            return table
+        plain = cls()
+        last: tuple[Any, ...] | None = None
+        group = -1
+        for record in records:
+            fields = record.__dict__
+            key = (
+                fields["provider"],
+                fields["source"],
+                fields["start"],
+                fields["end"],
+                *(fields[name] for name in _DIMENSION_FIELDS),
+                _identity(fields["attributes"]),
+            )
+            attributes = fields["attributes"]
+            if key != last:
+                last = key
+                group = plain.add_group(
+                    fields["provider"],
+                    fields["source"],
+                    fields["start"],
+                    fields["end"],
+                    tuple(plain.intern(fields[name]) for name in _DIMENSION_FIELDS),
+                    plain.shared_attributes(dict(attributes)),
+                )
+            row = len(plain._row_group)
+            plain.add_row(
+                group,
+                plain.measure_code(fields["metric"], fields["unit"], fields["kind"]),
+                fields["quantity"],
+            )
+            if attributes != plain._groups[group][G_ATTRIBUTES]:
+                plain._row_attrs[row] = dict(attributes)
+        if not unique:
+            return plain
+        table = cls(unique=True)
+        table.extend(plain)
+        return table
+
+    def extend(self, other: RecordTable) -> None:
+        """Append another table's records, keeping one record per id (see :meth:`from_records`).
+
+        Args:
+            other: The records to add (left unchanged).
+        """
+        if not self._groups:
+            self._unique = True  # built by extend alone: one record per id
+        if self._index is None:
+            self._index = {}
+            for number, group in enumerate(self._groups):
+                self._index.setdefault(group[G_PREFIX], number)
+        index = self._index
+        codes = [self.measure_code(metric, unit, kind) for metric, unit, kind, _ in other._measures]
+        intern = self.intern
+        mapped: dict[int, tuple[int, bool]] = {}  # other's group -> ours, and whether new
+        row_group, row_measure, ints = other._row_group, other._row_measure, other._ints
+        decimals, row_attrs, their_groups = other._decimals, other._row_attrs, other._groups
+        trusted = other._unique
+        for row in range(len(row_group)):
+            theirs = row_group[row]
+            known = mapped.get(theirs)
+            if known is None:
+                group = their_groups[theirs]
+                ours = index.get(group[G_PREFIX])
+                fresh = ours is None
+                if ours is None:
+                    ours = len(self._groups)
+                    self._groups.append(
+                        (
+                            *group[:5],
+                            *(intern(value) for value in group[5:12]),
+                            self.shared_attributes(group[G_ATTRIBUTES]),
+                        )  # type: ignore[arg-type]
+                    )
+                    self._first.append(len(self._row_group))
+                    index[group[G_PREFIX]] = ours
+                mapped[theirs] = (ours, fresh)
+            else:
+                ours, fresh = known
+            code = codes[row_measure[row]]
+            value = decimals.get(row) if decimals else None
+            quantity: Decimal | int = ints[row] if value is None else value
+            attributes = row_attrs.get(row) if row_attrs else None
+            target = None if fresh and trusted else self._find(ours, code)
+            if target is None:
+                target = len(self._row_group)
+                self.add_row(ours, code, quantity)
+            else:
+                self._set_quantity(target, quantity)
+                self._row_attrs.pop(target, None)
+            if attributes is None:
+                attributes = their_groups[theirs][G_ATTRIBUTES]
+                if attributes is self._groups[ours][G_ATTRIBUTES] or fresh:
+                    continue
+            if attributes != self._groups[ours][G_ATTRIBUTES]:
+                self._row_attrs[target] = dict(attributes)
+
+    def subset(self, rows: Iterable[int]) -> RecordTable:
+        """A table of some of this table's records (by row number, in the order given).
+
+        Args:
+            rows: Row numbers, each at most once.
+
+        Returns:
+            The new table (it shares groups' values, never mutated).
+        """
+        table = RecordTable(unique=self._unique)
+        mapped: dict[int, int] = {}
+        groups, row_group, codes = self._groups, self._row_group, self._row_measure
+        for row in rows:
+            theirs = row_group[row]
+            ours = mapped.get(theirs)
+            if ours is None:
+                ours = len(table._groups)
+                table._groups.append(groups[theirs])
+                table._first.append(len(table._row_group))
+                mapped[theirs] = ours
+            metric, unit, kind, _ = self._measures[codes[row]]
+            target = len(table._row_group)
+            table.add_row(ours, table.measure_code(metric, unit, kind), self.quantity(row))
+            attributes = self._row_attrs.get(row)
+            if attributes is not None:
+                table._row_attrs[target] = attributes
+        return table
+
+    def _find(self, group: int, code: int) -> int | None:
+        """The row of ``group`` with measure ``code``, or None."""
+        first, rows, measures = self._first[group], self._row_group, self._row_measure
+        row = first
+        while row < len(rows) and rows[row] == group:
+            if measures[row] == code:
+                return row
+            row += 1
+        for row in self._extra.get(group, ()):
+            if measures[row] == code:
+                return row
+        return None
+
+    def _set_quantity(self, row: int, quantity: Decimal | int) -> None:
+        self._decimals.pop(row, None)
+        if type(quantity) is int:
+            self._ints[row] = quantity
+            return
+        value = _as_int(quantity)  # type: ignore[arg-type]
+        if value is None:
+            self._ints[row] = 0
+            self._decimals[row] = quantity  # type: ignore[assignment]
+        else:
+            self._ints[row] = value
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._row_group)
+
+    @overload
+    def __getitem__(self, index: int) -> UsageRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[UsageRecord, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> UsageRecord | tuple[UsageRecord, ...]:
+        if isinstance(index, slice):
+            return tuple(self._record(row) for row in range(len(self))[index])
+        size = len(self)
+        if not -size <= index < size:
+            raise IndexError("record index out of range")
+        return self._record(index % size if index < 0 else index)
+
+    def __iter__(self) -> Iterator[UsageRecord]:
+        record = self._record
+        for row in range(len(self._row_group)):
+            yield record(row)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordTable):
+            return len(self) == len(other) and all(
+                a == b for a, b in zip(self.rows(), other.rows(), strict=True)
+            )
+        if isinstance(other, (tuple, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(row[0] for row in self.rows()))
+
+    def __repr__(self) -> str:
+        return f"<RecordTable: {len(self):,} records in {len(self._groups):,} groups>"
+
+    def _record(self, row: int) -> UsageRecord:
+        group = self._groups[self._row_group[row]]
+        metric, unit, kind, suffix = self._measures[self._row_measure[row]]
+        value = self._decimals.get(row)
+        attributes = self._row_attrs.get(row, group[G_ATTRIBUTES])
+        fields = {
+            "id": group[0] + suffix,
+            "provider": group[1],
+            "source": group[2],
+            "start": group[3],
+            "end": group[4],
+            "metric": metric,
+            "quantity": Decimal(self._ints[row]) if value is None else value,
+            "unit": unit,
+            "kind": kind,
+            "organization_id": group[5],
+            "project_id": group[6],
+            "user_id": group[7],
+            "user_email": group[8],
+            "api_key_id": group[9],
+            "model": group[10],
+            "line_item": group[11],
+            "attributes": attributes.copy() if attributes else {},
+        }
+        record = object.__new__(UsageRecord)
+        object.__setattr__(record, "__dict__", fields)
+        set_fields_set, set_extra, set_private = _SLOT_SETTERS
+        set_fields_set(record, _FIELD_NAMES)
+        set_extra(record, None)
+        set_private(record, None)
+        return record
+
+    def rows(self) -> Iterator[Row]:
+        """Every record as a plain tuple (see :data:`Row`), without building records.
+
+        Yields:
+            One tuple per record, in order; ``attributes`` is shared: never mutate it.
+        """
+        groups, measures = self._groups, self._measures
+        decimals, row_attrs, ints = self._decimals, self._row_attrs, self._ints
+        row_measure = self._row_measure
+        for row, number in enumerate(self._row_group):
+            group = groups[number]
+            metric, unit, kind, suffix = measures[row_measure[row]]
+            value = decimals.get(row) if decimals else None
+            yield (
+                group[0] + suffix,
+                group[1],
+                group[2],
+                group[3],
+                group[4],
+                metric,
+                Decimal(ints[row]) if value is None else value,
+                unit,
+                kind,
+                group[5],
+                group[6],
+                group[7],
+                group[8],
+                group[9],
+                group[10],
+                group[11],
+                row_attrs.get(row, group[12]) if row_attrs else group[12],
+            )
+
+    def groups(self) -> list[Group]:
+        """The groups, by number (shared: never mutate)."""
+        return self._groups
+
+    def group_spans(self) -> Iterator[tuple[int, int]]:
+        """Each group's rows as ``(first, end)``, when every group's rows are in one run.
+
+        Yields:
+            One span per group, by number (``first == end`` for a group without rows).
+
+        Raises:
+            ValueError: Some group has rows outside its first run (a table built by
+                :meth:`extend` with repeats); read :meth:`group_index` instead.
+        """
+        if self._extra:
+            raise ValueError("this table's groups are not in runs")
+        firsts, total = self._first, len(self._row_group)
+        for number in range(len(firsts)):
+            yield firsts[number], firsts[number + 1] if number + 1 < len(firsts) else total
+
+    def group_index(self) -> array[int]:
+        """Each record's group number (``array("I")``)."""
+        return self._row_group
+
+    def measure_index(self) -> array[int]:
+        """Each record's measure code (``array("H")``), an index into :meth:`measures`."""
+        return self._row_measure
+
+    def measures(self) -> list[tuple[str, str, MetricKind, str]]:
+        """``(metric, unit, kind, id suffix)`` by code."""
+        return self._measures
+
+    def int_quantities(self) -> array[int]:
+        """Each record's quantity as int64 (``array("q")``); see :meth:`decimal_quantities`."""
+        return self._ints
+
+    def decimal_quantities(self) -> dict[int, Decimal]:
+        """The rows whose quantity is not a plain int, and their ``Decimal`` (0 in the ints)."""
+        return self._decimals
+
+    def row_attributes(self) -> dict[int, dict[str, str]]:
+        """The rows whose attributes differ from their group's, and theirs."""
+        return self._row_attrs
+
+    def quantity(self, row: int) -> Decimal:
+        """The quantity of one record, exact."""
+        value = self._decimals.get(row)
+        return Decimal(self._ints[row]) if value is None else value
+
+    def nbytes(self) -> int:
+        """An estimate of the memory the table holds, in bytes (for benchmarks)."""
+        import sys
+
+        size = sys.getsizeof(self._groups) + sum(sys.getsizeof(g) for g in self._groups)
+        size += sum(sys.getsizeof(g[0]) for g in self._groups)
+        for column in (self._first, self._row_group, self._row_measure, self._ints):
+            size += column.itemsize * len(column)
+        size += sys.getsizeof(self._decimals) + sum(
+            sys.getsizeof(v) for v in self._decimals.values()
+        )
+        size += sum(sys.getsizeof(v) for v in self._strings)
+        return size
+
+
+_DIMENSION_FIELDS = (
+    "organization_id",
+    "project_id",
+    "user_id",
+    "user_email",
+    "api_key_id",
+    "model",
+    "line_item",
+)
+
+
+def _identity(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The attributes that take part in the id (what groups records of one result)."""
+    from .records import DERIVED_ATTRIBUTES, MEASURE_ATTRIBUTES
+
+    if not attributes:
+        return ()
+    return tuple(
+        sorted(
+            (key, value)
+            for key, value in attributes.items()
+            if key not in MEASURE_ATTRIBUTES and key not in DERIVED_ATTRIBUTES
+        )
+    )
