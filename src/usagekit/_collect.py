@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from ._core.clock import TimeLike, month_start, resolve_window, utcnow
 from ._core.coverage import Coverage, capture, span_text
 from ._core.records import UsageRecord
-from ._core.table import G_END, G_START, RecordTable
 from ._core.source import AsyncRecordSource, RecordSource, is_async_client
+from ._core.table import G_END, G_START, RecordTable
 
 if TYPE_CHECKING:  # the report (and the analytics it offers) is imported when first needed
     from ._report import ProviderStatus, UsageReport

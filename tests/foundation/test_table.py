@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usagekit import UsageReport, UsageRecord
+from usagekit import UsageRecord, UsageReport
 from usagekit._core.table import RecordTable
 from usagekit._providers.openai._normalize import UniqueRecords, page_records, page_table
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
@@ -25,20 +25,18 @@ quantities = st.one_of(
 ).map(lambda value: value if isinstance(value, Decimal) else Decimal(value))
 
 records = st.builds(
-    lambda provider, hour, metric, quantity, unit, kind, project, model, attributes: (
-        UsageRecord(
-            provider=provider,
-            source="src",
-            start=BASE + timedelta(hours=hour),
-            end=BASE + timedelta(hours=hour + 1),
-            metric=metric,
-            quantity=quantity,
-            unit="USD" if metric == "cost" else unit,
-            kind=kind,
-            project_id=project,
-            model=model,
-            attributes=attributes,
-        )
+    lambda provider, hour, metric, quantity, unit, kind, project, model, attributes: UsageRecord(
+        provider=provider,
+        source="src",
+        start=BASE + timedelta(hours=hour),
+        end=BASE + timedelta(hours=hour + 1),
+        metric=metric,
+        quantity=quantity,
+        unit="USD" if metric == "cost" else unit,
+        kind=kind,
+        project_id=project,
+        model=model,
+        attributes=attributes,
     ),
     st.sampled_from(["openai", "anthropic"]),
     st.integers(0, 3),
