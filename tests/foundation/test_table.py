@@ -93,6 +93,13 @@ def test_unique_tables_keep_the_first_place_and_the_last_value_of_each_id(
     assert [_exact(r) for r in merged] == [_exact(r) for r in expected.values()]
     merged.extend(RecordTable.from_records(given_records))  # everything again: nothing new
     assert [_exact(r) for r in merged] == [_exact(r) for r in expected.values()]
+    # unique tables with nothing in common are appended column by column
+    pages = RecordTable()
+    firsts = RecordTable.from_records(given_records[:cut], unique=True)
+    pages.extend(firsts)
+    pages.extend(RecordTable.from_records(given_records[cut:], unique=True))
+    pages.extend(firsts)
+    assert [_exact(r) for r in pages] == [_exact(r) for r in expected.values()]
     report = UsageReport.from_records(given_records)
     assert [_exact(r) for r in report] == [_exact(r) for r in expected.values()]
 

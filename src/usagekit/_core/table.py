@@ -370,6 +370,9 @@ class RecordTable(Sequence[UsageRecord]):
             for number, group in enumerate(self._groups):
                 self._index.setdefault(group[G_PREFIX], number)
         index = self._index
+        if other._unique and not any(group[G_PREFIX] in index for group in other._groups):
+            self._append(other)
+            return
         codes = [self.measure_code(metric, unit, kind) for metric, unit, kind, _ in other._measures]
         intern = self.intern
         mapped: dict[int, tuple[int, bool]] = {}  # other's group -> ours, and whether new
@@ -414,6 +417,38 @@ class RecordTable(Sequence[UsageRecord]):
                     continue
             if attributes != self._groups[ours][G_ATTRIBUTES]:
                 self._row_attrs[target] = dict(attributes)
+
+    def _append(self, other: RecordTable) -> None:
+        """Append a table none of whose ids this one holds, column by column."""
+        assert self._index is not None
+        index, intern, shared = self._index, self.intern, self.shared_attributes
+        groups, rows = len(self._groups), len(self._row_group)
+        for number, group in enumerate(other._groups, groups):
+            self._groups.append(
+                (
+                    *group[:5],
+                    *(intern(value) for value in group[5:12]),
+                    shared(group[G_ATTRIBUTES]),
+                )  # type: ignore[arg-type]
+            )
+            index.setdefault(group[G_PREFIX], number)
+        self._first.extend([first + rows for first in other._first])
+        self._row_group.extend(array("I", [number + groups for number in other._row_group]))
+        codes = [self.measure_code(metric, unit, kind) for metric, unit, kind, _ in other._measures]
+        if codes == list(range(len(codes))):
+            self._row_measure.extend(other._row_measure)
+        else:
+            self._row_measure.extend(array("H", [codes[code] for code in other._row_measure]))
+        self._ints.extend(other._ints)
+        for row, value in other._decimals.items():
+            self._decimals[row + rows] = value
+        for row, attributes in other._row_attrs.items():
+            self._row_attrs[row + rows] = attributes
+        for number, extra in other._extra.items():
+            self._extra[number + groups] = [row + rows for row in extra]
+        if len(other._row_group):
+            last = other._row_group[-1]
+            self._open = last + groups if last not in other._extra else -1
 
     def subset(self, rows: Iterable[int]) -> RecordTable:
         """A table of some of this table's records (by row number, in the order given).
