@@ -149,9 +149,10 @@ class UsageReport:
         Returns:
             A new report with the same failures, statuses and window.
         """
-        from ._allocate import QUANTUM, allocate_records
+        from ._allocate import QUANTUM
+        from ._allocate_table import allocate_table
 
-        records = allocate_records(self.records, quantum=QUANTUM if quantum is None else quantum)
+        records = allocate_table(self._table, quantum=QUANTUM if quantum is None else quantum)
         return UsageReport.from_records(
             records,
             failures=self.failures,
@@ -164,7 +165,7 @@ class UsageReport:
     @property
     def allocated(self) -> bool:
         """Whether the report holds allocated cost records (see :meth:`allocate`)."""
-        return any("allocation_method" in r.attributes for r in self.records if r.is_cost)
+        return any("allocation_method" in r.attributes for r in self._table.of_metric("cost"))
 
     def allocation_summary(self) -> AllocationSummary:
         """How much cost an allocation split and why the rest was not.
@@ -174,7 +175,7 @@ class UsageReport:
         """
         from ._allocate import summarize_allocation
 
-        return summarize_allocation(self.records)
+        return summarize_allocation(self._table.of_metric("cost"))
 
     # -- answers --------------------------------------------------------------------------
 

@@ -160,3 +160,22 @@ def test_focus_rows_say_how_each_cost_was_allocated(allocated: UsageReport) -> N
     assert chat["x_AllocationBasis"].startswith("completions:input_cached_text_tokens")
     assert chat["x_Model"] is not None and chat["x_AllocatedFromId"]
     assert "/" in chat["x_AllocationShare"]
+
+
+def test_the_report_allocates_its_columns_exactly_as_allocate_records_does(
+    raw: UsageReport, allocated: UsageReport
+) -> None:
+    expected = usagekit.allocate_records(list(raw.records))
+    assert len(allocated.records) == len(expected)
+    assert [(r.id, r.quantity.as_tuple(), r.attributes) for r in allocated.records] == [
+        (r.id, r.quantity.as_tuple(), r.attributes) for r in expected
+    ]
+    assert expected != list(raw.records)  # costs were split
+    summary = allocated.allocation_summary()
+    assert summary.pieces > 0 and summary == _summarize(expected)
+
+
+def _summarize(records: list[usagekit.UsageRecord]) -> Any:
+    from usagekit._allocate import summarize_allocation
+
+    return summarize_allocation(records)

@@ -98,8 +98,12 @@ def test_unique_tables_keep_the_first_place_and_the_last_value_of_each_id(
     firsts = RecordTable.from_records(given_records[:cut], unique=True)
     pages.extend(firsts)
     pages.extend(RecordTable.from_records(given_records[cut:], unique=True))
-    pages.extend(firsts)
     assert [_exact(r) for r in pages] == [_exact(r) for r in expected.values()]
+    pages.extend(firsts)  # the first part again, over the rest: its values win again
+    again: dict[str, UsageRecord] = {}
+    for record in [*given_records, *given_records[:cut]]:
+        again[record.id] = record
+    assert [_exact(r) for r in pages] == [_exact(r) for r in again.values()]
     report = UsageReport.from_records(given_records)
     assert [_exact(r) for r in report] == [_exact(r) for r in expected.values()]
 

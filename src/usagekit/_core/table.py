@@ -20,7 +20,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, overload
@@ -459,10 +459,46 @@ class RecordTable(Sequence[UsageRecord]):
         Returns:
             The new table (it shares groups' values, never mutated).
         """
+        return self.replace(rows, {})
+
+    def replace(
+        self, rows: Iterable[int], replacements: Mapping[int, Sequence[UsageRecord]]
+    ) -> RecordTable:
+        """A table of this table's rows in the order given, some replaced by other records.
+
+        Args:
+            rows: Row numbers, each at most once.
+            replacements: Row number to the records that take its place (the pieces an
+                allocated cost is split into).
+
+        Returns:
+            The new table; it holds one record per id when this one does and the
+            replacements are new ids.
+        """
         table = RecordTable(unique=self._unique)
         mapped: dict[int, int] = {}
         groups, row_group, codes = self._groups, self._row_group, self._row_measure
         for row in rows:
+            pieces = replacements.get(row)
+            if pieces is not None:
+                for piece in pieces:
+                    fields = piece.__dict__
+                    table.add(
+                        ((fields["metric"], fields["quantity"], fields["unit"], fields["kind"]),),
+                        provider=fields["provider"],
+                        source=fields["source"],
+                        start=fields["start"],
+                        end=fields["end"],
+                        organization_id=fields["organization_id"],
+                        project_id=fields["project_id"],
+                        user_id=fields["user_id"],
+                        user_email=fields["user_email"],
+                        api_key_id=fields["api_key_id"],
+                        model=fields["model"],
+                        line_item=fields["line_item"],
+                        attributes=dict(fields["attributes"]),
+                    )
+                continue
             theirs = row_group[row]
             ours = mapped.get(theirs)
             if ours is None:
@@ -606,6 +642,23 @@ class RecordTable(Sequence[UsageRecord]):
                 group[11],
                 row_attrs.get(row, group[12]) if row_attrs else group[12],
             )
+
+    def of_metric(self, metric: str) -> Iterator[UsageRecord]:
+        """The records of one metric (``"cost"``), built as objects; the others are skipped.
+
+        Args:
+            metric: The metric name.
+
+        Yields:
+            The records of that metric, in order.
+        """
+        codes = {code for code, measure in enumerate(self._measures) if measure[0] == metric}
+        if not codes:
+            return
+        record = self._record
+        for row, code in enumerate(self._row_measure):
+            if code in codes:
+                yield record(row)
 
     def groups(self) -> list[Group]:
         """The groups, by number (shared: never mutate)."""
