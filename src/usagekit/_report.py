@@ -129,9 +129,23 @@ class UsageReport:
             ConfigError: An unknown dimension.
         """
         getters = [(dimension_getter(name), value) for name, value in criteria.items()]
-        kept = [r for r in self.records if all(get(r) == value for get, value in getters)]
+        table = self._table
+        overrides = table.row_attributes()
+        # a dimension is the same for every record of one group and measure: decide once each
+        decided: dict[tuple[int, int, int], bool] = {}
+        kept: list[int] = []
+        for row, (group, code) in enumerate(
+            zip(table.group_index(), table.measure_index(), strict=True)
+        ):
+            key = (group, code, row if overrides and row in overrides else -1)
+            keep = decided.get(key)
+            if keep is None:
+                record = table[row]
+                keep = decided[key] = all(get(record) == value for get, value in getters)
+            if keep:
+                kept.append(row)
         return UsageReport(
-            tuple(kept), self.failures, self.statuses, self.start, self.end, self.as_of
+            table.subset(kept), self.failures, self.statuses, self.start, self.end, self.as_of
         )
 
     # -- allocation (see usagekit._allocate) ------------------------------------------------

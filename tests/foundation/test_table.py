@@ -221,3 +221,20 @@ def test_a_normalized_page_equals_records_validated_field_by_field(
     for record in expected:
         unique.setdefault(record.id, record)
     assert {r.id for r in once} == set(unique) and len(again) == 0
+
+
+@given(
+    st.lists(records, max_size=40),
+    st.sampled_from(["model", "project", "metric", "attributes.quantity", "day"]),
+    st.sampled_from([None, "gpt-4o", "proj_a", "cost", "2", "2026-11-01"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_filter_keeps_exactly_the_records_that_match(
+    given_records: list[UsageRecord], name: str, value: str | None
+) -> None:
+    from usagekit._report_totals import dimension_getter
+
+    report = UsageReport.from_records(given_records)
+    get = dimension_getter(name)
+    expected = [r for r in report if get(r) == value]
+    assert [_exact(r) for r in report.filter(**{name: value})] == [_exact(r) for r in expected]
