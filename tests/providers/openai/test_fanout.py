@@ -118,11 +118,11 @@ async def test_leaving_cancels_tasks_and_retrieves_every_outcome() -> None:
 
     try:
         async with AsyncFanout(3) as fanout:
-            fanout.start(hang, "a")
-            failing = fanout.start(fail)
-            fanout.start(hang, "b")
+            await fanout.start(hang, "a")
+            failing = await fanout.start(fail)
+            await fanout.start(hang, "b")
             with pytest.raises(RuntimeError, match="no free slot"):
-                fanout.start(hang, "c")
+                await fanout.start(hang, "c")
             await asyncio.sleep(0)
             assert failing.done()  # failed, never awaited by the caller
             del failing
@@ -140,4 +140,4 @@ async def test_a_result_frees_its_slot() -> None:
 
     async with AsyncFanout(1) as fanout:
         for number in range(3):
-            assert await fanout.result(fanout.start(value, number)) == number
+            assert await fanout.result(await fanout.start(value, number)) == number

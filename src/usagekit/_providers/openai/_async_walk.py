@@ -82,7 +82,7 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
 
     async with AsyncFanout(min(concurrency, len(plan))) as fanout:
 
-        def enter() -> _Reading | None:
+        async def enter() -> _Reading | None:
             """The next endpoint of the table, its first page requested; None when none is left."""
             following = next(waiting, None)
             if following is None:
@@ -91,10 +91,10 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
             walk = CursorWalk(
                 spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
             )
-            return _Reading(endpoint, walk, fanout.start(fetch, endpoint, spec))
+            return _Reading(endpoint, walk, await fanout.start(fetch, endpoint, spec))
 
         rotation: list[_Reading] = []
-        while len(rotation) < fanout.limit and (entered := enter()) is not None:
+        while len(rotation) < fanout.limit and (entered := await enter()) is not None:
             rotation.append(entered)
         turn = 0
         while rotation:
@@ -103,9 +103,9 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
             yield reading.endpoint, page
             spec = reading.walk.advance(page)  # a cursor error comes right after its page
             if spec is not None:
-                reading.pending = fanout.start(fetch, reading.endpoint, spec)
+                reading.pending = await fanout.start(fetch, reading.endpoint, spec)
                 turn += 1
-            elif (successor := enter()) is not None:
+            elif (successor := await enter()) is not None:
                 rotation[turn] = successor
                 turn += 1
             else:

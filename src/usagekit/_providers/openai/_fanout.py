@@ -49,6 +49,17 @@ Handle: TypeAlias = Future
 """A call under way (or deferred, at a limit of 1) in a :class:`Fanout`."""
 
 
+_SEND_TURNS = 8
+"""Turns of the event loop a new task is given before :meth:`AsyncFanout.start` returns.
+
+A task only runs when the loop gets control, and an async consumer doing CPU work between
+pages (normalizing records) gives it none until it next waits: a request started then would
+not be sent before the consumer has finished with every page already answered, and the walk
+would lose the overlap it exists for. With these turns the request is on the wire first (on a
+kept-alive connection, httpx 0.28 through usagekit's transport writes it within 4 turns; a new
+connection takes longer, and is made in the first round, while the consumer waits anyway)."""
+
+
 def _check_limit(limit: int) -> int:
     if limit < 1:
         raise ValueError(f"a fanout runs at least one call at once, got limit={limit}")
@@ -94,10 +105,11 @@ class AsyncFanout:
         if tasks:  # retrieves every outcome: no warning about a task or an exception left behind
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def start(
+    async def start(
         self, call: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
     ) -> asyncio.Task[T]:
-        """Start ``call(*args, **kwargs)`` as a task (in a copy of the current context).
+        """Start ``call(*args, **kwargs)`` as a task (in a copy of the current context), and
+        give it a few turns of the loop (:data:`_SEND_TURNS`) to send its request.
 
         Args:
             call: The coroutine function.
@@ -114,6 +126,10 @@ class AsyncFanout:
             raise RuntimeError(f"a fanout of {self.limit} has no free slot")
         task = asyncio.create_task(call(*args, **kwargs))
         self._tasks.add(task)
+        for _ in range(_SEND_TURNS):
+            if task.done():
+                break
+            await asyncio.sleep(0)
         return task
 
     async def result(self, handle: asyncio.Task[T]) -> T:
