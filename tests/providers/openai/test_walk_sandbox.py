@@ -150,3 +150,31 @@ async def test_collect_gets_the_concurrent_walks_records(sb: Any) -> None:
         assert not report.failures
         assert sorted(r.id for r in report.records) == sorted(r.id for r in sequential)
     assert walk_threads() == []
+
+
+RETRIES = usagekit.RetryPolicy(max_retries=12, initial_backoff=0.005, max_backoff=0.02)
+
+
+async def test_faults_and_a_rate_limit_shared_by_the_concurrent_requests(
+    sb: Any, mode: str
+) -> None:
+    # Every request of the walk shares the client's retry policy and its one adaptive rate
+    # limiter, from tasks or threads: with 30 % faults and a rate limit, the records are the
+    # clean run's, in the same order, and no retry comes before the server's hint.
+    clean = await hourly(sb, mode)
+    sb.reset()
+    sb.configure(
+        fault_rate=0.3, fault_seed=3, slow_seconds=0.005, retry_after_ms=(5, 25), rate_limit=400
+    )
+    client = make(sb, mode, retry=RETRIES)
+    paced = client.with_options(adaptive_rate_limit=True)
+    try:
+        chaotic = await resolve(paced.records(START, END, bucket_width="1h"))
+    finally:
+        sb.configure(fault_rate=0.0, rate_limit=None)
+        await close(client)
+    stats = sb.stats
+    assert sum(stats.faults.values()) > 10 and len(stats.faults) >= 3
+    assert stats.early_retries == []
+    assert chaotic == clean
+    assert walk_threads() == []
