@@ -208,7 +208,7 @@ async def test_dimensions_and_attributes(client: Client, router: respx.MockRoute
     assert output.is_cost
 
 
-async def test_records_ask_for_every_group_by_field_and_the_largest_pages(
+async def test_records_ask_for_every_group_by_field_and_pages_of_31_buckets(
     client: Client, router: respx.MockRouter
 ) -> None:
     routes = _route_pages(router)
@@ -219,7 +219,7 @@ async def test_records_ask_for_every_group_by_field_and_the_largest_pages(
         assert [v for k, v in params if k == "group_by"] == list(endpoint.group_by)
         width = dict(params)["bucket_width"]
         assert width == ("1d" if name == "costs" else "1h")
-        assert dict(params)["limit"] == ("180" if name == "costs" else "168")
+        assert dict(params)["limit"] == "31"  # grouped: a page sized for ~2,000 results
         assert params[:2] == [("start_time", "1730419200"), ("end_time", "1730592000")]
 
 

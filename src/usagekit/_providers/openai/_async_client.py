@@ -8,6 +8,7 @@ and pager. The sync client is generated from the async one by ``scripts/unasync.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
@@ -19,19 +20,13 @@ from ..._core.clock import TimeLike
 from ..._core.pagination import AsyncPager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
-from ..._core.transport import RequestSpec
 from ._async_resources import AsyncUsage
+from ._async_walk import AsyncPages, Plan, walk_pages
 from ._info import INFO
 from ._models import CostsGroupBy, OpenAIBucket, OpenAICostsResult, OpenAIPage
 from ._normalize import PROVIDER, UniqueRecords, page_records
-from ._requests import (
-    COSTS,
-    BucketWidth,
-    CostsBucketWidth,
-    Endpoint,
-    plan_records,
-    prepare,
-)
+from ._plan import DEFAULT_CONCURRENCY, check_concurrency, plan_records
+from ._requests import COSTS, BucketWidth, CostsBucketWidth, prepare
 
 __all__ = ["AsyncOpenAIClient"]
 
@@ -127,6 +122,7 @@ class AsyncOpenAIClient(AsyncClientBase):
         sources: Sequence[str] | None = None,
         bucket_width: BucketWidth = "1d",
         group_by: Sequence[str] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> AsyncIterator[UsageRecord]:
         """Normalized records of every usage endpoint and costs, lazily, page by page.
 
@@ -143,6 +139,17 @@ class AsyncOpenAIClient(AsyncClientBase):
         UTC), and a bucket the server repeats is emitted once (a repeat with another figure is
         a ``ResponseValidationError``).
 
+        Endpoints are read ``concurrency`` at once, sharing this client's connection pool,
+        rate limiter and retry policy, and the order of the records depends only on the data:
+        the endpoints being read take turns, one page each, in table order (endpoint 1 page 1,
+        endpoint 2 page 1, ..., endpoint 4 page 1, endpoint 1 page 2, ...); when one has given
+        its last page, the next endpoint of the table takes its place in the turns. Within a
+        page, records come bucket by bucket, result by result, metric by metric. With
+        ``concurrency=1`` the endpoints are read one after another, each whole. At most
+        ``concurrency`` requests are in flight and as many pages wait besides the one being
+        read. A page holds 31 buckets when grouped (at any width), the width's largest page
+        when not, so that a page stays a few MB.
+
         Args:
             start: Window start, inclusive; None for midnight UTC of the first day of the
                 current month.
@@ -154,28 +161,38 @@ class AsyncOpenAIClient(AsyncClientBase):
             group_by: None for every field each endpoint can group by (the finest breakdown;
                 totals are unchanged); a list is intersected with each endpoint's fields; an
                 empty list for totals only.
+            concurrency: Endpoints read at once (at least 1; default 4); 1 for one after
+                another.
 
         Returns:
             An async iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is
-            consumed (``async for record in client.records()``).
+            consumed (``async for record in client.records()``). An error (the first in the
+            order above) is raised where its page would have been; on it, and when the
+            iteration is left early (``break``, ``aclose()``), the requests still under way
+            are cancelled.
 
         Raises:
-            ConfigError: An unknown source, width or group_by field, or a malformed window,
-                raised by this call before any request.
+            ConfigError: An unknown source, width or group_by field, a malformed window, or a
+                ``concurrency`` below 1, raised by this call before any request.
         """
-        return self._records(
-            plan_records(start, end, sources=sources, bucket_width=bucket_width, group_by=group_by)
+        plan = plan_records(
+            start, end, sources=sources, bucket_width=bucket_width, group_by=group_by
         )
+        return self._records(plan, check_concurrency(concurrency))
 
-    async def _records(
-        self, plan: Sequence[tuple[Endpoint[object], RequestSpec]]
-    ) -> AsyncIterator[UsageRecord]:
+    def _walk_pages(self, plan: Plan, concurrency: int) -> AsyncPages:
+        """Every page of the plan's endpoints, ``concurrency`` endpoints at once (see
+        :func:`~usagekit._providers.openai._async_walk.walk_pages` for the order)."""
+        return walk_pages(self._transport, plan, concurrency=concurrency)
+
+    async def _records(self, plan: Plan, concurrency: int) -> AsyncIterator[UsageRecord]:
         seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
-        for endpoint, request in plan:
-            pager: AsyncPager[OpenAIPage[object], OpenAIBucket[object]] = AsyncPager(
-                self._transport, request, endpoint.page_type
-            )
-            async for page in pager.iter_pages():
+        # Closed explicitly, so that the requests under way are cancelled as soon as this
+        # iterator ends, whatever ends it.
+        walk = self._walk_pages(plan, concurrency)
+        # unasync: sync with contextlib.closing(walk) as pages:
+        async with contextlib.aclosing(walk) as pages:  # unasync: remove
+            async for endpoint, page in pages:
                 # unasync: sync yield from page_records(endpoint, page, seen=seen)
                 for record in page_records(endpoint, page, seen=seen):  # unasync: remove
                     yield record  # unasync: remove

@@ -3,8 +3,8 @@
 One :class:`Endpoint` entry in :data:`ENDPOINTS` per endpoint says everything the rest of the
 package needs: its path, its result model, the filters and ``group_by`` fields it documents, the
 bucket widths and limit caps it accepts, and how its results become records. Request building
-and validation (:func:`prepare`, :func:`plan_records`) are written once, here, for all of them
-and for both clients; nothing in this module does I/O.
+and validation (:func:`prepare`; ``records()``'s plan is :mod:`._plan`'s) are written once, for
+all of them and for both clients; nothing in this module does I/O.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from typing import Any, Generic, Literal, get_args
 from ..._core.clock import (
     TimeLike,
     Window,
-    as_utc,
-    month_start,
-    open_window_is_empty,
     resolve_window,
     to_unix,
-    utcnow,
 )
 from ..._core.errors import ConfigError
 from ..._core.records import FLOW, LEVEL, MetricKind
@@ -74,10 +70,7 @@ __all__ = [
     "Endpoint",
     "Metric",
     "SourceName",
-    "plan_records",
     "prepare",
-    "resolve_group_by",
-    "resolve_sources",
     "whole_buckets",
 ]
 
@@ -445,50 +438,6 @@ def prepare(
     return RequestSpec(endpoint.path, endpoint.qualified_name, tuple(params))
 
 
-def resolve_sources(sources: Sequence[str] | str | None) -> tuple[Endpoint[Any], ...]:
-    """Return the endpoints named by ``records(sources=...)``, in table order.
-
-    Raises:
-        ConfigError: An unknown name (the message lists the known ones), or an empty list.
-    """
-    if sources is None:
-        return ENDPOINTS
-    names = _strings(sources, name="sources", where="openai records")
-    for name in names:
-        if name not in ENDPOINTS_BY_NAME:
-            raise ConfigError(
-                f"openai records: unknown source {name!r}; known sources are "
-                f"{_choices(SOURCE_NAMES)}"
-            )
-    wanted = set(names)
-    return tuple(ep for ep in ENDPOINTS if ep.name in wanted)
-
-
-def resolve_group_by(
-    endpoints: Sequence[Endpoint[Any]], group_by: Sequence[str] | str | None
-) -> dict[str, tuple[str, ...]]:
-    """Return, per endpoint name, the ``group_by`` fields ``records()`` sends.
-
-    None means every field the endpoint supports (the finest breakdown; totals are unchanged).
-    A list is intersected with each endpoint's fields, since ``records()`` spans endpoints that
-    support different fields; an empty list means no grouping.
-
-    Raises:
-        ConfigError: A field that none of the endpoints supports.
-    """
-    if group_by is None:
-        return {ep.name: ep.group_by for ep in endpoints}
-    wanted = _strings(group_by, name="group_by", where="openai records", allow_empty=True)
-    supported = {name for ep in endpoints for name in ep.group_by}
-    for name in wanted:
-        if name not in supported:
-            raise ConfigError(
-                f"openai records: cannot group by {name!r}; the selected sources support "
-                f"{_choices(sorted(supported))}"
-            )
-    return {ep.name: tuple(f for f in _unique(wanted) if f in ep.group_by) for ep in endpoints}
-
-
 _WIDTH_MICROSECONDS: Mapping[str, int] = {
     "1m": 60_000_000,
     "1h": 3_600_000_000,
@@ -532,67 +481,3 @@ def whole_buckets(
         return aligned, None
     last = -(-((window.end - _EPOCH) // micros) // step) * step
     return aligned, _EPOCH + timedelta(microseconds=last)
-
-
-def plan_records(
-    start: TimeLike | None,
-    end: TimeLike | None,
-    *,
-    sources: Sequence[str] | str | None,
-    bucket_width: str,
-    group_by: Sequence[str] | str | None,
-    now: datetime | None = None,
-) -> tuple[tuple[Endpoint[Any], RequestSpec], ...]:
-    """Validate a ``records()`` call and describe the first request of each endpoint it reads.
-
-    Costs only exist per day: they are always read at ``1d``, whatever ``bucket_width`` says
-    (each record carries its own interval). Every request asks for the largest page the width
-    allows. Each request covers whole buckets (see :func:`whole_buckets`), so every record is
-    a whole bucket and fetching a span again gives the same records.
-
-    Args:
-        start: Window start; None for midnight UTC of the first day of the current month.
-        end: Window end (exclusive); None for up to now.
-        sources: Endpoint names; None for all 11.
-        bucket_width: ``"1m"``, ``"1h"`` or ``"1d"`` for the usage endpoints.
-        group_by: See :func:`resolve_group_by`.
-        now: The current time (tests); None for the clock.
-
-    Returns:
-        ``(endpoint, request)`` pairs, in table order.
-
-    Raises:
-        ConfigError: An unknown source, width or group_by field, or a malformed window.
-    """
-    if not isinstance(bucket_width, str) or bucket_width not in USAGE_LIMITS:
-        raise ConfigError(
-            f"openai records: bucket_width must be one of {_choices(USAGE_LIMITS)}, "
-            f"got {bucket_width!r}"
-        )
-    endpoints = resolve_sources(sources)
-    fields = resolve_group_by(endpoints, group_by)
-    current = utcnow() if now is None else now
-    default_start = month_start(current)
-    begin = default_start if start is None else as_utc(start, name="start")
-    if end is None and open_window_is_empty(begin, current):
-        return ()  # "up to now" from an instant not yet passed: an empty window, no request
-    return tuple(
-        (
-            endpoint,
-            prepare(
-                endpoint,
-                *whole_buckets(
-                    start,
-                    end,
-                    width="1d" if endpoint.is_costs else bucket_width,
-                    default_start=default_start,
-                ),
-                bucket_width="1d" if endpoint.is_costs else bucket_width,
-                group_by=fields[endpoint.name],
-                limit=None,
-                filters={},
-                default_start=default_start,
-            ),
-        )
-        for endpoint in endpoints
-    )

@@ -1,0 +1,114 @@
+"""The page walk of ``records()``: every endpoint's pages, several endpoints at once, in order.
+
+:func:`walk_pages` reads the endpoints of a ``records()`` plan concurrently and yields their
+pages in an order that depends only on the data, never on timing:
+
+* up to ``concurrency`` endpoints are read at once (the *rotation*), taken in table order;
+* the rotation is served round-robin, one page per endpoint per turn: endpoint 1 page 1,
+  endpoint 2 page 1, ..., endpoint 4 page 1, endpoint 1 page 2, ...;
+* when an endpoint's last page has been yielded, the next endpoint of the table takes its place
+  in the rotation (its first page comes at that place's next turn);
+* each endpoint in the rotation has exactly one request under way or answered: its next page is
+  requested once the consumer has taken its previous one, so at most ``concurrency`` requests
+  are in flight and at most ``concurrency`` pages wait besides the one being consumed (memory is
+  bounded by pages, never by endpoints).
+
+With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, then endpoint 2...
+
+Errors come in stream order: the walk raises a failed request's error at that endpoint's turn
+(after the pages yielded before it), a cursor error right after the page that carried it, and
+on any exit (an error, ``break``, ``aclose``) the requests still under way are cancelled and
+waited for (:mod:`._fanout`). Pages are validated models; turning them into records is the
+consumer's business (``records()`` uses :func:`~usagekit._providers.openai.page_records`), so
+another consumer (a columnar one) can share this walk. The requests share the client's
+transport: its connection pool, rate limiter and retry policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..._core._async_transport import AsyncTransport
+from ..._core._cursor import DEFAULT_PAGING, CursorWalk
+from ..._core.transport import RequestSpec
+from ._fanout import AsyncFanout, AsyncHandle
+from ._models import OpenAIPage
+from ._requests import Endpoint
+
+__all__ = ["AsyncPages", "Plan", "walk_pages"]
+
+Plan = Sequence[tuple[Endpoint[Any], RequestSpec]]
+"""A ``records()`` plan: ``(endpoint, first request)`` pairs, in table order."""
+
+# unasync: sync Pages = Generator[tuple[Endpoint[Any], OpenAIPage[Any]], None, None]
+AsyncPages = AsyncGenerator[tuple[Endpoint[Any], OpenAIPage[Any]], None]  # unasync: remove
+"""The page walk: each endpoint with each of its pages (closable, to cancel it early)."""
+
+
+@dataclass
+class _Reading:
+    """An endpoint in the rotation: its cursor walk and its one request under way."""
+
+    endpoint: Endpoint[Any]
+    walk: CursorWalk
+    pending: AsyncHandle[OpenAIPage[Any]]
+
+
+async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int) -> AsyncPages:
+    """Yield ``(endpoint, page)`` for every page of every endpoint of ``plan``, in the order above.
+
+    Args:
+        transport: The client's transport (shared by every request).
+        plan: ``(endpoint, first request)`` pairs, in table order.
+        concurrency: The most endpoints read at once (at least 1).
+
+    Yields:
+        Each endpoint with each of its validated pages.
+
+    Raises:
+        PaginationError: An endpoint's cursors do not terminate.
+        APIError: A page failed after its retries (and the transport's other errors).
+    """
+    if not plan:
+        return
+    config = transport.config
+    waiting: Iterator[tuple[Endpoint[Any], RequestSpec]] = iter(plan)
+
+    async def fetch(endpoint: Endpoint[Any], spec: RequestSpec) -> OpenAIPage[Any]:
+        page: OpenAIPage[Any] = await transport.request(spec, endpoint.page_type)
+        return page
+
+    async with AsyncFanout(min(concurrency, len(plan))) as fanout:
+
+        async def enter() -> _Reading | None:
+            """The next endpoint of the table, its first page requested; None when none is left."""
+            following = next(waiting, None)
+            if following is None:
+                return None
+            endpoint, spec = following
+            walk = CursorWalk(
+                spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
+            )
+            return _Reading(endpoint, walk, await fanout.start(fetch, endpoint, spec))
+
+        rotation: list[_Reading] = []
+        while len(rotation) < fanout.limit and (entered := await enter()) is not None:
+            rotation.append(entered)
+        turn = 0
+        while rotation:
+            reading = rotation[turn]
+            page = await fanout.result(reading.pending)
+            yield reading.endpoint, page
+            spec = reading.walk.advance(page)  # a cursor error comes right after its page
+            if spec is not None:
+                reading.pending = await fanout.start(fetch, reading.endpoint, spec)
+                turn += 1
+            elif (successor := await enter()) is not None:
+                rotation[turn] = successor
+                turn += 1
+            else:
+                del rotation[turn]
+            if turn >= len(rotation):
+                turn = 0

@@ -1,0 +1,1 @@
+"""OpenAI: the concurrent page walk of records() and its page sizes."""
