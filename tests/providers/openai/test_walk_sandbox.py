@@ -128,7 +128,7 @@ async def test_never_more_requests_at_once_than_asked(sb: Any, mode: str) -> Non
     http = http(transport=counting)
     client = make(sb, mode, http_client=http)
     try:
-        records = await resolve(client.records(START, END, bucket_width="1h"))
+        records = await resolve(client.records(START, END, bucket_width="1h", concurrency=4))
     finally:
         await close(client)
         await close(http)

@@ -9,7 +9,7 @@ and pager. The sync client is generated from the async one by ``scripts/unasync.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 import httpx
 from pydantic import SecretStr
@@ -20,11 +20,12 @@ from ..._core.clock import TimeLike
 from ..._core.pagination import AsyncPager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
+from ..._core.table import RecordTable
 from ._async_resources import AsyncUsage
 from ._async_walk import AsyncPages, Plan, walk_pages
 from ._info import INFO
 from ._models import CostsGroupBy, OpenAIBucket, OpenAICostsResult, OpenAIPage
-from ._normalize import PROVIDER, UniqueRecords, page_records
+from ._normalize import PROVIDER, UniqueRecords, page_table
 from ._plan import DEFAULT_CONCURRENCY, check_concurrency, plan_records
 from ._requests import COSTS, BucketWidth, CostsBucketWidth, prepare
 
@@ -161,8 +162,8 @@ class AsyncOpenAIClient(AsyncClientBase):
             group_by: None for every field each endpoint can group by (the finest breakdown;
                 totals are unchanged); a list is intersected with each endpoint's fields; an
                 empty list for totals only.
-            concurrency: Endpoints read at once (at least 1; default 4); 1 for one after
-                another.
+            concurrency: Endpoints read at once (at least 1; default 11, every endpoint); 1
+                for one after another.
 
         Returns:
             An async iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is
@@ -185,7 +186,28 @@ class AsyncOpenAIClient(AsyncClientBase):
         :func:`~usagekit._providers.openai._async_walk.walk_pages` for the order)."""
         return walk_pages(self._transport, plan, concurrency=concurrency)
 
-    async def _records(self, plan: Plan, concurrency: int) -> AsyncIterator[UsageRecord]:
+    def _record_tables(
+        self, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> AsyncGenerator[RecordTable, None]:
+        """What :meth:`records` yields with its defaults, a page at a time, in columns.
+
+        ``collect`` reads this instead of :meth:`records`, so that a year of records is never
+        built as objects: the same records, in the same order.
+
+        Args:
+            start: Window start (as :meth:`records`).
+            end: Window end (as :meth:`records`).
+
+        Returns:
+            An async iterator of one table per page.
+
+        Raises:
+            ConfigError: A malformed window, before any request.
+        """
+        plan = plan_records(start, end, sources=None, bucket_width="1d", group_by=None)
+        return self._tables(plan, DEFAULT_CONCURRENCY)
+
+    async def _tables(self, plan: Plan, concurrency: int) -> AsyncGenerator[RecordTable, None]:
         seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
         # Closed explicitly, so that the requests under way are cancelled as soon as this
         # iterator ends, whatever ends it.
@@ -193,6 +215,13 @@ class AsyncOpenAIClient(AsyncClientBase):
         # unasync: sync with contextlib.closing(walk) as pages:
         async with contextlib.aclosing(walk) as pages:  # unasync: remove
             async for endpoint, page in pages:
-                # unasync: sync yield from page_records(endpoint, page, seen=seen)
-                for record in page_records(endpoint, page, seen=seen):  # unasync: remove
+                yield page_table(endpoint, page, seen=seen)
+
+    async def _records(self, plan: Plan, concurrency: int) -> AsyncIterator[UsageRecord]:
+        tables = self._tables(plan, concurrency)
+        # unasync: sync with contextlib.closing(tables) as pages:
+        async with contextlib.aclosing(tables) as pages:  # unasync: remove
+            async for table in pages:
+                # unasync: sync yield from table
+                for record in table:  # unasync: remove
                     yield record  # unasync: remove

@@ -12,7 +12,7 @@ and pager. The sync client is generated from the async one by ``scripts/unasync.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 import httpx
 from pydantic import SecretStr
@@ -23,9 +23,10 @@ from ..._core.clock import TimeLike
 from ..._core.pagination import Pager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
+from ..._core.table import RecordTable
 from ._info import INFO
 from ._models import CostsGroupBy, OpenAIBucket, OpenAICostsResult, OpenAIPage
-from ._normalize import PROVIDER, UniqueRecords, page_records
+from ._normalize import PROVIDER, UniqueRecords, page_table
 from ._plan import DEFAULT_CONCURRENCY, check_concurrency, plan_records
 from ._requests import COSTS, BucketWidth, CostsBucketWidth, prepare
 from ._resources import Usage
@@ -164,8 +165,8 @@ class OpenAIClient(SyncClientBase):
             group_by: None for every field each endpoint can group by (the finest breakdown;
                 totals are unchanged); a list is intersected with each endpoint's fields; an
                 empty list for totals only.
-            concurrency: Endpoints read at once (at least 1; default 4); 1 for one after
-                another.
+            concurrency: Endpoints read at once (at least 1; default 11, every endpoint); 1
+                for one after another.
 
         Returns:
             An iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is
@@ -188,11 +189,38 @@ class OpenAIClient(SyncClientBase):
         :func:`~usagekit._providers.openai._walk.walk_pages` for the order)."""
         return walk_pages(self._transport, plan, concurrency=concurrency)
 
-    def _records(self, plan: Plan, concurrency: int) -> Iterator[UsageRecord]:
+    def _record_tables(
+        self, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> Generator[RecordTable, None]:
+        """What :meth:`records` yields with its defaults, a page at a time, in columns.
+
+        ``collect`` reads this instead of :meth:`records`, so that a year of records is never
+        built as objects: the same records, in the same order.
+
+        Args:
+            start: Window start (as :meth:`records`).
+            end: Window end (as :meth:`records`).
+
+        Returns:
+            An iterator of one table per page.
+
+        Raises:
+            ConfigError: A malformed window, before any request.
+        """
+        plan = plan_records(start, end, sources=None, bucket_width="1d", group_by=None)
+        return self._tables(plan, DEFAULT_CONCURRENCY)
+
+    def _tables(self, plan: Plan, concurrency: int) -> Generator[RecordTable, None]:
         seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
         # Closed explicitly, so that the requests under way are cancelled as soon as this
         # iterator ends, whatever ends it.
         walk = self._walk_pages(plan, concurrency)
         with contextlib.closing(walk) as pages:
             for endpoint, page in pages:
-                yield from page_records(endpoint, page, seen=seen)
+                yield page_table(endpoint, page, seen=seen)
+
+    def _records(self, plan: Plan, concurrency: int) -> Iterator[UsageRecord]:
+        tables = self._tables(plan, concurrency)
+        with contextlib.closing(tables) as pages:
+            for table in pages:
+                yield from table
