@@ -178,3 +178,21 @@ async def test_faults_and_a_rate_limit_shared_by_the_concurrent_requests(
     assert stats.early_retries == []
     assert chaotic == clean
     assert walk_threads() == []
+
+
+async def test_the_tables_collect_reads_hold_exactly_what_records_yields(
+    sb: Any, mode: str
+) -> None:
+    client = make(sb, mode)
+    try:
+        with usagekit.pin_clock(NOW):
+            tables = await resolve(client._record_tables(START, END))
+            records = await resolve(client.records(START, END))
+    finally:
+        await close(client)
+    assert len(tables) > 1 and records
+    flat = [record for table in tables for record in table]
+    assert [(r.id, r.quantity.as_tuple(), r.attributes) for r in flat] == [
+        (r.id, r.quantity.as_tuple(), r.attributes) for r in records
+    ]
+    assert {r.source for r in records} >= {"completions", "costs"}
