@@ -89,7 +89,10 @@ def run(smoke: bool = False) -> Result:
         f"vs all one after another {best_collect / best_sequential:.2f}x; {sum(counts):,} "
         f"records, {requests} requests at +{latency * 1000:.0f} ms; collect "
         f"{best_collect * 1000:.0f} ms, slowest alone ({providers[slowest]}) {alone * 1000:.0f} "
-        f"ms, in a row {best_sequential * 1000:.0f} ms ({per_provider}); best of {repeats}",
+        f"ms, in a row {best_sequential * 1000:.0f} ms ({per_provider}); best of {repeats}, GC on",
+        what=f"`collect` over all {len(clients)} providers, +{latency * 1000:.0f} ms a request",
+        baseline="the slowest provider alone",
+        brief=f"all one after another: {best_collect / best_sequential:.2f}x",
     )
 
 
