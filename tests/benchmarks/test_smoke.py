@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 
 import pytest
-
 from benchmarks.__main__ import BENCHMARKS
 from benchmarks._common import Result
 
@@ -26,18 +25,13 @@ def test_the_smoke_run_completes_and_prints_its_targets(name: str) -> None:
     for check in result.checks:
         assert f"{check.label} " in line and f"(target {check.target_text()}, " in line
     assert result.markdown_row().startswith(f"| {name}: ")
-
-
-def test_scale_prints_every_target_of_the_issue() -> None:
-    from benchmarks import bench_scale
-
-    labels = [check.label for check in bench_scale.run(smoke=True).checks]
-    assert labels == [
-        "stream CPU/record 16N/N",
-        "collect peak",
-        "report held",
-        "to_csv",
-        "to_parquet",
-        "to_pandas",
-        "store sync",
-    ]
+    if name == "scale":  # every target of the issue's year
+        assert [check.label for check in result.checks] == [
+            "stream CPU/record 16N/N",
+            "collect peak",
+            "report held",
+            "to_csv",
+            "to_parquet",
+            "to_pandas",
+            "store sync",
+        ]
