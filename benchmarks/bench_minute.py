@@ -1,7 +1,7 @@
 """Benchmark: memory held by a ``records()`` walk of one-minute buckets.
 
 ``client.records(start, end, sources=["completions"], bucket_width="1m")`` over two days of
-one-minute buckets (``--smoke``: two hours), 50 groups active in every minute, every numeric
+one-minute buckets (``--smoke``: 30 minutes), 50 groups active in every minute, every numeric
 field present (15 records a result), served over loopback by the data server in its own
 process (:mod:`benchmarks.dataserver`). The records are consumed one by one and dropped, as a
 streaming caller does, so whatever memory the walk holds is the client's own: the page it
@@ -64,7 +64,7 @@ def run(smoke: bool = False) -> Result:
     """Walk the window traced and untraced, each in a fresh process; traced peak over 50 MB."""
     from .dataserver import serve_data
 
-    minutes = 120 if smoke else 2 * 1440
+    minutes = 30 if smoke else 2 * 1440
     with serve_data(groups=GROUPS) as server:
         traced = run_child(_MODULE, ["--child", server.url, str(minutes), "--traced"])
         plain = run_child(_MODULE, ["--child", server.url, str(minutes)])
