@@ -1,7 +1,7 @@
 """Benchmark: memory held by a ``records()`` walk of one-minute buckets.
 
 ``client.records(start, end, sources=["completions"], bucket_width="1m")`` over two days of
-one-minute buckets (``--smoke``: 30 minutes), 50 groups active in every minute, every numeric
+one-minute buckets (``--smoke``: 10 minutes), 50 groups active in every minute, every numeric
 field present (15 records a result), served over loopback by the data server in its own
 process (:mod:`benchmarks.dataserver`). The records are consumed one by one and dropped, as a
 streaming caller does, so whatever memory the walk holds is the client's own: the page it
@@ -60,11 +60,17 @@ def child(url: str, minutes: int, traced: bool) -> dict[str, Any]:
     return {"records": count, "seconds": seconds, "traced_peak": traced_peak, "rss_peak": peak}
 
 
+def _span(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} days"
+    return f"{minutes} minutes"
+
+
 def run(smoke: bool = False) -> Result:
     """Walk the window traced and untraced, each in a fresh process; traced peak over 50 MB."""
     from .dataserver import serve_data
 
-    minutes = 30 if smoke else 2 * 1440
+    minutes = 10 if smoke else 2 * 1440
     with serve_data(groups=GROUPS) as server:
         traced = run_child(_MODULE, ["--child", server.url, str(minutes), "--traced"])
         plain = run_child(_MODULE, ["--child", server.url, str(minutes)])
@@ -80,7 +86,7 @@ def run(smoke: bool = False) -> Result:
         f"one-minute buckets x {GROUPS} groups ({plain['records']:,} records, {requests} "
         f"requests); untraced: peak RSS +{plain['rss_peak'] / 1e6:.0f} MB, "
         f"{plain['records'] / plain['seconds'] / 1000:.0f}k records/s",
-        what=f"`records()` over {minutes // 60:,} hours of 1-minute buckets x {GROUPS} groups",
+        what=f"`records()` over {_span(minutes)} of 1-minute buckets x {GROUPS} groups",
         baseline="50 MB held at most",
         brief=f"peak {peak / 1e6:.0f} MB traced, RSS +{plain['rss_peak'] / 1e6:.0f} MB",
     )

@@ -136,10 +136,10 @@ def run(smoke: bool = False) -> Result:
         TARGET,
         f"{count} pages ({buckets} buckets, {results:,} results, ~{size / 1000:.1f} KB a page); "
         f"httpx loop {base / count * 1e6:.0f} us/page, usagekit pager {cand / count * 1e6:.0f} "
-        f"us/page (+{(cand - base) / count * 1e6:.0f} us/page); best of {repeats}, GC on",
+        f"us/page ({(cand - base) / count * 1e6:+.0f} us/page); best of {repeats}, GC on",
         what=f"{count} pages through the pager from the sandbox over loopback",
         baseline="a plain httpx loop doing the same requests",
-        brief=f"+{(cand - base) / count * 1e6:.0f} us a page",
+        brief=f"{(cand - base) / count * 1e6:+.0f} us a page",
     )
 
 
