@@ -23,14 +23,18 @@ best of N), garbage collector on:
   ``collect`` (which does the lazy imports) and a garbage collection is the baseline (Linux
   ``VmRSS``); after ``collect`` the peak (``VmHWM``) minus the baseline is the peak, and the
   resident set with the report alive (after a collection) minus the baseline is what the
-  report holds, per record. CPU per record at 16N over N shows whether
-  the cost grows with N (target 1.1x: the ratio of this benchmark);
-* at 16N only, in the same process after the memory readings (pandas and pyarrow imported
+  report holds, per record. CPU per record at 16N over N shows whether the cost grows with
+  N (target 1.1x: the ratio of this benchmark);
+* at N and 16N, in the same process after the memory readings (pandas and pyarrow imported
   first, as a long-running program has them): ``report.to_csv``, ``report.to_parquet`` and
-  ``report.to_pandas()``, records per second each;
-* ``store``, at 16N only: ``usagekit.sync(Store(new file), [client])`` from the year's start
-  up to the server's "now" (the end of the span): rows per second written, end to end (the
-  fetch and normalization included, which the 16N stream time shows), and bytes a row on disk.
+  ``report.to_pandas()``, records per second each (at 16N) and CPU per record 16N/N;
+* ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
+  (the wrapper reads an open end as the end of the size): rows per second written at 16N, end
+  to end (the fetch and normalization included, which the 16N stream time shows), CPU per
+  row 16N/N, and bytes a row on disk.
+
+Every figure is printed with its target; ``python -m benchmarks scale`` takes a few minutes on
+a quiet 2-CPU machine (the year is fetched and normalized five times).
 """
 
 from __future__ import annotations
@@ -73,12 +77,14 @@ class Hourly:
 
     Args:
         client: A sync ``usagekit.OpenAIClient``.
+        until: What an open end (``end=None``, as ``sync`` asks) means; None: up to now.
     """
 
     provider = "openai"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, until: datetime | None = None) -> None:
         self._client = client
+        self._until = until
         tables = getattr(client, "_record_tables", None)
         if tables is not None and _takes(tables, "sources", "bucket_width"):
             self._record_tables = self._tables
@@ -86,13 +92,13 @@ class Hourly:
     def records(self, start: Any = None, end: Any = None) -> Iterable[Any]:
         """The client's records of completions at ``1h``."""
         records: Iterable[Any] = self._client.records(
-            start, end, sources=list(SOURCES), bucket_width="1h"
+            start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
         )
         return records
 
     def _tables(self, start: Any = None, end: Any = None) -> Iterable[Any]:
         tables: Iterable[Any] = self._client._record_tables(
-            start, end, sources=list(SOURCES), bucket_width="1h"
+            start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
         )
         return tables
 
@@ -196,8 +202,8 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
     return out
 
 
-def child_store(url: str) -> dict[str, Any]:
-    """``sync`` into a new store from the year's start to the server's now."""
+def child_store(url: str, hours: int) -> dict[str, Any]:
+    """``sync`` into a new store from the year's start, ``hours`` hours."""
     import usagekit
 
     client = _client(url)
@@ -206,7 +212,8 @@ def child_store(url: str) -> dict[str, Any]:
         with usagekit.Store(path) as store:
             gc.collect()
             began = _clock()
-            result = usagekit.sync(store, [Hourly(client)], since=START)
+            source = Hourly(client, until=START + timedelta(hours=hours))
+            result = usagekit.sync(store, [source], since=START)
             wall, cpu = _since(began)
         if not result.ok:
             raise RuntimeError(f"sync failed: {[p.error for p in result.failures]}")
@@ -243,11 +250,21 @@ def _warm(url: str, hours: int) -> None:
 
 
 def _rate(count: float, seconds: float) -> float:
+    """Items per second (infinite for no time at all)."""
     return count / seconds if seconds > 0 else float("inf")
 
 
+def _per(figures: dict[str, Any], key: str = "cpu", count: str = "records") -> float:
+    return float(figures[key]) / max(1, int(figures[count]))
+
+
+def _growth(small: dict[str, Any], large: dict[str, Any], count: str = "records") -> float:
+    """CPU per item at 16N over CPU per item at N."""
+    return _per(large, count=count) / _per(small, count=count)
+
+
 def run(smoke: bool = False) -> Result:
-    """Stream, collect (memory) and, at 16N, export and store the year; see the docstring."""
+    """Stream, collect (memory), export and store the year; see the docstring."""
     from .dataserver import serve_data
 
     unit = SMOKE_HOURS if smoke else N_HOURS
@@ -255,61 +272,77 @@ def run(smoke: bool = False) -> Result:
     now = (START + timedelta(hours=sizes["16N"])).strftime("%Y-%m-%dT%H:%M:%SZ")
     stream: dict[str, dict[str, Any]] = {}
     held: dict[str, dict[str, Any]] = {}
+    store: dict[str, dict[str, Any]] = {}
     with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
         _warm(server.url, sizes["16N"])
         for label, hours in sizes.items():
             stream[label] = run_child(_MODULE, ["--child", "stream", server.url, str(hours)])
             args = ["--child", "collect", server.url, str(hours)]
-            held[label] = run_child(_MODULE, [*args, "--exports"] if label == "16N" else args)
-        store = run_child(_MODULE, ["--child", "store", server.url, "0"])
-
-    def per_record(figures: dict[str, Any]) -> float:
-        return float(figures["cpu"]) / max(1, int(figures["records"]))
-
-    stream_growth = per_record(stream["16N"]) / per_record(stream["N"])
-    collect_growth = per_record(held["16N"]) / per_record(held["N"])
-    year = held["16N"]
+            ends = label in ("N", "16N")
+            held[label] = run_child(_MODULE, [*args, "--exports"] if ends else args)
+            if ends:
+                store[label] = run_child(_MODULE, ["--child", "store", server.url, str(hours)])
+    year, small = held["16N"], held["N"]
     count = int(year["records"])
-    if store["rows"] != count or stream["16N"]["records"] != count:
+    if store["16N"]["rows"] != count or stream["16N"]["records"] != count:
         raise RuntimeError(
             f"the year gave {stream['16N']['records']} records streamed, {count} collected, "
-            f"{store['rows']} stored"
+            f"{store['16N']['rows']} stored"
         )
-    rates = {name: _rate(count, year[name]["wall"]) for name in ("csv", "parquet", "pandas")}
-    store_rate = _rate(store["rows"], store["wall"])
-    held_per = year["held"] / count
+    exports = ("csv", "parquet", "pandas")
+    rates = {name: _rate(count, year[name]["wall"]) for name in exports}
+    store_rate = _rate(store["16N"]["rows"], store["16N"]["wall"])
+    growth = {
+        "stream": _growth(stream["N"], stream["16N"]),
+        "collect": _growth(small, year),
+        **{
+            name: _growth(
+                {"cpu": small[name]["cpu"], "records": small["records"]},
+                {"cpu": year[name]["cpu"], "records": count},
+            )
+            for name in exports
+        },
+        "store": _growth(store["N"], store["16N"], count="rows"),
+    }
     sizes_text = "; ".join(
         f"{label} ({hours:,} h, {stream[label]['records']:,} records): stream "
         f"{_rate(stream[label]['records'], stream[label]['wall']) / 1000:.0f}k/s "
         f"({_rate(stream[label]['records'], stream[label]['cpu']) / 1000:.0f}k/CPU-s, "
-        f"{per_record(stream[label]) * 1e6:.2f} us), collect "
-        f"{held[label]['wall']:.1f} s ({per_record(held[label]) * 1e6:.2f} us CPU), peak "
-        f"+{held[label]['peak'] / 1e6:.0f} MB, held "
-        f"{held[label]['held'] / held[label]['records']:.0f} B/record"
+        f"{_per(stream[label]) * 1e6:.2f} us), collect {held[label]['wall']:.1f} s "
+        f"({_per(held[label]) * 1e6:.2f} us CPU), peak +{held[label]['peak'] / 1e6:.0f} MB, "
+        f"held {held[label]['held'] / held[label]['records']:.0f} B/record"
         for label, hours in sizes.items()
     )
     exports_text = ", ".join(
-        f"{name} {year[name]['wall']:.1f} s ({rates[name] / 1000:.0f}k/s)"
-        for name in ("csv", "parquet", "pandas")
+        f"{name} {year[name]['wall']:.1f} s ({rates[name] / 1000:.0f}k/s)" for name in exports
     )
+    growth_text = ", ".join(f"{name} {value:.2f}x" for name, value in growth.items())
+    checks = (
+        Check("stream CPU/record 16N/N", growth["stream"], CPU_GROWTH, style="ratio"),
+        Check("to_pandas CPU/record 16N/N", growth["pandas"], CPU_GROWTH, style="ratio"),
+        Check("store CPU/row 16N/N", growth["store"], CPU_GROWTH, style="ratio"),
+        Check("collect peak", year["peak"], PEAK_LIMIT, strict=True, style="megabytes"),
+        Check(
+            "report held", year["held"] / count, HELD_LIMIT, strict=True, style="bytes",
+            unit="record",
+        ),
+        Check("to_csv", rates["csv"], EXPORT_RATE, style="rate", at_least=True),
+        Check("to_parquet", rates["parquet"], EXPORT_RATE, style="rate", at_least=True),
+        Check("to_pandas", rates["pandas"], EXPORT_RATE, style="rate", at_least=True),
+        Check("store sync", store_rate, STORE_RATE, style="rate", at_least=True, unit="rows"),
+    )  # fmt: skip
+    top = store["16N"]
     return Result(
         "scale",
-        collect_growth,
+        growth["collect"],
         CPU_GROWTH,
         f"collect CPU/record 16N/N; {sizes_text} | 16N: {exports_text}, peak after exports "
-        f"+{year['peak_after_exports'] / 1e6:.0f} MB; store sync {store['wall']:.1f} s "
-        f"({store_rate / 1000:.0f}k rows/s, {store['cpu']:.1f} CPU-s), "
-        f"{store['bytes'] / max(1, store['rows']):.0f} B/row on disk; collect via "
-        f"{year['path']}; {GROUPS} groups, {ACTIVE:g} active, one run each, GC on",
-        checks=(
-            Check("stream CPU/record 16N/N", stream_growth, CPU_GROWTH, style="ratio"),
-            Check("collect peak", year["peak"], PEAK_LIMIT, strict=True, style="megabytes"),
-            Check("report held", held_per, HELD_LIMIT, strict=True, style="bytes", unit="record"),
-            Check("to_csv", rates["csv"], EXPORT_RATE, style="rate", at_least=True),
-            Check("to_parquet", rates["parquet"], EXPORT_RATE, style="rate", at_least=True),
-            Check("to_pandas", rates["pandas"], EXPORT_RATE, style="rate", at_least=True),
-            Check("store sync", store_rate, STORE_RATE, style="rate", at_least=True, unit="rows"),
-        ),
+        f"+{year['peak_after_exports'] / 1e6:.0f} MB; store sync {top['wall']:.1f} s "
+        f"({store_rate / 1000:.0f}k rows/s, {top['cpu']:.1f} CPU-s), "
+        f"{top['bytes'] / max(1, top['rows']):.0f} B/row on disk | CPU per item 16N/N: "
+        f"{growth_text} | collect via {year['path']}; {GROUPS} groups, {ACTIVE:g} active, one "
+        "run each, GC on",
+        checks=checks,
         what=(
             f"a year of hourly completions ({count:,} records) over loopback, at N, 4N, 16N"
             if not smoke
@@ -339,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif kind == "collect":
         figures = child_collect(url, int(hours), args.exports)
     elif kind == "store":
-        figures = child_store(url)
+        figures = child_store(url, int(hours))
     else:
         raise SystemExit(f"unknown child {kind!r}")
     sys.stdout.write(json.dumps(figures) + os.linesep)
