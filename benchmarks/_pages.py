@@ -61,7 +61,7 @@ def real_pages(*, pages: int, buckets: int, groups: int = 50) -> dict[str, list[
             bodies: list[bytes] = []
             query = params
             while True:
-                response = http.get(url, params=query, headers=headers)
+                response = http.get(url, params=tuple(query), headers=headers)
                 response.raise_for_status()
                 bodies.append(response.content)
                 cursor = response.json()["next_page"]

@@ -18,8 +18,10 @@ Each is printed in microseconds a result (15 records a result); the ratio is ful
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
@@ -30,12 +32,17 @@ from ._pages import WIDTHS, full_path, full_path_name, real_pages
 TARGET = 3.0
 
 
+def _each(work: Callable[[bytes], Any], bodies: list[bytes]) -> list[Any]:
+    return [work(body) for body in bodies]
+
+
 def _loads() -> tuple[str, Callable[[bytes], Any]]:
     try:
-        import orjson
+        orjson = importlib.import_module("orjson")
     except ImportError:
         return "json.loads (orjson not installed)", json.loads
-    return "orjson.loads", orjson.loads
+    loads: Callable[[bytes], Any] = orjson.loads
+    return "orjson.loads", loads
 
 
 def run(smoke: bool = False) -> Result:
@@ -56,7 +63,7 @@ def run(smoke: bool = False) -> Result:
         best = dict.fromkeys(ways, float("inf"))
         for _ in range(repeats):  # alternately, so that noise hits all three
             for name, way in ways.items():
-                best[name] = min(best[name], best_of(1, lambda w=way, b=bodies: [w(x) for x in b]))
+                best[name] = min(best[name], best_of(1, partial(_each, way, bodies)))
         for name in ways:
             totals[name] += best[name]
         results_total += results

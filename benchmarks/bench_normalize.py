@@ -12,6 +12,10 @@ own ratio is printed beside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
@@ -19,6 +23,10 @@ from ._common import Result, interleaved
 from ._pages import WIDTHS, full_path, full_path_name, real_pages
 
 TARGET = 5.0
+
+
+def _each(work: Callable[[bytes], Any], bodies: list[bytes]) -> list[Any]:
+    return [work(body) for body in bodies]
 
 
 def run(smoke: bool = False) -> Result:
@@ -42,9 +50,7 @@ def run(smoke: bool = False) -> Result:
         bodies = by_width[width]
         results = parse(bodies)
         records = sum(full(body) for body in bodies)
-        base, cand = interleaved(
-            repeats, lambda b=bodies: parse(b), lambda b=bodies: [full(x) for x in b]
-        )
+        base, cand = interleaved(repeats, partial(parse, bodies), partial(_each, full, bodies))
         base_total += base
         full_total += cand
         results_total += results

@@ -47,7 +47,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -185,11 +185,12 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
 
         del pandas, pyarrow
         with tempfile.TemporaryDirectory(prefix="usagekit-bench-scale-") as directory:
-            for name, work in (
-                ("csv", lambda: report.to_csv(Path(directory) / "year.csv")),
-                ("parquet", lambda: report.to_parquet(Path(directory) / "year.parquet")),
-                ("pandas", lambda: len(report.to_pandas())),
-            ):
+            works: dict[str, Callable[[], int]] = {
+                "csv": lambda: int(report.to_csv(Path(directory) / "year.csv")),
+                "parquet": lambda: int(report.to_parquet(Path(directory) / "year.parquet")),
+                "pandas": lambda: len(report.to_pandas()),
+            }
+            for name, work in works.items():
                 gc.collect()
                 began = _clock()
                 written = work()
@@ -243,7 +244,7 @@ def _warm(url: str, hours: int) -> None:
             ]
             response = http.get(
                 f"{url}/v1/organization/usage/completions",
-                params=params,
+                params=tuple(params),
                 headers={"Authorization": f"Bearer {API_KEY}"},
             )
             response.raise_for_status()

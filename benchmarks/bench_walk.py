@@ -19,6 +19,7 @@ beside it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from usagekit._providers.openai._requests import SOURCE_NAMES
 
@@ -54,7 +55,7 @@ def run(smoke: bool = False) -> Result:
             for _ in range(repeats):
                 best_all = min(best_all, best_of(1, walk))
                 for name in SOURCE_NAMES:
-                    alone[name] = min(alone[name], best_of(1, lambda n=name: walk([n])))
+                    alone[name] = min(alone[name], best_of(1, partial(walk, [name])))
             requests = server.stats()["requests"] // (2 * repeats)
         finally:
             client.close()
