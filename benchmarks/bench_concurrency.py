@@ -1,20 +1,21 @@
 """Benchmark 3: ``usagekit.collect`` over four providers, against the slowest one alone.
 
-The sandbox (a thread of this process, loopback) adds 50 ms to every response, as a distant API
-would. One set of sync clients (``sb.clients()``: OpenAI, Basedash, Unsiloed, Daramex) reads the
-same window three ways:
+The sandbox (a process of its own, loopback: ``benchmarks._remote.RemoteSandbox``) adds 50 ms to
+every response, as a distant API would. One set of sync clients (``sb.clients()``: one per
+provider the sandbox emulates: OpenAI, Basedash, Unsiloed, Daramex, Anthropic, OpenRouter) reads
+the same window three ways:
 
 * ``collect``: ``usagekit.collect(clients, start, end)``, which fetches every provider
   concurrently and builds the :class:`~usagekit.UsageReport`;
 * each provider alone: ``list(client.records(start, end))``; the slowest of them is the
   baseline (concurrency can not beat it);
-* one after another: the four alone, back to back (what a plain loop over the clients costs),
-  timed as the sum of the four in one round.
+* one after another: each alone, back to back (what a plain loop over the clients costs),
+  timed as the sum of them in one round.
 
 OpenAI is the slowest by far: ``records()`` reads its eleven endpoints one after another (two
-pages each over this window), while the other three answer in one request each.
+pages each over this window), while most others answer in one or two requests each.
 
-The three are run alternately, each timed with garbage collection paused, best of N (for the
+The three are run alternately, each timed with the garbage collector on, best of N (for the
 providers alone, each provider's best). Before timing, every way must give the same number of
 records. The ratio is ``collect`` over the slowest provider alone (target 1.2); the ratio over
 the sequential loop is printed beside it.
@@ -26,9 +27,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import usagekit
-from usagekit.sandbox import serve
 
 from ._common import Result, best_of
+from ._remote import RemoteSandbox
 
 TARGET = 1.2
 NOW = "2026-11-15T12:00:00Z"
@@ -54,7 +55,7 @@ def run(smoke: bool = False) -> Result:
     latency = 0.01 if smoke else 0.05
     start, end = ("2026-11-14", "2026-11-15") if smoke else ("2026-10-01", "2026-11-15")
     repeats = 1 if smoke else 5
-    with serve(seed=1, now=NOW, latency=latency) as sb:
+    with RemoteSandbox(seed=1, now=NOW, latency=latency) as sb:
         clients = sb.clients()
         try:
             providers = [client.provider for client in clients]
@@ -88,7 +89,10 @@ def run(smoke: bool = False) -> Result:
         f"vs all one after another {best_collect / best_sequential:.2f}x; {sum(counts):,} "
         f"records, {requests} requests at +{latency * 1000:.0f} ms; collect "
         f"{best_collect * 1000:.0f} ms, slowest alone ({providers[slowest]}) {alone * 1000:.0f} "
-        f"ms, in a row {best_sequential * 1000:.0f} ms ({per_provider}); best of {repeats}",
+        f"ms, in a row {best_sequential * 1000:.0f} ms ({per_provider}); best of {repeats}, GC on",
+        what=f"`collect` over all {len(clients)} providers, +{latency * 1000:.0f} ms a request",
+        baseline="the slowest provider alone",
+        brief=f"all one after another: {best_collect / best_sequential:.2f}x",
     )
 
 

@@ -216,6 +216,11 @@ def run(smoke: bool = False) -> Result:
         worst / LIMIT_MB,
         1.0,
         f"peak RSS growth over {LIMIT_MB:g} MB, {count:,} records each: {parts}",
+        what=f"{count:,} records streamed into CSV, Parquet and the store",
+        baseline="interpreter RSS after imports",
+        brief=f"peak growth {worst:.0f} MB ("
+        + ", ".join(f"{sink} {growths[sink]:.0f}" for sink in SINKS)
+        + f") of {LIMIT_MB:g} MB",
     )
 
 

@@ -1,87 +1,76 @@
 """Benchmark 1: OpenAI completions pages into UsageRecords, against parsing alone.
 
-Both sides start from the same JSON bytes of completions pages grouped by model, project, user
-and api key, every result carrying OpenAI's full token breakdown (15 numeric fields). The
-baseline parses them into the wire models, as the client does; usagekit parses and normalizes.
-The ratio is per result.
+Both sides start from the same bytes: real completions pages at every bucket width (``1m``,
+``1h``, ``1d``) as the data server sent them to the client (see :mod:`benchmarks._pages`: grouped
+by project, user, API key, model, batch and service tier, 50 groups a bucket, 15 numeric fields a
+result). The baseline parses them into the wire models, as the client does
+(``usagekit._core.transport.decode_body``); usagekit parses and normalizes (the full path:
+``page_table`` once it exists, else ``page_records``). The two alternate, garbage collector on,
+best of N each; the ratio is per result, over the pages of all three widths, and each width's
+own ratio is printed beside it.
 """
 
 from __future__ import annotations
 
-import json
-import random
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from usagekit._core.transport import decode_body
-from usagekit._providers.openai._normalize import page_records
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 from ._common import Result, interleaved
+from ._pages import WIDTHS, full_path, full_path_name, real_pages
 
 TARGET = 5.0
-_NUMERIC = (
-    "input_tokens", "output_tokens", "input_cached_tokens", "input_cache_write_tokens",
-    "input_uncached_tokens", "input_text_tokens", "output_text_tokens",
-    "input_cached_text_tokens", "input_audio_tokens", "input_cached_audio_tokens",
-    "output_audio_tokens", "input_image_tokens", "input_cached_image_tokens",
-    "output_image_tokens", "num_model_requests",
-)  # fmt: skip
 
 
-def pages(count: int, buckets: int = 7, results: int = 40, seed: int = 1) -> list[bytes]:
-    """Completions pages as OpenAI sends them, grouped by model, project, user and api key."""
-    rng = random.Random(seed)
-    out = []
-    start = 1_793_491_200
-    for p in range(count):
-        data = []
-        for b in range(buckets):
-            day = start + (p * buckets + b) * 86400
-            rows: list[dict[str, Any]] = []
-            for r in range(results):
-                row: dict[str, Any] = {"object": "organization.usage.completions.result"}
-                row.update({name: rng.randrange(0, 1_000_000) for name in _NUMERIC})
-                row.update(
-                    project_id=f"proj_{r % 5}", user_id=f"user-{r % 11}",
-                    api_key_id=f"key_{r % 7}", model=("gpt-4o", "gpt-4o-mini", "o3")[r % 3],
-                    batch=None, service_tier=None,
-                )  # fmt: skip
-                rows.append(row)
-            data.append(
-                {"object": "bucket", "start_time": day, "end_time": day + 86400, "results": rows}
-            )
-        page = {"object": "page", "data": data, "has_more": p < count - 1, "next_page": f"page_{p}"}
-        out.append(json.dumps(page).encode())
-    return out
+def _each(work: Callable[[bytes], Any], bodies: list[bytes]) -> list[Any]:
+    return [work(body) for body in bodies]
 
 
 def run(smoke: bool = False) -> Result:
     """Time parsing alone and parsing plus normalizing, alternately; the ratio per result."""
     endpoint = ENDPOINTS_BY_NAME["completions"]
-    bodies = pages(2 if smoke else 20)
-    results = sum(len(b["results"]) for body in bodies for b in json.loads(body)["data"])
-    records = 0
+    by_width = real_pages(pages=1 if smoke else 3, buckets=2 if smoke else 20)
+    full = full_path()
+    repeats = 2 if smoke else 7
 
-    def parse_only() -> None:
-        for body in bodies:
-            decode_body(body, endpoint.page_type, provider="openai", endpoint="completions")
-
-    def parse_and_normalize() -> None:
-        nonlocal records
-        records = 0
+    def parse(bodies: list[bytes]) -> int:
+        results = 0
         for body in bodies:
             page = decode_body(body, endpoint.page_type, provider="openai", endpoint="completions")
-            records += len(page_records(endpoint, page))
+            results += sum(len(bucket.results) for bucket in page.data)
+        return results
 
-    base, full = interleaved(2 if smoke else 7, parse_only, parse_and_normalize)
-    per_base = base / results * 1e6
-    per_full = full / results * 1e6
+    figures = []
+    base_total = full_total = 0.0
+    results_total = records_total = 0
+    for width in WIDTHS:
+        bodies = by_width[width]
+        results = parse(bodies)
+        records = sum(full(body) for body in bodies)
+        base, cand = interleaved(repeats, partial(parse, bodies), partial(_each, full, bodies))
+        base_total += base
+        full_total += cand
+        results_total += results
+        records_total += records
+        figures.append(
+            f"{width} {cand / base:.2f}x ({base / results * 1e6:.1f} to "
+            f"{cand / results * 1e6:.1f} us/result)"
+        )
+    per_base = base_total / results_total * 1e6
+    per_full = full_total / results_total * 1e6
     return Result(
         "normalize",
-        full / base,
+        full_total / base_total,
         TARGET,
-        f"{results:,} results -> {records:,} records; parse {per_base:.1f} us/result, "
-        f"parse+normalize {per_full:.1f} us/result",
+        f"{results_total:,} results -> {records_total:,} records at 1m/1h/1d; parse "
+        f"{per_base:.1f} us/result, parse+normalize ({full_path_name()}) {per_full:.1f} "
+        f"us/result; by width: {', '.join(figures)}; best of {repeats}, GC on",
+        what="OpenAI completions pages of every width (grouped by every field) into records",
+        baseline="pydantic parsing the same JSON into the wire models",
+        brief=f"{per_base:.1f} to {per_full:.1f} us a result of 15 records",
     )
 
 

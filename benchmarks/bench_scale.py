@@ -1,0 +1,383 @@
+"""Benchmark: a year of hourly OpenAI completions, at N, 4N and 16N, end to end.
+
+The year a platform team syncs: 8,760 hourly buckets of completions for an organization of 50
+groups (project, user, API key, model, batch, service tier), each group active in an hour with
+probability 0.4 (so about 20 results an hour, every one with all 15 numeric fields: about 2.6
+million records). It is served over loopback by the data server (:mod:`benchmarks.dataserver`,
+a process of its own, synthetic data in the API's real shape) and read by a real
+``usagekit.OpenAIClient`` pointed at it. N is a sixteenth of the year (548 hours; 16N = 8,768
+hours, the year and 8 hours); ``--smoke`` uses N = 3 hours.
+
+Before anything is timed the server is walked once over the whole span, so every bucket is
+encoded and kept and the server does next to nothing while the client is measured. Then each
+measurement runs in a fresh Python process (``python -m benchmarks.bench_scale --child ...``),
+so no figure inherits another's memory or warm caches, once (the year is measured once, not
+best of N), garbage collector on:
+
+* ``stream``, per size: ``client.records(start, end, sources=["completions"],
+  bucket_width="1h")`` consumed record by record: records per second (wall) and per
+  CPU-second (``time.process_time``);
+* ``collect``, per size: ``usagekit.collect`` of that client (through a wrapper that reads
+  completions at ``1h``; it forwards the client's columnar ``_record_tables`` when that takes
+  the same arguments). Memory: the process's resident set after its imports, a one-hour
+  ``collect`` (which does the lazy imports) and a garbage collection is the baseline (Linux
+  ``VmRSS``); after ``collect`` the peak (``VmHWM``) minus the baseline is the peak, and the
+  resident set with the report alive (after a collection) minus the baseline is what the
+  report holds, per record. CPU per record at 16N over N shows whether the cost grows with
+  N (target 1.1x: the ratio of this benchmark);
+* at N and 16N, in the same process after the memory readings (pandas and pyarrow imported
+  first, as a long-running program has them): ``report.to_csv``, ``report.to_parquet`` and
+  ``report.to_pandas()``, records per second each (at 16N) and CPU per record 16N/N;
+* ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
+  (the wrapper reads an open end as the end of the size): rows per second written at 16N, end
+  to end (the fetch and normalization included, which the 16N stream time shows), CPU per
+  row 16N/N, and bytes a row on disk.
+
+Every figure is printed with its target; ``python -m benchmarks scale`` takes a few minutes on
+a quiet 2-CPU machine (the year is fetched and normalized five times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ._common import Check, Result, current_rss_bytes, peak_rss_bytes, run_child
+
+START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+N_HOURS = 548
+SMOKE_HOURS = 3
+GROUPS = 50
+ACTIVE = 0.4
+SOURCES = ("completions",)
+_MODULE = "benchmarks.bench_scale"
+CPU_GROWTH = 1.1
+PEAK_LIMIT = 400e6
+HELD_LIMIT = 150.0
+EXPORT_RATE = 500_000.0
+STORE_RATE = 150_000.0
+
+
+class Hourly:
+    """An OpenAI client as ``collect`` and ``sync`` see it, reading completions at ``1h``.
+
+    ``collect(clients, start, end)`` and ``sync`` call ``records(start, end)``; this passes the
+    benchmark's sources and width on. When the client has a columnar ``_record_tables`` that
+    takes the same arguments, it is offered too, so the wrapper never hides a faster path.
+
+    Args:
+        client: A sync ``usagekit.OpenAIClient``.
+        until: What an open end (``end=None``, as ``sync`` asks) means; None: up to now.
+    """
+
+    provider = "openai"
+
+    def __init__(self, client: Any, until: datetime | None = None) -> None:
+        self._client = client
+        self._until = until
+        tables = getattr(client, "_record_tables", None)
+        if tables is not None and _takes(tables, "sources", "bucket_width"):
+            self._record_tables = self._tables
+
+    def records(self, start: Any = None, end: Any = None) -> Iterable[Any]:
+        """The client's records of completions at ``1h``."""
+        records: Iterable[Any] = self._client.records(
+            start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
+        )
+        return records
+
+    def _tables(self, start: Any = None, end: Any = None) -> Iterable[Any]:
+        tables: Iterable[Any] = self._client._record_tables(
+            start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
+        )
+        return tables
+
+    @property
+    def path(self) -> str:
+        """``"_record_tables"`` when collect can take the columnar path, else ``"records"``."""
+        return "_record_tables" if hasattr(self, "_record_tables") else "records"
+
+
+def _takes(function: Any, *names: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return all(name in parameters for name in names)
+
+
+def _window(hours: int) -> tuple[datetime, datetime]:
+    return START, START + timedelta(hours=hours)
+
+
+def _client(url: str) -> Any:
+    import usagekit
+
+    from .dataserver import API_KEY
+
+    return usagekit.OpenAIClient(api_key=API_KEY, base_url=f"{url}/v1")
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(began: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - began[0], cpu - began[1]
+
+
+def child_stream(url: str, hours: int) -> dict[str, Any]:
+    """Consume ``records()`` over ``hours`` hours (this process is the measurement)."""
+    client = _client(url)
+    start, end = _window(hours)
+    count = 0
+    gc.collect()
+    began = _clock()
+    for _ in client.records(start, end, sources=list(SOURCES), bucket_width="1h"):
+        count += 1
+    wall, cpu = _since(began)
+    client.close()
+    return {"records": count, "wall": wall, "cpu": cpu}
+
+
+def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
+    """``collect`` over ``hours`` hours with its memory; then the exports when asked."""
+    import usagekit
+
+    client = _client(url)
+    source = Hourly(client)
+    start, end = _window(hours)
+    usagekit.collect([source], start, start + timedelta(hours=1))  # the lazy imports, once
+    gc.collect()
+    baseline = current_rss_bytes() or peak_rss_bytes()
+    began = _clock()
+    report = usagekit.collect([source], start, end)
+    wall, cpu = _since(began)
+    peak = peak_rss_bytes()
+    if report.failures:
+        raise RuntimeError(f"collect failed: {report.failures}")
+    gc.collect()
+    held = (current_rss_bytes() or peak) - baseline
+    count = len(report.records)
+    out: dict[str, Any] = {
+        "records": count,
+        "wall": wall,
+        "cpu": cpu,
+        "baseline": baseline,
+        "peak": peak - baseline,
+        "held": held,
+        "path": source.path,
+    }
+    if exports:
+        import pandas  # imported before timing, as a long-running program has them
+        import pyarrow.parquet
+
+        del pandas, pyarrow
+        with tempfile.TemporaryDirectory(prefix="usagekit-bench-scale-") as directory:
+            works: dict[str, Callable[[], int]] = {
+                "csv": lambda: int(report.to_csv(Path(directory) / "year.csv")),
+                "parquet": lambda: int(report.to_parquet(Path(directory) / "year.parquet")),
+                "pandas": lambda: len(report.to_pandas()),
+            }
+            for name, work in works.items():
+                gc.collect()
+                began = _clock()
+                written = work()
+                wall, cpu = _since(began)
+                if written != count:
+                    raise RuntimeError(f"{name} wrote {written} records of {count}")
+                out[name] = {"wall": wall, "cpu": cpu}
+        out["peak_after_exports"] = peak_rss_bytes() - baseline
+    client.close()
+    return out
+
+
+def child_store(url: str, hours: int) -> dict[str, Any]:
+    """``sync`` into a new store from the year's start, ``hours`` hours."""
+    import usagekit
+
+    client = _client(url)
+    with tempfile.TemporaryDirectory(prefix="usagekit-bench-store-") as directory:
+        path = Path(directory) / "usage.sqlite"
+        with usagekit.Store(path) as store:
+            gc.collect()
+            began = _clock()
+            source = Hourly(client, until=START + timedelta(hours=hours))
+            result = usagekit.sync(store, [source], since=START)
+            wall, cpu = _since(began)
+        if not result.ok:
+            raise RuntimeError(f"sync failed: {[p.error for p in result.failures]}")
+        size = sum(f.stat().st_size for f in Path(directory).iterdir() if f.is_file())
+    client.close()
+    return {"rows": result.written, "wall": wall, "cpu": cpu, "bytes": size}
+
+
+def _warm(url: str, hours: int) -> None:
+    """Walk the span once at the client's query, so the server has every bucket encoded."""
+    import httpx
+
+    from ._pages import GROUP_BY
+    from .dataserver import API_KEY
+
+    step = 168
+    with httpx.Client(timeout=600) as http:
+        for first in range(0, hours, step):
+            begin = START + timedelta(hours=first)
+            finish = START + timedelta(hours=min(hours, first + step))
+            params = [
+                ("start_time", str(int(begin.timestamp()))),
+                ("end_time", str(int(finish.timestamp()))),
+                ("bucket_width", "1h"),
+                *(("group_by", name) for name in GROUP_BY),
+                ("limit", str(step)),
+            ]
+            response = http.get(
+                f"{url}/v1/organization/usage/completions",
+                params=tuple(params),
+                headers={"Authorization": f"Bearer {API_KEY}"},
+            )
+            response.raise_for_status()
+
+
+def _rate(count: float, seconds: float) -> float:
+    """Items per second (infinite for no time at all)."""
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def _per(figures: dict[str, Any], key: str = "cpu", count: str = "records") -> float:
+    return float(figures[key]) / max(1, int(figures[count]))
+
+
+def _growth(small: dict[str, Any], large: dict[str, Any], count: str = "records") -> float:
+    """CPU per item at 16N over CPU per item at N."""
+    return _per(large, count=count) / _per(small, count=count)
+
+
+def run(smoke: bool = False) -> Result:
+    """Stream, collect (memory), export and store the year; see the docstring."""
+    from .dataserver import serve_data
+
+    unit = SMOKE_HOURS if smoke else N_HOURS
+    sizes = {"N": unit, "4N": 4 * unit, "16N": 16 * unit}
+    now = (START + timedelta(hours=sizes["16N"])).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stream: dict[str, dict[str, Any]] = {}
+    held: dict[str, dict[str, Any]] = {}
+    store: dict[str, dict[str, Any]] = {}
+    with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
+        _warm(server.url, sizes["16N"])
+        for label, hours in sizes.items():
+            stream[label] = run_child(_MODULE, ["--child", "stream", server.url, str(hours)])
+            args = ["--child", "collect", server.url, str(hours)]
+            ends = label in ("N", "16N")
+            held[label] = run_child(_MODULE, [*args, "--exports"] if ends else args)
+            if ends:
+                store[label] = run_child(_MODULE, ["--child", "store", server.url, str(hours)])
+    year, small = held["16N"], held["N"]
+    count = int(year["records"])
+    if store["16N"]["rows"] != count or stream["16N"]["records"] != count:
+        raise RuntimeError(
+            f"the year gave {stream['16N']['records']} records streamed, {count} collected, "
+            f"{store['16N']['rows']} stored"
+        )
+    exports = ("csv", "parquet", "pandas")
+    rates = {name: _rate(count, year[name]["wall"]) for name in exports}
+    store_rate = _rate(store["16N"]["rows"], store["16N"]["wall"])
+    growth = {
+        "stream": _growth(stream["N"], stream["16N"]),
+        "collect": _growth(small, year),
+        **{
+            name: _growth(
+                {"cpu": small[name]["cpu"], "records": small["records"]},
+                {"cpu": year[name]["cpu"], "records": count},
+            )
+            for name in exports
+        },
+        "store": _growth(store["N"], store["16N"], count="rows"),
+    }
+    sizes_text = "; ".join(
+        f"{label} ({hours:,} h, {stream[label]['records']:,} records): stream "
+        f"{_rate(stream[label]['records'], stream[label]['wall']) / 1000:.0f}k/s "
+        f"({_rate(stream[label]['records'], stream[label]['cpu']) / 1000:.0f}k/CPU-s, "
+        f"{_per(stream[label]) * 1e6:.2f} us), collect {held[label]['wall']:.1f} s "
+        f"({_per(held[label]) * 1e6:.2f} us CPU), peak +{held[label]['peak'] / 1e6:.0f} MB, "
+        f"held {held[label]['held'] / held[label]['records']:.0f} B/record"
+        for label, hours in sizes.items()
+    )
+    exports_text = ", ".join(
+        f"{name} {year[name]['wall']:.1f} s ({rates[name] / 1000:.0f}k/s)" for name in exports
+    )
+    growth_text = ", ".join(f"{name} {value:.2f}x" for name, value in growth.items())
+    checks = (
+        Check("stream CPU/record 16N/N", growth["stream"], CPU_GROWTH, style="ratio"),
+        Check("to_pandas CPU/record 16N/N", growth["pandas"], CPU_GROWTH, style="ratio"),
+        Check("store CPU/row 16N/N", growth["store"], CPU_GROWTH, style="ratio"),
+        Check("collect peak", year["peak"], PEAK_LIMIT, strict=True, style="megabytes"),
+        Check(
+            "report held", year["held"] / count, HELD_LIMIT, strict=True, style="bytes",
+            unit="record",
+        ),
+        Check("to_csv", rates["csv"], EXPORT_RATE, style="rate", at_least=True),
+        Check("to_parquet", rates["parquet"], EXPORT_RATE, style="rate", at_least=True),
+        Check("to_pandas", rates["pandas"], EXPORT_RATE, style="rate", at_least=True),
+        Check("store sync", store_rate, STORE_RATE, style="rate", at_least=True, unit="rows"),
+    )  # fmt: skip
+    top = store["16N"]
+    return Result(
+        "scale",
+        growth["collect"],
+        CPU_GROWTH,
+        f"collect CPU/record 16N/N; {sizes_text} | 16N: {exports_text}, peak after exports "
+        f"+{year['peak_after_exports'] / 1e6:.0f} MB; store sync {top['wall']:.1f} s "
+        f"({store_rate / 1000:.0f}k rows/s, {top['cpu']:.1f} CPU-s), "
+        f"{top['bytes'] / max(1, top['rows']):.0f} B/row on disk | CPU per item 16N/N: "
+        f"{growth_text} | collect via {year['path']}; {GROUPS} groups, {ACTIVE:g} active, one "
+        "run each, GC on",
+        checks=checks,
+        what=(
+            f"a year of hourly completions ({count:,} records) over loopback, at N, 4N, 16N"
+            if not smoke
+            else f"hourly completions ({count:,} records, smoke size) at N, 4N, 16N"
+        ),
+        baseline="CPU per record at N (collect)",
+        brief=(
+            f"records() {_rate(stream['16N']['records'], stream['16N']['cpu']) / 1000:.0f}k "
+            f"records/CPU-s; collect {year['wall']:.0f} s"
+        ),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """With ``--child``, run one measurement here and print it as JSON; else the benchmark."""
+    parser = argparse.ArgumentParser(prog=f"python -m {_MODULE}")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "HOURS"))
+    parser.add_argument("--exports", action="store_true")
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args(argv)
+    if args.child is None:
+        print(run(smoke=args.smoke).line())
+        return
+    kind, url, hours = args.child
+    if kind == "stream":
+        figures = child_stream(url, int(hours))
+    elif kind == "collect":
+        figures = child_collect(url, int(hours), args.exports)
+    elif kind == "store":
+        figures = child_store(url, int(hours))
+    else:
+        raise SystemExit(f"unknown child {kind!r}")
+    sys.stdout.write(json.dumps(figures) + os.linesep)
+
+
+if __name__ == "__main__":
+    main()
