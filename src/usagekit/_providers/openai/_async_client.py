@@ -187,25 +187,38 @@ class AsyncOpenAIClient(AsyncClientBase):
         return walk_pages(self._transport, plan, concurrency=concurrency)
 
     def _record_tables(
-        self, start: TimeLike | None = None, end: TimeLike | None = None
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        bucket_width: BucketWidth = "1d",
+        group_by: Sequence[str] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> AsyncGenerator[RecordTable, None]:
-        """What :meth:`records` yields with its defaults, a page at a time, in columns.
+        """What :meth:`records` yields, a page at a time, in columns.
 
-        ``collect`` reads this instead of :meth:`records`, so that a year of records is never
-        built as objects: the same records, in the same order.
+        ``collect`` and ``sync`` read this instead of :meth:`records`, so that a year of
+        records is never built as objects: the same records, in the same order.
 
         Args:
             start: Window start (as :meth:`records`).
-            end: Window end (as :meth:`records`).
+            end: Window end.
+            sources: Endpoint names; None for all 11.
+            bucket_width: ``"1m"``, ``"1h"`` or ``"1d"``.
+            group_by: As :meth:`records`.
+            concurrency: Endpoints read at once.
 
         Returns:
             An async iterator of one table per page.
 
         Raises:
-            ConfigError: A malformed window, before any request.
+            ConfigError: What :meth:`records` refuses, before any request.
         """
-        plan = plan_records(start, end, sources=None, bucket_width="1d", group_by=None)
-        return self._tables(plan, DEFAULT_CONCURRENCY)
+        plan = plan_records(
+            start, end, sources=sources, bucket_width=bucket_width, group_by=group_by
+        )
+        return self._tables(plan, check_concurrency(concurrency))
 
     async def _tables(self, plan: Plan, concurrency: int) -> AsyncGenerator[RecordTable, None]:
         seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
