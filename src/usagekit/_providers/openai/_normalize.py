@@ -57,14 +57,13 @@ def _usage_rows(table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucke
     end = bucket.end_time
     source = endpoint.name
     codes = [(m.field, table.measure_code(m.field, m.unit, m.kind)) for m in endpoint.metrics]
+    fields = [field for field, _ in codes]
     attribute_fields = endpoint.attributes
     intern, shared = table.intern, table.shared_attributes
-    add_group, add_row = table.add_group, table.add_row
+    add_group, add_counts = table.add_group, table.add_counts
     for result in bucket.results:
         values: dict[str, Any] = result.__dict__
-        present = [
-            (code, value) for field, code in codes if (value := values.get(field)) is not None
-        ]
+        present = [code for field, code in codes if values.get(field) is not None]
         if not present:
             continue
         attributes = (
@@ -94,8 +93,7 @@ def _usage_rows(table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucke
             ),
             attributes,
         )
-        for code, value in present:
-            add_row(group, code, value)
+        add_counts(group, present, [v for field in fields if (v := values.get(field)) is not None])
 
 
 _NO_ATTRIBUTES: dict[str, str] = {}
