@@ -7,14 +7,16 @@ as a JSON *string* holding the exact decimal, and ``attributes`` as a nested obj
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
 from .._core.errors import ExportError
 from .._core.records import UsageRecord
+from .._core.table import Group
 from ._columns import RECORD_COLUMNS, build_record, record_values
+from ._table import LineFormat, as_table, attribute_texts, table_lines
 from ._targets import TextTarget, describe, text_sink, text_source
-from ._values import json_string
+from ._values import format_time, json_string
 
 __all__ = ["read_jsonl", "write_jsonl"]
 
@@ -32,13 +34,49 @@ def _jsonl_line(record: UsageRecord) -> str:
     return "".join(parts)
 
 
+def _jsonl_format() -> LineFormat:
+    """JSON Lines as :func:`_jsonl_line` writes them, in the parts :func:`table_lines` joins."""
+    encode = json_string
+    keys = dict(zip(RECORD_COLUMNS, _JSON_KEYS, strict=True))
+    attributes_text = attribute_texts()
+
+    def value(text: str | None) -> str:
+        return "null" if text is None else encode(text)
+
+    def group(group: Group) -> tuple[str, str]:
+        middle = (
+            f'"{keys["provider"]}{encode(group[1])}{keys["source"]}{encode(group[2])}'
+            f"{keys['start']}{encode(format_time(group[3]))}"
+            f"{keys['end']}{encode(format_time(group[4]))}{keys['metric']}"
+        )
+        return keys["id"] + '"' + group[0], middle
+
+    def measure(metric: str, unit: str, kind: str, suffix: str) -> tuple[str, str, str]:
+        # the id's string is closed by the group's middle; the quantity is a JSON string
+        return (
+            suffix,
+            f'{encode(metric)}{keys["quantity"]}"',
+            f'"{keys["unit"]}{encode(unit)}{keys["kind"]}{encode(kind)}',
+        )
+
+    names = RECORD_COLUMNS[9:16]
+
+    def tail(group: Group, attributes: Mapping[str, str]) -> str:
+        dimensions = "".join(
+            [keys[name] + value(text) for name, text in zip(names, group[5:12], strict=True)]
+        )
+        return f"{dimensions}{keys['attributes']}{attributes_text(attributes)}}}\n"
+
+    return LineFormat(group, measure, tail)
+
+
 def write_jsonl(records: Iterable[UsageRecord], target: TextTarget) -> int:
     """Write records as JSON Lines, streaming: one compact object per line.
 
     Each object has the :data:`RECORD_COLUMNS` as keys, in order; ``quantity`` is a JSON
     *string* holding the exact decimal (``"0.1000000000000000055511151231257827"``), so no
     JSON parser can round it through a float; ``attributes`` is a nested object; missing
-    dimensions are ``null``.
+    dimensions are ``null``. A report's records are written from their columns (same file).
 
     Args:
         records: Any iterable of records, walked once.
@@ -53,8 +91,13 @@ def write_jsonl(records: Iterable[UsageRecord], target: TextTarget) -> int:
         OSError: The file cannot be written.
     """
     count = 0
+    table = as_table(records)
     with text_sink(target) as out:
         write = out.write
+        if table is not None:
+            for chunk in table_lines(table, _jsonl_format()):
+                write(chunk)
+            return len(table)
         for record in records:
             write(_jsonl_line(record))
             count += 1
