@@ -19,7 +19,7 @@ from typing import Any
 
 from .._core.errors import ExportError
 from .._core.table import G_ATTRIBUTES, RecordTable
-from ._table import attribute_texts, special_rows
+from ._table import attribute_texts, distinct_values, special_rows
 
 __all__ = ["column_array", "record_arrays"]
 
@@ -80,10 +80,11 @@ def record_arrays(
         pa.array([group[position] for group in groups], type=string)
         for position in (0, 1, 2)  # the id's first half, provider, source
     ]
-    times = [
-        pa.array([group[position] for group in groups], type=timestamp_type)
-        for position in (3, 4)
-    ]
+    times = []
+    for moments in ([group[3] for group in groups], [group[4] for group in groups]):
+        distinct, numbers = distinct_values(moments)  # a few thousand: converted once each
+        converted = pa.array(distinct, type=timestamp_type)
+        times.append(converted.take(pa.array(numbers, type=pa.uint32())))
     dimensions = [
         pa.array([group[position] for group in groups], type=string) for position in range(5, 12)
     ]
@@ -162,7 +163,10 @@ def _decimal_array(
                 group = table.groups()[table.group_index()[row]]
                 suffix = table.measures()[table.measure_index()[row]][3]
                 raise fit_error(
-                    "quantity", value, record=f"record {group[0]}{suffix}", where=where,
+                    "quantity",
+                    value,
+                    record=f"record {group[0]}{suffix}",
+                    where=where,
                     line=row + 1,
                 ) from None
         raise ExportError(

@@ -13,12 +13,14 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from .._core.records import UsageRecord
-from .._core.table import G_ATTRIBUTES, Group, RecordTable, Row
+from .._core.table import G_ATTRIBUTES, RecordTable, Row
 from ._values import attributes_json, format_decimal
 
 __all__ = [
@@ -26,10 +28,13 @@ __all__ = [
     "LineFormat",
     "as_table",
     "attribute_texts",
+    "distinct_values",
     "special_rows",
     "table_lines",
     "table_rows",
 ]
+
+_Value = TypeVar("_Value", bound=Hashable)
 
 CHUNK_ROWS = 8192
 """Records joined into one string before it is written (a few MB at most)."""
@@ -45,6 +50,20 @@ def as_table(records: Iterable[UsageRecord]) -> RecordTable | None:
         The table, or None.
     """
     return records if isinstance(records, RecordTable) else None
+
+
+def distinct_values(values: Iterable[_Value]) -> tuple[list[_Value], list[int]]:
+    """The distinct values in order of first appearance, and each value's number among them.
+
+    Args:
+        values: Hashable values (a table's group times: a few thousand distinct ones).
+
+    Returns:
+        ``(distinct, numbers)`` with ``distinct[numbers[i]] == values[i]``.
+    """
+    known: dict[_Value, int] = {}
+    numbers = [known.setdefault(value, len(known)) for value in values]
+    return list(known), numbers
 
 
 def special_rows(table: RecordTable) -> list[int]:
@@ -81,24 +100,26 @@ def attribute_texts() -> Callable[[Mapping[str, str]], str]:
 class LineFormat:
     """How a text format writes one record's line, in parts shared by groups and measures.
 
-    A line is ``head + suffix + middle + metric + quantity + unit + tail``: ``head`` and
-    ``middle`` from the group (:attr:`group`), ``suffix``, ``metric`` and ``unit`` from the
-    measure (:attr:`measure`), the quantity's exact text, and ``tail`` from the group's
-    dimensions and the record's attributes (:attr:`tail`).
+    A line is ``opening + id's group half + suffix + interval + metric + quantity + unit +
+    tail``: ``interval`` from the group's provider, source and times, ``suffix``, ``metric``
+    and ``unit`` from the measure, the quantity's exact text, and ``tail`` from the group's
+    dimensions and the record's attributes. Each is computed once per distinct value.
 
     Attributes:
-        group: ``group(group) -> (head, middle)``: the text before the id's measure half, and
-            the text from after it up to the metric.
+        opening: The text before the id.
+        interval: ``interval(provider, source, start, end) -> text``: from the end of the id
+            up to the metric.
         measure: ``measure(metric, unit, kind, id suffix) -> (suffix, metric, unit)``: the
-            id's measure half and what follows up to the metric, the metric's text up to the
-            quantity, and the text from the quantity's end up to the dimensions.
-        tail: ``tail(group, attributes) -> text``: the dimensions, the attributes and the
-            line's end.
+            id's measure half, the metric's text up to the quantity, and the text from the
+            quantity's end up to the dimensions.
+        tail: ``tail(dimensions, attributes) -> text``: the seven dimensions, the attributes
+            and the line's end.
     """
 
-    group: Callable[[Group], tuple[str, str]]
+    opening: str
+    interval: Callable[[str, str, datetime, datetime], str]
     measure: Callable[[str, str, str, str], tuple[str, str, str]]
-    tail: Callable[[Group, Mapping[str, str]], str]
+    tail: Callable[[tuple[str | None, ...], Mapping[str, str]], str]
 
 
 def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
@@ -112,14 +133,26 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
         Strings of whole lines, in record order.
     """
     groups = table.groups()
-    heads: list[str] = []
+    opening = line.opening
+    heads = [opening + group[0] for group in groups]
     middles: list[str] = []
     tails: list[str] = []
+    # groups repeat the same few intervals and dimension values: each is formatted once
+    known_middles: dict[tuple[Any, ...], str] = {}
+    known_tails: dict[tuple[Any, ...], str] = {}
     for group in groups:
-        head, middle = line.group(group)
-        heads.append(head)
+        interval = group[1:5]
+        middle = known_middles.get(interval)
+        if middle is None:
+            middle = known_middles[interval] = line.interval(*interval)
         middles.append(middle)
-        tails.append(line.tail(group, group[G_ATTRIBUTES]))
+        attributes = group[G_ATTRIBUTES]
+        dimensions = group[5:12]
+        shared = (*dimensions, id(attributes))  # the group keeps its attributes alive
+        tail = known_tails.get(shared)
+        if tail is None:
+            tail = known_tails[shared] = line.tail(dimensions, attributes)
+        tails.append(tail)
     suffixes: list[str] = []
     metrics: list[str] = []
     units: list[str] = []
@@ -129,7 +162,11 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
         metrics.append(texts[1])
         units.append(texts[2])
     group_index, measure_index = table.group_index(), table.measure_index()
-    ints, decimals, overrides = table.int_quantities(), table.decimal_quantities(), table.row_attributes()
+    ints, decimals, overrides = (
+        table.int_quantities(),
+        table.decimal_quantities(),
+        table.row_attributes(),
+    )
     special = special_rows(table)
     total = len(group_index)
     for first in range(0, total, CHUNK_ROWS):
@@ -155,9 +192,9 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
             value = decimals.get(row)
             if value is not None:
                 parts[at + 4] = format_decimal(value)
-            attributes = overrides.get(row)
-            if attributes is not None:
-                parts[at + 6] = line.tail(groups[group_index[row]], attributes)
+            own = overrides.get(row)
+            if own is not None:
+                parts[at + 6] = line.tail(groups[group_index[row]][5:12], own)
         yield "".join(parts)
 
 
@@ -205,4 +242,3 @@ def table_rows(table: RecordTable, codes: Iterable[int]) -> Iterator[tuple[int, 
                 overrides.get(row, group[G_ATTRIBUTES]),
             ),
         )
-

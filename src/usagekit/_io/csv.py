@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import IO
 
 from .._core.errors import ExportError
 from .._core.records import UsageRecord
-from .._core.table import Group, RecordTable
+from .._core.table import RecordTable
 from ._columns import RECORD_COLUMNS, build_record, check_columns, record_values
 from ._table import LineFormat, as_table, attribute_texts, table_lines
 from ._targets import TextTarget, describe, text_sink, text_source
@@ -145,24 +146,27 @@ def _csv_records(stream: IO[str]) -> Iterator[tuple[int, list[str | None]]]:
 
 def _csv_format() -> LineFormat:
     """CSV lines as :func:`csv_line` writes them, in the parts :func:`table_lines` joins."""
-    field = _csv_field
+    texts: dict[str | None, str] = {}
+
+    def field(value: str | None) -> str:
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = _csv_field(value)
+        return text
+
     attributes_text = attribute_texts()
 
-    def group(group: Group) -> tuple[str, str]:
-        middle = (
-            f",{field(group[1])},{field(group[2])},{format_time(group[3])},"
-            f"{format_time(group[4])},"
-        )
-        return group[0], middle
+    def interval(provider: str, source: str, start: datetime, end: datetime) -> str:
+        return f",{field(provider)},{field(source)},{format_time(start)},{format_time(end)},"
 
     def measure(metric: str, unit: str, kind: str, suffix: str) -> tuple[str, str, str]:
         return suffix, field(metric) + ",", f",{field(unit)},{field(kind)}"
 
-    def tail(group: Group, attributes: Mapping[str, str]) -> str:
-        dimensions = ",".join([field(value) for value in group[5:12]])
-        return f",{dimensions},{field(attributes_text(attributes))}\r\n"
+    def tail(dimensions: tuple[str | None, ...], attributes: Mapping[str, str]) -> str:
+        values = ",".join([field(value) for value in dimensions])
+        return f",{values},{_csv_field(attributes_text(attributes))}\r\n"
 
-    return LineFormat(group, measure, tail)
+    return LineFormat("", interval, measure, tail)
 
 
 def _write_table(table: RecordTable, out: IO[str]) -> int:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from .._core.errors import ExportError
 from .._core.records import UsageRecord
-from .._core.table import Group
 from ._columns import RECORD_COLUMNS, build_record, record_values
 from ._table import LineFormat, as_table, attribute_texts, table_lines
 from ._targets import TextTarget, describe, text_sink, text_source
@@ -39,35 +39,34 @@ def _jsonl_format() -> LineFormat:
     encode = json_string
     keys = dict(zip(RECORD_COLUMNS, _JSON_KEYS, strict=True))
     attributes_text = attribute_texts()
+    names = RECORD_COLUMNS[9:16]
 
-    def value(text: str | None) -> str:
-        return "null" if text is None else encode(text)
-
-    def group(group: Group) -> tuple[str, str]:
-        middle = (
-            f'"{keys["provider"]}{encode(group[1])}{keys["source"]}{encode(group[2])}'
-            f"{keys['start']}{encode(format_time(group[3]))}"
-            f"{keys['end']}{encode(format_time(group[4]))}{keys['metric']}"
+    def interval(provider: str, source: str, start: datetime, end: datetime) -> str:
+        # closes the id's string
+        return (
+            f'"{keys["provider"]}{encode(provider)}{keys["source"]}{encode(source)}'
+            f"{keys['start']}{encode(format_time(start))}"
+            f"{keys['end']}{encode(format_time(end))}{keys['metric']}"
         )
-        return keys["id"] + '"' + group[0], middle
 
     def measure(metric: str, unit: str, kind: str, suffix: str) -> tuple[str, str, str]:
-        # the id's string is closed by the group's middle; the quantity is a JSON string
+        # the quantity is a JSON string
         return (
             suffix,
             f'{encode(metric)}{keys["quantity"]}"',
             f'"{keys["unit"]}{encode(unit)}{keys["kind"]}{encode(kind)}',
         )
 
-    names = RECORD_COLUMNS[9:16]
-
-    def tail(group: Group, attributes: Mapping[str, str]) -> str:
-        dimensions = "".join(
-            [keys[name] + value(text) for name, text in zip(names, group[5:12], strict=True)]
+    def tail(dimensions: tuple[str | None, ...], attributes: Mapping[str, str]) -> str:
+        values = "".join(
+            [
+                keys[name] + ("null" if value is None else encode(value))
+                for name, value in zip(names, dimensions, strict=True)
+            ]
         )
-        return f"{dimensions}{keys['attributes']}{attributes_text(attributes)}}}\n"
+        return f"{values}{keys['attributes']}{attributes_text(attributes)}}}\n"
 
-    return LineFormat(group, measure, tail)
+    return LineFormat(keys["id"] + '"', interval, measure, tail)
 
 
 def write_jsonl(records: Iterable[UsageRecord], target: TextTarget) -> int:

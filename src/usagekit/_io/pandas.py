@@ -10,6 +10,7 @@ same values (the same strings, often the very same objects) as from records.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from .._core.records import UsageRecord
 from .._core.table import G_ATTRIBUTES, RecordTable
 from ._columns import RECORD_COLUMNS, TIME_COLUMNS
 from ._optional import import_optional
-from ._table import as_table
+from ._table import as_table, distinct_values
 
 if TYPE_CHECKING:
     from .._report import UsageReport
@@ -104,11 +105,10 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
         column[:] = values
         return column
 
-    def times(position: int) -> Any:
-        distinct: dict[Any, int] = {}
-        numbers = [distinct.setdefault(group[position], len(distinct)) for group in groups]
-        moments = pd.to_datetime(pd.Series(list(distinct), dtype=object), utc=True)
-        return pd.Series(moments.array.take(np.asarray(numbers, dtype=np.intp)[rows]))
+    def times(moments: list[datetime]) -> Any:
+        distinct, numbers = distinct_values(moments)
+        converted = pd.to_datetime(pd.Series(distinct, dtype=object), utc=True)
+        return pd.Series(converted.array.take(np.asarray(numbers, dtype=np.intp)[rows]))
 
     copies: dict[int, dict[str, str]] = {}  # one fresh dict per distinct shared dict
 
@@ -122,7 +122,6 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
     attributes = by_group([own(group[G_ATTRIBUTES]) for group in groups]).take(rows)
     for row, values in table.row_attributes().items():
         attributes[row] = dict(values)
-    del copies  # the dicts stay referenced by the column only
     ints = table.int_quantities()
     if decimal:
         quantities: Any = list(map(Decimal, ints))
@@ -139,8 +138,8 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
         ),
         "provider": by_group([group[1] for group in groups]).take(rows),
         "source": by_group([group[2] for group in groups]).take(rows),
-        "start": times(3),
-        "end": times(4),
+        "start": times([group[3] for group in groups]),
+        "end": times([group[4] for group in groups]),
         "metric": by_group([measure[0] for measure in measures]).take(codes),
         "quantity": quantities,
         "unit": by_group([measure[1] for measure in measures]).take(codes),

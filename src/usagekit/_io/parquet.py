@@ -100,9 +100,7 @@ def check_batch_size(batch_size: int) -> None:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def fit_error(
-    name: str, value: Decimal, *, record: str, where: str, line: int
-) -> ExportError:
+def fit_error(name: str, value: Decimal, *, record: str, where: str, line: int) -> ExportError:
     """The error for a decimal that ``decimal128(38, 18)`` cannot hold exactly.
 
     Args:
