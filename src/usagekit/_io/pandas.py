@@ -122,13 +122,13 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
     attributes = by_group([own(group[G_ATTRIBUTES]) for group in groups]).take(rows)
     for row, values in table.row_attributes().items():
         attributes[row] = dict(values)
-    ints = table.int_quantities()
+    ints = np.asarray(memoryview(table.int_quantities()))
     if decimal:
-        quantities: Any = list(map(Decimal, ints))
+        quantities = _decimals(np, ints)
         for row, value in table.decimal_quantities().items():
             quantities[row] = value
     else:
-        quantities = np.asarray(memoryview(ints)).astype(np.float64)
+        quantities = ints.astype(np.float64)
         for row, value in table.decimal_quantities().items():
             quantities[row] = float(value)
     data: dict[str, Any] = {
@@ -149,11 +149,25 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
         data[name] = by_group([group[position] for group in groups]).take(rows)
     data["attributes"] = attributes
     for name in RECORD_COLUMNS:
-        if name == "quantity":
-            data[name] = pd.Series(data[name], dtype=object if decimal else "float64")
-        elif name not in TIME_COLUMNS:
-            data[name] = pd.Series(data[name], dtype=object)
-    return pd.DataFrame(data, columns=list(RECORD_COLUMNS))
+        if name not in TIME_COLUMNS:  # fresh arrays: the frame takes them as they are
+            data[name] = pd.Series(data[name], dtype=data[name].dtype, copy=False)
+    return pd.DataFrame(data, columns=list(RECORD_COLUMNS), copy=False)
+
+
+_SMALL = 1024
+"""Quantities below this share one ``Decimal`` each (they are immutable): zero counts abound."""
+
+
+def _decimals(np: Any, ints: Any) -> Any:
+    """The exact ``Decimal`` of each int64, as an object array."""
+    column = np.empty(len(ints), dtype=object)
+    small = (ints >= 0) & (ints < _SMALL)
+    shared = np.empty(_SMALL, dtype=object)
+    shared[:] = [Decimal(value) for value in range(_SMALL)]
+    column[small] = shared[ints[small]]
+    large = ~small
+    column[large] = list(map(Decimal, ints[large].tolist()))
+    return column
 
 
 def summary_frame(report: UsageReport, by: str | Sequence[str]) -> Any:
