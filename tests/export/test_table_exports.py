@@ -85,14 +85,14 @@ def corner_records() -> list[UsageRecord]:
             attributes={"charge_model": "gpt-4o", "charge_kind": "input"},
         )
     )
-    # levels: a series over time, and two series in one group
-    for hour, amount in [(0, 5), (2, 7), (1, 9)]:
+    # levels: a series over time (two values ending at once: the first one counts)
+    for start, end, amount in [(0, 1, 5), (2, 3, 7), (1, 2, 9), (0, 3, 11), (2, 3, 13)]:
         records.append(
             _record(
                 provider="unsiloed",
                 source="get_usage",
-                start=NOV + timedelta(hours=hour),
-                end=NOV + timedelta(hours=hour + 1),
+                start=NOV + timedelta(hours=start),
+                end=NOV + timedelta(hours=end),
                 metric="credits_remaining",
                 unit="credits",
                 kind=LEVEL,
