@@ -14,6 +14,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from types import ModuleType
 from typing import Any
 
@@ -76,19 +77,19 @@ def record_arrays(
     groups = table.groups()
     text = attribute_texts()
     string = pa.string()
-    by_group = [
-        pa.array([group[position] for group in groups], type=string)
-        for position in (0, 1, 2)  # the id's first half, provider, source
-    ]
-    times = []
-    for moments in ([group[3] for group in groups], [group[4] for group in groups]):
-        distinct, numbers = distinct_values(moments)  # a few thousand: converted once each
-        converted = pa.array(distinct, type=timestamp_type)
-        times.append(converted.take(pa.array(numbers, type=pa.uint32())))
-    dimensions = [
-        pa.array([group[position] for group in groups], type=string) for position in range(5, 12)
-    ]
-    attributes = pa.array([text(group[G_ATTRIBUTES]) for group in groups], type=string)
+
+    def by_group(position: int, arrow_type: Any = string, convert: Any = None) -> Any:
+        # groups share most values (a bucket's times, interned dimensions, attributes dicts):
+        # each distinct object is converted once, and the groups take theirs
+        distinct, numbers = distinct_values(list(map(itemgetter(position), groups)))
+        values = pa.array(distinct if convert is None else list(map(convert, distinct)), arrow_type)
+        return values.take(pa.array(numbers, type=pa.uint32()))
+
+    prefixes = pa.array(list(map(itemgetter(0), groups)), type=string)  # one per group
+    providers, sources = by_group(1), by_group(2)
+    times = [by_group(3, timestamp_type), by_group(4, timestamp_type)]
+    dimensions = [by_group(position) for position in range(5, 12)]
+    attributes = by_group(G_ATTRIBUTES, string, text)
     measures = table.measures()
     suffixes, metrics, units, kinds = (
         pa.array([measure[position] for measure in measures], type=string)
@@ -123,9 +124,9 @@ def record_arrays(
                     texts[row - first] = text(overrides[row])
                 own_attributes = pa.array(texts, type=string)
         yield [
-            pc.binary_join_element_wise(by_group[0].take(rows), suffixes.take(codes), ""),
-            by_group[1].take(rows),
-            by_group[2].take(rows),
+            pc.binary_join_element_wise(prefixes.take(rows), suffixes.take(codes), ""),
+            providers.take(rows),
+            sources.take(rows),
             times[0].take(rows),
             times[1].take(rows),
             metrics.take(codes),

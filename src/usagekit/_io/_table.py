@@ -13,7 +13,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +34,7 @@ __all__ = [
     "table_rows",
 ]
 
-_Value = TypeVar("_Value", bound=Hashable)
+_Value = TypeVar("_Value")
 
 CHUNK_ROWS = 8192
 """Records joined into one string before it is written (a few MB at most)."""
@@ -52,18 +52,23 @@ def as_table(records: Iterable[UsageRecord]) -> RecordTable | None:
     return records if isinstance(records, RecordTable) else None
 
 
-def distinct_values(values: Iterable[_Value]) -> tuple[list[_Value], list[int]]:
-    """The distinct values in order of first appearance, and each value's number among them.
+def distinct_values(values: Sequence[_Value]) -> tuple[list[_Value], list[int]]:
+    """The distinct objects in order of first appearance, and each value's number among them.
+
+    Objects are told apart by identity, which is cheap for the values groups share (the
+    start of a bucket, an interned dimension, a shared attributes dict are one object each);
+    equal values that are different objects are kept apart, which changes nothing but the
+    work of converting each of them.
 
     Args:
-        values: Hashable values (a table's group times: a few thousand distinct ones).
+        values: The values (held for the call, so that no identity is reused).
 
     Returns:
-        ``(distinct, numbers)`` with ``distinct[numbers[i]] == values[i]``.
+        ``(distinct, numbers)`` with ``distinct[numbers[i]] is values[i]``.
     """
-    known: dict[_Value, int] = {}
-    numbers = [known.setdefault(value, len(known)) for value in values]
-    return list(known), numbers
+    objects = {id(value): value for value in values}  # the first of each, in order
+    number = {key: position for position, key in enumerate(objects)}
+    return list(objects.values()), [number[id(value)] for value in values]
 
 
 def special_rows(table: RecordTable) -> list[int]:
