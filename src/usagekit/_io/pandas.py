@@ -163,15 +163,21 @@ _SMALL = 1024
 
 
 def _decimals(np: Any, ints: Any) -> Any:
-    """The exact ``Decimal`` of each int64, as an object array."""
+    """The exact ``Decimal`` of each int64, as an object array (built a slice at a time)."""
     column = np.empty(len(ints), dtype=object)
     small = (ints >= 0) & (ints < _SMALL)
     shared = np.empty(_SMALL, dtype=object)
     shared[:] = [Decimal(value) for value in range(_SMALL)]
     column[small] = shared[ints[small]]
-    large = ~small
-    column[large] = list(map(Decimal, ints[large].tolist()))
+    large = np.flatnonzero(~small)
+    for first in range(0, len(large), _SLICE):
+        rows = large[first : first + _SLICE]
+        column[rows] = list(map(Decimal, ints[rows].tolist()))
     return column
+
+
+_SLICE = 65536
+"""Quantities converted at a time (their Python ints are held only that long)."""
 
 
 def summary_frame(report: UsageReport, by: str | Sequence[str]) -> Any:
