@@ -78,18 +78,29 @@ def record_arrays(
     text = attribute_texts()
     string = pa.string()
 
-    def by_group(position: int, arrow_type: Any = string, convert: Any = None) -> Any:
-        # groups share most values (a bucket's times, interned dimensions, attributes dicts):
-        # each distinct object is converted once, and the groups take theirs
+    def by_group(position: int) -> Any:
+        # a bucket's groups share its time objects: each distinct one is converted once
         distinct, numbers = distinct_values(list(map(itemgetter(position), groups)))
-        values = pa.array(distinct if convert is None else list(map(convert, distinct)), arrow_type)
+        values = pa.array(distinct, timestamp_type)
         return values.take(pa.array(numbers, type=pa.uint32()))
 
     prefixes = pa.array(list(map(itemgetter(0), groups)), type=string)  # one per group
-    providers, sources = by_group(1), by_group(2)
-    times = [by_group(3, timestamp_type), by_group(4, timestamp_type)]
-    dimensions = [by_group(position) for position in range(5, 12)]
-    attributes = by_group(G_ATTRIBUTES, string, text)
+    times = [by_group(3), by_group(4)]
+    # groups repeat a few combinations of provider, source, dimensions and attributes (one
+    # shared dict per distinct set): each is converted once, and the groups take theirs
+    keys = [(*group[1:3], *group[5:12], id(group[G_ATTRIBUTES])) for group in groups]
+    representatives = dict(zip(keys, groups, strict=True))  # one group per combination
+    number = {key: position for position, key in enumerate(representatives)}
+    numbers = [number[key] for key in keys]
+    shared = list(representatives.values())
+    combination = pa.array(numbers, type=pa.uint32())
+    providers, sources, *dimensions = (
+        pa.array([group[position] for group in shared], type=string).take(combination)
+        for position in (1, 2, *range(5, 12))
+    )
+    attributes = pa.array([text(group[G_ATTRIBUTES]) for group in shared], type=string).take(
+        combination
+    )
     measures = table.measures()
     suffixes, metrics, units, kinds = (
         pa.array([measure[position] for measure in measures], type=string)
