@@ -101,6 +101,7 @@ def record_arrays(
     attributes = pa.array([text(group[G_ATTRIBUTES]) for group in shared], type=string).take(
         combination
     )
+    del keys, representatives, number, numbers, shared  # held no longer than needed
     measures = table.measures()
     suffixes, metrics, units, kinds = (
         pa.array([measure[position] for measure in measures], type=string)
