@@ -10,28 +10,34 @@ from __future__ import annotations
 import decimal
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ._canonical import CANONICAL_DIMENSIONS
 from ._core.errors import ConfigError
 from ._core.records import LEVEL, TOKEN_METRICS, UsageRecord
+from ._core.table import G_ATTRIBUTES, RecordTable
+from ._core.table import Group as TableGroup
 
 __all__ = [
     "DIMENSION_ALIASES",
     "DimensionValue",
     "Group",
     "Total",
+    "calendar_text",
     "compute_totals",
     "dimension_getter",
     "summary_rows",
+    "table_levels",
+    "table_totals",
 ]
 
 _TICK = timedelta(microseconds=1)
 _EXACT = decimal.Context(prec=120)  # sums stay exact; the default context rounds at 28 digits
+_EXACT_ONLY = decimal.Context(prec=120, traps=[decimal.Inexact, decimal.Rounded])
 
 _TIME_DIMENSIONS = frozenset({"hour", "day", "month"})
 
@@ -110,13 +116,27 @@ def _calendar_label(unit: str, record: UsageRecord) -> str:
     labelled ``2026-11-16/2026-12-16`` (an ISO 8601 interval, end exclusive), never as if it
     had all happened on its first day.
     """
+    return calendar_text(unit, record.start, record.end)
+
+
+def calendar_text(unit: str, start: datetime, end: datetime) -> str:
+    """:func:`_calendar_label` of an interval: its UTC hour, day or month, or its span.
+
+    Args:
+        unit: ``"hour"``, ``"day"`` or ``"month"``.
+        start: The interval's start, aware UTC.
+        end: Its end (exclusive).
+
+    Returns:
+        The label.
+    """
     pattern = _LABELS[unit]
-    first = record.start.strftime(pattern)
-    last = (record.end - _TICK).strftime(pattern) if record.end > record.start else first
+    first = start.strftime(pattern)
+    last = (end - _TICK).strftime(pattern) if end > start else first
     if first == last:
         return first
     span = "%Y-%m-%dT%H:%MZ" if unit == "hour" else "%Y-%m-%d"
-    return f"{record.start.strftime(span)}/{record.end.strftime(span)}"
+    return f"{start.strftime(span)}/{end.strftime(span)}"
 
 
 def _series_key(record: UsageRecord) -> tuple[Any, ...]:
@@ -188,6 +208,15 @@ def compute_totals(
         ConfigError: An unknown dimension.
     """
     with decimal.localcontext(_EXACT):
+        if isinstance(records, RecordTable):
+            names = [by] if isinstance(by, str) else list(by)
+            for name in names:
+                dimension_getter(name)  # an unknown dimension is refused first, as below
+            try:
+                with decimal.localcontext(_EXACT_ONLY):
+                    return table_totals(records, names, metric, unit)
+            except (decimal.Inexact, decimal.Rounded):
+                pass  # a sum past 120 digits rounds: add the records in their order instead
         return _totals(records, by, metric, unit)
 
 
@@ -235,7 +264,10 @@ def summary_rows(
         cost first.
     """
     rows: dict[Group, dict[str, Any]] = {}
-    levels = {r.metric for r in records if r.kind == LEVEL}
+    if isinstance(records, RecordTable):
+        levels = table_levels(records)
+    else:
+        levels = {r.metric for r in records if r.kind == LEVEL}
     for total in totals:
         row = rows.setdefault(
             total.group,
@@ -263,3 +295,227 @@ def summary_rows(
         row["values"] = row["group"]
         row["group"] = " / ".join("-" if v is None else v for v in row["group"])
     return ordered
+
+
+# -- the same, from a report's columns (a RecordTable) -----------------------------------------
+
+_GROUP_FIELDS = {
+    "provider": 1,
+    "source": 2,
+    "organization_id": 5,
+    "project_id": 6,
+    "user_id": 7,
+    "user_email": 8,
+    "api_key_id": 9,
+    "model": 10,
+    "line_item": 11,
+}
+_MEASURE_FIELDS = {"metric": 0, "unit": 1, "kind": 2}
+
+GroupGetter = Callable[[TableGroup, Mapping[str, str]], DimensionValue]
+
+
+class _ModelView:
+    """What the canonical model getters read of a record: provider, model, attributes."""
+
+    __slots__ = ("attributes", "model", "provider")
+
+    def __init__(self, provider: str, model: str | None, attributes: dict[str, str]) -> None:
+        self.provider = provider
+        self.model = model
+        self.attributes = attributes
+
+
+def _group_getter(name: str) -> tuple[int | None, GroupGetter | None, bool]:
+    """How ``name`` is read from a table: ``(measure position, group getter, reads attributes)``.
+
+    Exactly one of the first two is set: a measure's metric, unit or kind (position in
+    :meth:`RecordTable.measures`), or a function of the group and the record's attributes.
+    """
+    if name.startswith("attributes."):
+        key = name.split(".", 1)[1]
+        return None, lambda group, attributes: attributes.get(key), True
+    target = DIMENSION_ALIASES[name]
+    if target in _MEASURE_FIELDS:
+        return _MEASURE_FIELDS[target], None, False
+    if target in _TIME_DIMENSIONS:
+        labels: dict[tuple[datetime, datetime], str] = {}
+
+        def label(group: TableGroup, attributes: Mapping[str, str]) -> DimensionValue:
+            span = (group[3], group[4])
+            text = labels.get(span)
+            if text is None:
+                text = labels[span] = calendar_text(target, group[3], group[4])
+            return text
+
+        return None, label, False
+    computed = CANONICAL_DIMENSIONS.get(target)
+    if computed is not None:
+        found: dict[tuple[str, str | None, str | None], DimensionValue] = {}
+
+        def canonical(group: TableGroup, attributes: Mapping[str, str]) -> DimensionValue:
+            model = group[10]
+            charge = attributes.get("charge_model") if model is None else None
+            key = (group[1], model, charge)
+            if key not in found:
+                view = _ModelView(
+                    group[1], model, {} if charge is None else {"charge_model": charge}
+                )
+                found[key] = computed(cast(UsageRecord, view))
+            return found[key]
+
+        return None, canonical, True
+    position = _GROUP_FIELDS[target]
+    return None, lambda group, attributes: group[position], False
+
+
+def table_totals(
+    table: RecordTable, names: Sequence[str], metric: str | None, unit: str | None
+) -> list[Total]:
+    """:func:`compute_totals` of a table, from its columns (the same totals, in the same order).
+
+    Each group's ``by`` values are computed once; the records are then added up per group
+    value and measure (ints as ints, other ``Decimal`` quantities exactly), levels taken as the
+    latest value per series as :func:`compute_totals` does.
+
+    Args:
+        table: The records.
+        names: Known dimension names (see :data:`DIMENSION_ALIASES`).
+        metric: Only this metric, or None.
+        unit: Only this unit, or None.
+
+    Returns:
+        Totals sorted by group, then metric and unit.
+
+    Raises:
+        decimal.Inexact: A sum needs more than 120 digits, so is rounded (``decimal.Rounded``
+            likewise): the caller then adds the records up one by one, in their order.
+    """
+    measures = table.measures()
+    allowed = [
+        (metric is None or measure[0] == metric) and (unit is None or measure[1] == unit)
+        for measure in measures
+    ]
+    if not any(allowed):
+        return []
+    level = [measure[2] == LEVEL for measure in measures]
+    width = len(measures)
+    parts = [_group_getter(name) for name in names]
+    getters = [getter for _, getter, _ in parts if getter is not None]
+    reads_attributes = any(reads for _, _, reads in parts)
+    values: dict[tuple[DimensionValue, ...], int] = {}
+    by_number: list[tuple[DimensionValue, ...]] = []
+
+    def number(group: TableGroup, attributes: Mapping[str, str]) -> int:
+        value = tuple([get(group, attributes) for get in getters])
+        found = values.get(value)
+        if found is None:
+            found = values[value] = len(by_number)
+            by_number.append(value)
+        return found * width
+
+    groups, group_index, codes = table.groups(), table.group_index(), table.measure_index()
+    ints, decimals = table.int_quantities(), table.decimal_quantities()
+    base = [number(group, group[G_ATTRIBUTES]) for group in groups]
+    own: dict[int, int] = {}  # rows whose own attributes give another group value
+    if reads_attributes:
+        for row, attributes in table.row_attributes().items():
+            own[row] = number(groups[group_index[row]], attributes) + codes[row]
+    sums: dict[int, list[int]] = {}  # group value * width + code -> [records, int sum]
+    get = sums.get
+    if own or not all(allowed):
+        for row in range(len(codes)):
+            code = codes[row]
+            if not allowed[code]:
+                continue
+            pair = own.get(row)
+            if pair is None:
+                pair = base[group_index[row]] + code
+            entry = get(pair)
+            if entry is None:
+                sums[pair] = [1, ints[row]]
+            else:
+                entry[0] += 1
+                entry[1] += ints[row]
+    else:
+        for group_number, code, quantity in zip(group_index, codes, ints, strict=True):
+            pair = base[group_number] + code
+            entry = get(pair)
+            if entry is None:
+                sums[pair] = [1, quantity]
+            else:
+                entry[0] += 1
+                entry[1] += quantity
+    exact: dict[int, Decimal] = {}  # the pairs' other Decimals, added exactly
+    for row, value in decimals.items():
+        code = codes[row]
+        if allowed[code] and not level[code]:
+            pair = own.get(row, base[group_index[row]] + code)
+            exact[pair] = exact.get(pair, Decimal(0)) + value
+
+    positions = [position for position, _, _ in parts]
+
+    def key_of(pair: int) -> tuple[Group, str, str]:
+        found, code = divmod(pair, width)
+        measure = measures[code]
+        given = iter(by_number[found])
+        group = tuple(
+            next(given) if position is None else measure[position] for position in positions
+        )
+        return group, measure[0], measure[1]
+
+    counts: dict[tuple[Group, str, str], int] = defaultdict(int)
+    flows: dict[tuple[Group, str, str], Decimal] = {}
+    for pair, (records, whole) in sums.items():
+        key = key_of(pair)
+        counts[key] += records
+        if level[pair % width]:
+            continue
+        amount = Decimal(whole)
+        extra = exact.get(pair)
+        if extra is not None:
+            amount += extra
+        flows[key] = flows.get(key, Decimal(0)) + amount
+    for key, latest in _table_levels_latest(table, allowed, level, own, base, key_of).items():
+        flows[key] = flows.get(key, Decimal(0)) + sum(latest, Decimal(0))
+    rows = [Total(g, m, u, q, counts[(g, m, u)]) for (g, m, u), q in flows.items()]
+    rows.sort(key=lambda t: (tuple("" if v is None else v for v in t.group), t.metric, t.unit))
+    return rows
+
+
+def _table_levels_latest(
+    table: RecordTable,
+    allowed: list[bool],
+    level: list[bool],
+    own: dict[int, int],
+    base: list[int],
+    key_of: Callable[[int], tuple[Group, str, str]],
+) -> dict[tuple[Group, str, str], list[Decimal]]:
+    """The latest value of each level series, per total (keys in first-record order)."""
+    wanted = {code for code, flag in enumerate(level) if flag and allowed[code]}
+    if not wanted:
+        return {}
+    groups, group_index, measures = table.groups(), table.group_index(), table.measures()
+    row_attributes = table.row_attributes()
+    latest: dict[tuple[Group, str, str], dict[tuple[Any, ...], tuple[datetime, Decimal]]] = {}
+    for row, code in enumerate(table.measure_index()):
+        if code not in wanted:
+            continue
+        group = groups[group_index[row]]
+        metric, unit, _, _ = measures[code]
+        attributes = row_attributes.get(row, group[G_ATTRIBUTES])
+        key = key_of(own.get(row, base[group_index[row]] + code))
+        series = (group[1], group[2], metric, unit, group[5:12], tuple(sorted(attributes.items())))
+        known = latest.setdefault(key, {})
+        current = known.get(series)
+        if current is None or group[4] > current[0]:
+            known[series] = (group[4], table.quantity(row))
+    return {key: [value for _, value in known.values()] for key, known in latest.items()}
+
+
+def table_levels(table: RecordTable) -> set[str]:
+    """The metrics of a table's level records (see :func:`summary_rows`)."""
+    measures = table.measures()
+    if not any(measure[2] == LEVEL for measure in measures):
+        return set()
+    return {measures[code][0] for code in set(table.measure_index()) if measures[code][2] == LEVEL}

@@ -77,16 +77,24 @@ In rows, decimals are ``Decimal``, times aware UTC ``datetime``, the rest string
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._core.errors import ConfigError, ExportError
 from .._core.records import UsageRecord
 from .._providers import PROVIDERS
+from ._focus_names import (
+    VENDOR_NAMES,
+    billing_period,
+    display_name,
+    focus_unit,
+    service_name,
+    service_subcategory,
+)
 from ._optional import import_optional
+from ._table import as_table, table_rows
 from ._targets import PathLike, TextTarget, text_sink
 from ._values import format_decimal, format_time, json_object
 from .csv import csv_header, csv_row_writer
@@ -214,114 +222,34 @@ _DIMENSION_TAGS = (
     ("line_item", "usagekit/line_item"),
 )
 
-_DATA_SIZES = {
-    "bit": "b",
-    "bits": "b",
-    "byte": "B",
-    "bytes": "B",
-    "kilobyte": "KB",
-    "kilobytes": "KB",
-    "megabyte": "MB",
-    "megabytes": "MB",
-    "gigabyte": "GB",
-    "gigabytes": "GB",
-    "terabyte": "TB",
-    "terabytes": "TB",
-    "petabyte": "PB",
-    "petabytes": "PB",
-    "kibibyte": "KiB",
-    "kibibytes": "KiB",
-    "mebibyte": "MiB",
-    "mebibytes": "MiB",
-    "gibibyte": "GiB",
-    "gibibytes": "GiB",
-    "tebibyte": "TiB",
-    "tebibytes": "TiB",
-    "pebibyte": "PiB",
-    "pebibytes": "PiB",
-    "kb": "KB",
-    "mb": "MB",
-    "gb": "GB",
-    "tb": "TB",
-    "pb": "PB",
-    "kib": "KiB",
-    "mib": "MiB",
-    "gib": "GiB",
-    "tib": "TiB",
-    "pib": "PiB",
-}
-_UNIT_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+class _Fields(NamedTuple):
+    """A record's fields read from a table's row (:data:`~usagekit._core.table.Row`)."""
+
+    id: str
+    provider: str
+    source: str
+    start: datetime
+    end: datetime
+    metric: str
+    quantity: Decimal
+    unit: str
+    kind: str
+    organization_id: str | None
+    project_id: str | None
+    user_id: str | None
+    user_email: str | None
+    api_key_id: str | None
+    model: str | None
+    line_item: str | None
+    attributes: dict[str, str]
 
 
-def display_name(provider: str) -> str:
-    """Return a provider's display name (``"openai"`` -> ``"OpenAI"``).
-
-    Args:
-        provider: usagekit's provider key.
-
-    Returns:
-        The known display name, or the key title-cased (``"acme_ai"`` -> ``"Acme Ai"``).
-    """
-    info = PROVIDERS.get(provider)
-    if info is not None:
-        return info.display_name
-    return " ".join(word.capitalize() for word in _UNIT_WORD.split(provider) if word)
+_Record = UsageRecord | _Fields
+"""What the mapping reads: a record, or the same fields from a table."""
 
 
-def focus_unit(unit: str) -> str:
-    """Write a provider's unit in FOCUS Unit Format.
-
-    Args:
-        unit: The provider's unit (``"tokens"``, ``"1000_tokens"``, ``"gibibyte_hours"``).
-
-    Returns:
-        ``"Tokens"``, ``"1000 Tokens"``, ``"GiB-Hours"``: data sizes abbreviated, other base
-        units capitalized, base units joined by hyphens, a leading count kept as the unit
-        quantity. A unit without any word becomes ``"Units"``.
-    """
-    words = [word for word in _UNIT_WORD.split(unit) if word]
-    quantity = ""
-    if words and words[0].isdigit():
-        quantity = words.pop(0) + " "
-    if not words:
-        return "Units"
-    parts = [_DATA_SIZES.get(word.lower()) or word[0].upper() + word[1:] for word in words]
-    return quantity + "-".join(parts)
-
-
-def billing_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """Return the billing period of a charge (see the module docstring).
-
-    Args:
-        start: The charge period start, aware UTC.
-        end: The charge period end (exclusive), aware UTC.
-
-    Returns:
-        The UTC calendar month holding ``start`` when ``end`` does not pass that month's end,
-        else ``(start, end)``.
-    """
-    month_start = datetime(start.year, start.month, 1, tzinfo=UTC)
-    if start.month == 12:
-        month_end = datetime(start.year + 1, 1, 1, tzinfo=UTC)
-    else:
-        month_end = datetime(start.year, start.month + 1, 1, tzinfo=UTC)
-    if end <= month_end:
-        return month_start, month_end
-    return start, end
-
-
-def _service_name(provider: str, name: str) -> str:
-    info = PROVIDERS.get(provider)
-    return name if info is None else info.service_name
-
-
-def _service_subcategory(provider: str) -> str:
-    info = PROVIDERS.get(provider)
-    generative = info is not None and info.generative
-    return "Generative AI" if generative else "Other (AI and Machine Learning)"
-
-
-def _consumed(record: UsageRecord) -> tuple[Decimal | None, str | None]:
+def _consumed(record: _Record) -> tuple[Decimal | None, str | None]:
     text = record.attributes.get("quantity")
     if text is None:
         return None, None
@@ -338,7 +266,7 @@ def _consumed(record: UsageRecord) -> tuple[Decimal | None, str | None]:
     return quantity, focus_unit(unit) if unit else "Units"
 
 
-def _tags(record: UsageRecord) -> str | None:
+def _tags(record: _Record) -> str | None:
     tags: dict[str, str] = {}
     for field, key in _DIMENSION_TAGS:
         value = getattr(record, field)
@@ -351,7 +279,7 @@ def _tags(record: UsageRecord) -> str | None:
     return json_object(sorted(tags.items()))
 
 
-def _description(record: UsageRecord, provider_name: str) -> str:
+def _description(record: _Record, provider_name: str) -> str:
     if record.line_item:
         return record.line_item
     parts = [f"{provider_name} {record.source} charge"]
@@ -365,21 +293,17 @@ def _description(record: UsageRecord, provider_name: str) -> str:
     return ", ".join(parts)
 
 
-_VENDOR_NAMES = {i.model_vendor: i.display_name for i in PROVIDERS.values() if i.model_vendor}
-"""A model vendor usagekit also reads directly, named as its own rows name it ("Anthropic")."""
-
-
-def _publisher(record: UsageRecord, name: str) -> str:
+def _publisher(record: _Record, name: str) -> str:
     """FOCUS ``PublisherName``: the provider, or the vendor its entry's attribute names."""
     info = PROVIDERS.get(record.provider)
     key = info.publisher_attribute if info is not None else None
     vendor = record.attributes.get(key) if key is not None else None
     if not isinstance(vendor, str) or not vendor:
         return name
-    return _VENDOR_NAMES.get(vendor, vendor)
+    return VENDOR_NAMES.get(vendor, vendor)
 
 
-def _row_values(record: UsageRecord) -> tuple[Any, ...]:
+def _row_values(record: _Record) -> tuple[Any, ...]:
     """One FOCUS row's values, in :data:`FOCUS_COLUMNS` order."""
     provider = record.provider
     name = display_name(provider)
@@ -421,8 +345,8 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
         name,  # ProviderName
         _publisher(record, name),  # PublisherName
         "AI and Machine Learning",  # ServiceCategory
-        _service_name(provider, name),  # ServiceName
-        _service_subcategory(provider),  # ServiceSubcategory
+        service_name(provider, name),  # ServiceName
+        service_subcategory(provider),  # ServiceSubcategory
         sku,  # SkuId
         meter,  # SkuMeter
         record.project_id,  # SubAccountId
@@ -447,6 +371,12 @@ def _row_values(record: UsageRecord) -> tuple[Any, ...]:
 
 
 def _cost_rows(records: Iterable[UsageRecord]) -> Iterator[tuple[Any, ...]]:
+    table = as_table(records)
+    if table is not None:
+        costs = [code for code, measure in enumerate(table.measures()) if measure[0] == "cost"]
+        for _, row in table_rows(table, costs):
+            yield _row_values(_Fields._make(row))
+        return
     for record in records:
         if not isinstance(record, UsageRecord):
             raise ConfigError(f"expected UsageRecord items, got {type(record).__name__}")

@@ -25,6 +25,7 @@ from ._columns import (
     require_record,
 )
 from ._optional import import_optional
+from ._table import as_table
 from ._targets import PathLike, replacing
 from ._values import attributes_json, trim_decimal
 
@@ -33,10 +34,12 @@ __all__ = [
     "check_batch_size",
     "decimal_fits",
     "decimal_type",
+    "fit_error",
     "read_parquet",
     "timestamp_type",
     "write_parquet",
     "write_parquet_rows",
+    "write_parquet_tables",
 ]
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -97,6 +100,61 @@ def check_batch_size(batch_size: int) -> None:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
+def fit_error(name: str, value: Decimal, *, record: str, where: str, line: int) -> ExportError:
+    """The error for a decimal that ``decimal128(38, 18)`` cannot hold exactly.
+
+    Args:
+        name: The column.
+        value: The decimal.
+        record: Names the row (``"record <id>"``).
+        where: The file.
+        line: The row's number (1 for the first).
+
+    Returns:
+        The error, naming the file, row and column.
+    """
+    return ExportError(
+        f"{record}: {name} {value} does not fit decimal128(38, 18) exactly (at most 18 "
+        "decimal places and 20 integer digits); refusing to round it",
+        source=where,
+        line=line,
+        column=name,
+    )
+
+
+def write_parquet_tables(
+    tables: Iterable[Any], path: PathLike, *, pq: ModuleType, schema: Any, batch_size: int
+) -> int:
+    """Write Arrow tables into a Parquet file, one row group per ``batch_size`` rows.
+
+    Args:
+        tables: ``pyarrow.Table`` objects with ``schema``, at most ``batch_size`` rows each,
+            walked once (a failure while making one leaves no file).
+        path: The file, written atomically.
+        pq: The ``pyarrow.parquet`` module.
+        schema: The Arrow schema.
+        batch_size: Rows per row group.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        ExportError: The path is not a regular file, or what making a table raised.
+        OSError: The file cannot be written.
+    """
+    check_batch_size(batch_size)
+    count = 0
+    with replacing(path) as temporary:
+        writer = pq.ParquetWriter(temporary, schema)
+        try:
+            for table in tables:
+                writer.write_table(table, row_group_size=batch_size)
+                count += table.num_rows
+        finally:
+            writer.close()
+    return count
+
+
 def write_parquet_rows(
     rows: Iterable[Sequence[Any]],
     path: PathLike,
@@ -131,9 +189,8 @@ def write_parquet_rows(
     names = list(schema.names)
     types = [schema.field(name).type for name in names]
     decimal_columns = {i for i, arrow_type in enumerate(types) if pa.types.is_decimal(arrow_type)}
-    count = 0
 
-    def flush(batch: list[Sequence[Any]]) -> None:
+    def table(batch: list[Sequence[Any]], count: int) -> Any:
         columns = list(zip(*batch, strict=True))
         arrays = []
         for index, (column, arrow_type) in enumerate(zip(columns, types, strict=True)):
@@ -143,34 +200,31 @@ def write_parquet_rows(
                 if index in decimal_columns:
                     for offset, value in enumerate(column):
                         if value is not None and not decimal_fits(value):
-                            raise ExportError(
-                                f"{describe(batch[offset])}: {names[index]} {value} does not "
-                                "fit decimal128(38, 18) exactly (at most 18 decimal places and "
-                                "20 integer digits); refusing to round it",
-                                source=where,
-                                line=count - len(batch) + offset + 1,
-                                column=names[index],
+                            raise fit_error(
+                                names[index],
+                                value,
+                                record=describe(batch[offset]),
+                                where=where,
+                                line=count + offset + 1,
                             ) from None
                 raise ExportError(
                     f"cannot convert column to Arrow: {exc}", source=where, column=names[index]
                 ) from exc
-        writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=batch_size)
+        return pa.Table.from_arrays(arrays, schema=schema)
 
-    with replacing(path) as temporary:
-        writer = pq.ParquetWriter(temporary, schema)
-        try:
-            batch: list[Sequence[Any]] = []
-            for row in rows:
-                batch.append(row)
-                count += 1
-                if len(batch) >= batch_size:
-                    flush(batch)
-                    batch = []
-            if batch:
-                flush(batch)
-        finally:
-            writer.close()
-    return count
+    def tables() -> Iterator[Any]:
+        batch: list[Sequence[Any]] = []
+        count = 0
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= batch_size:
+                yield table(batch, count)
+                count += len(batch)
+                batch = []
+        if batch:
+            yield table(batch, count)
+
+    return write_parquet_tables(tables(), path, pq=pq, schema=schema, batch_size=batch_size)
 
 
 def _record_tuple(record: UsageRecord) -> tuple[Any, ...]:
@@ -206,7 +260,9 @@ def write_parquet(
 
     Needs ``pyarrow`` (``pip install 'usagekit[parquet]'``). Columns: strings, ``quantity``
     as ``decimal128(38, 18)``, ``start``/``end`` as ``timestamp[us, tz=UTC]``, ``attributes``
-    as a JSON string (compact, sorted keys). Only one batch is held in memory at a time.
+    as a JSON string (compact, sorted keys). Only one batch is held in memory at a time. A
+    report's records are converted from their columns, without building a record each (the
+    file is the same).
 
     Args:
         records: Any iterable of records, walked once.
@@ -226,12 +282,32 @@ def write_parquet(
     pa = import_optional("pyarrow", "parquet")
     pq = import_optional("pyarrow.parquet", "parquet")
     check_batch_size(batch_size)
+    schema = _record_schema(pa)
+    table = as_table(records)
+    if table is not None:
+        from ._arrow import record_arrays
+
+        batches = record_arrays(
+            table,
+            pa,
+            decimal_type=decimal_type(pa),
+            timestamp_type=timestamp_type(pa),
+            batch_size=batch_size,
+            where=os.fspath(path),
+        )
+        return write_parquet_tables(
+            (pa.Table.from_arrays(arrays, schema=schema) for arrays in batches),
+            path,
+            pq=pq,
+            schema=schema,
+            batch_size=batch_size,
+        )
     return write_parquet_rows(
         (_record_tuple(record) for record in records),
         path,
         pa=pa,
         pq=pq,
-        schema=_record_schema(pa),
+        schema=schema,
         batch_size=batch_size,
         describe=lambda row: f"record {row[0]}",
     )
