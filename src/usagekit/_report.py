@@ -409,8 +409,21 @@ class UsageReport:
     def to_pandas(self, *, decimal: bool = True) -> Any:
         """The records as a pandas DataFrame (needs the ``pandas`` extra).
 
+        Read from the report's columns, in time linear in the number of records (a year of
+        hourly usage, 2.6 million records, in a few seconds). ``quantity`` holds the records'
+        own exact ``Decimal`` objects (object dtype; no fixed-scale decimal type holds every
+        value exactly), or float64 with ``decimal=False``; ``start``/``end`` are
+        ``datetime64[..., UTC]``. Rows with the same attributes share one ``attributes`` dict
+        (a copy, never the report's own): copy a cell before changing it.
+
         Args:
             decimal: Keep quantities as exact ``Decimal`` objects (else float64).
+
+        Returns:
+            A ``pandas.DataFrame``, one row per record, in order.
+
+        Raises:
+            ConfigError: pandas is not installed.
         """
         from ._io.pandas import to_pandas
 
