@@ -190,5 +190,5 @@ def test_a_real_client_reads_every_endpoint_and_the_counters_see_it(server: Data
     stats = server.stats()
     assert set(stats["by_endpoint"]) == set(SOURCE_NAMES)
     assert stats["by_endpoint"]["completions"] == 2  # 40 days at 1d: two pages of 31
-    assert stats["by_endpoint"]["costs"] == 1
-    assert stats["requests"] == 21
+    assert stats["by_endpoint"]["costs"] == 2  # costs are grouped too: pages of 31 days
+    assert stats["requests"] == 22
