@@ -11,7 +11,6 @@ ratio missed its target: machines are noisy, and the figures are for the README.
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib
 import os
 import platform
@@ -19,6 +18,8 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+
+from usagekit._core.clock import utcnow
 
 from ._common import Result
 
@@ -60,7 +61,7 @@ def machine() -> str:
 
 def markdown(results: Sequence[Result], *, smoke: bool) -> str:
     """The README's performance table from ``results``, with the date and the machine."""
-    today = datetime.date.today().isoformat()
+    today = utcnow().date().isoformat()  # usagekit's one clock seam
     mode = " (smoke run: the figures mean nothing)" if smoke else ""
     lines = [
         f"Measured by `python -m benchmarks` on {today}{mode}: {machine()}. Every ratio is "
