@@ -12,7 +12,7 @@ from .._core.errors import ConfigError
 from .._core.records import DIMENSIONS
 from ._rows import to_micros
 
-__all__ = ["FILTERS", "bucket_lengths", "check_text", "where_clause"]
+__all__ = ["FILTERS", "bucket_lengths", "check_text", "in_series", "where_clause"]
 
 FILTERS: tuple[str, ...] = ("provider", "source", "metric", "unit", "kind", *DIMENSIONS)
 """The keyword filters :meth:`Store.records` accepts."""
@@ -29,8 +29,17 @@ def check_text(value: object, name: str) -> str:
     return value
 
 
+def in_series(condition: str) -> str:
+    """The condition on a row that its series meets ``condition`` (on ``series`` columns)."""
+    return f"series_id IN (SELECT series_id FROM series WHERE {condition})"
+
+
 def where_clause(
-    start: TimeLike | None, end: TimeLike | None, filters: dict[str, str | Sequence[str] | None]
+    start: TimeLike | None,
+    end: TimeLike | None,
+    filters: dict[str, str | Sequence[str] | None],
+    *,
+    legacy: bool = False,
 ) -> tuple[str, list[Any]]:
     """Return the ``WHERE`` clause (or ``""``) and its parameters for a window and filters.
 
@@ -38,6 +47,7 @@ def where_clause(
         start: Window start; records ending at or before it are left out.
         end: Window end (exclusive); records starting at or after it are left out.
         filters: Field equality filters, any of :data:`FILTERS`.
+        legacy: For a version-1 table (the fields are its columns), not a series' rows.
 
     Returns:
         The clause, with a leading space, and its parameters.
@@ -47,6 +57,8 @@ def where_clause(
     """
     clauses: list[str] = []
     params: list[Any] = []
+    fields: list[str] = []
+    field_params: list[Any] = []
     if start is None:
         start_dt, end_dt = None, None if end is None else as_utc(end, name="end")
     else:
@@ -62,22 +74,25 @@ def where_clause(
         if name not in FILTERS:
             raise ConfigError(f"unknown filter {name!r}; filters are {', '.join(FILTERS)}")
         if value is None:
-            clauses.append(f"{name} IS NULL")
+            fields.append(f"{name} IS NULL")
         elif isinstance(value, str):
-            clauses.append(f"{name} = ?")
-            params.append(value)
+            fields.append(f"{name} = ?")
+            field_params.append(value)
         elif isinstance(value, (list, tuple, set, frozenset)) and all(
             isinstance(item, str) for item in value
         ):
             if not value:
-                clauses.append("0")
+                fields.append("0")
             else:
-                clauses.append(f"{name} IN ({', '.join('?' for _ in value)})")
-                params.extend(value)
+                fields.append(f"{name} IN ({', '.join('?' for _ in value)})")
+                field_params.extend(value)
         else:
             raise ConfigError(
                 f"filter {name} must be a string, None or a list of strings, got {value!r}"
             )
+    if fields:
+        clauses.append(" AND ".join(fields) if legacy else in_series(" AND ".join(fields)))
+        params.extend(field_params)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -97,13 +112,14 @@ def bucket_lengths(conn: sqlite3.Connection, provider: str, *, sample: int) -> d
     """
     lengths: dict[str, timedelta] = {}
     sources = conn.execute(
-        "SELECT DISTINCT source FROM records WHERE provider = ?", (provider,)
+        "SELECT DISTINCT source FROM series WHERE provider = ? ORDER BY source", (provider,)
     ).fetchall()
     for (source,) in sources:
         counts: dict[int, int] = {}
         for (length,) in conn.execute(
-            "SELECT end_us - start_us FROM records WHERE provider = ? AND source = ? "
-            "ORDER BY start_us DESC LIMIT ?",
+            "SELECT end_us - start_us FROM records WHERE "
+            + in_series("provider = ? AND source = ?")
+            + " ORDER BY start_us DESC LIMIT ?",
             (provider, source, sample),
         ):
             counts[length] = counts.get(length, 0) + 1

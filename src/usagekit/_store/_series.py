@@ -1,0 +1,200 @@
+"""The ``series`` table: what the rows of one series share, stored once.
+
+A series is everything a record's id hashes but its interval: provider, source, metric, unit,
+kind, the dimensions and the identity attributes (those not in
+:data:`~usagekit._core.records.MEASURE_ATTRIBUTES` or
+:data:`~usagekit._core.records.DERIVED_ATTRIBUTES`). A row of ``records`` names its series by
+``series_id`` and keeps only its interval, id, quantity and other attributes, so a year of
+hourly usage (50 groups x 15 metrics an hour) stores its strings a few thousand times, not
+millions.
+
+Series rows are never changed or deleted, so an id once read or committed stays valid for the
+life of the file: :class:`SeriesCache` keeps them per :class:`~usagekit.Store`. A series first
+met while encoding gets a provisional (negative) id; the write transaction then inserts it
+(``ON CONFLICT`` of its ``key``: another process may have added it since) and reads its real
+id, and the cache keeps the real id only once that transaction committed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._core.records import DERIVED_ATTRIBUTES, DIMENSIONS, MEASURE_ATTRIBUTES, MetricKind
+
+__all__ = [
+    "NON_IDENTITY",
+    "SERIES_COLUMNS",
+    "GroupKey",
+    "MetricKey",
+    "SeriesCache",
+    "SeriesInfo",
+    "dumps",
+    "identity_of",
+]
+
+NON_IDENTITY: frozenset[str] = MEASURE_ATTRIBUTES | DERIVED_ATTRIBUTES
+"""Attributes a record's id leaves out: kept on each row, not in its series."""
+
+SERIES_COLUMNS: tuple[str, ...] = (
+    "provider",
+    "source",
+    "metric",
+    "unit",
+    "kind",
+    *DIMENSIONS,
+    "attributes",
+)
+"""The columns of a series (besides ``series_id`` and ``key``), in this order."""
+
+GroupKey = tuple[Any, ...]
+"""``(provider, source, *dimensions, identity_pairs)``: what one result's records share."""
+MetricKey = tuple[str, str, str]
+"""``(metric, unit, kind)``: what tells a result's records apart."""
+
+_INSERT = (
+    f"INSERT INTO series (key, {', '.join(SERIES_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' for _ in SERIES_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
+)
+_SELECT = f"SELECT series_id, {', '.join(SERIES_COLUMNS)} FROM series"
+
+
+def dumps(value: object) -> str:
+    """Compact, key-sorted JSON: the stored form of attributes and of a series key."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def identity_of(attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The identity attributes (those an id hashes) as sorted pairs."""
+    return tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One stored series, as a reader needs it.
+
+    Attributes:
+        group: Index of its :class:`GroupKey` among those seen (a result's rows share it).
+        metric: Its metric.
+        unit: Its unit.
+        kind: Its kind.
+        shared: The record fields its group fixes: provider, source and the dimensions.
+        attributes: Its identity attributes.
+    """
+
+    group: int
+    metric: str
+    unit: str
+    kind: MetricKind
+    shared: Mapping[str, Any]
+    attributes: dict[str, str]
+
+
+class SeriesCache:
+    """The series of one store file, as far as this connection has seen them.
+
+    Writers look series up by group then metric (:meth:`group`, :meth:`provisional`), readers
+    by id (:meth:`info`).
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[GroupKey, dict[MetricKey, int]] = {}
+        self._group_index: dict[GroupKey, int] = {}
+        self._info: dict[int, SeriesInfo] = {}
+        self._loaded_through = 0
+        self._pending: list[tuple[GroupKey, MetricKey, int]] = []
+        self._next = -1
+
+    # ------------------------------------------------------------------------------- loading
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        """Read the series added since the last load (raises what SQLite raises)."""
+        rows = conn.execute(
+            f"{_SELECT} WHERE series_id > ? ORDER BY series_id", (self._loaded_through,)
+        ).fetchall()
+        for row in rows:
+            self._remember(row)
+
+    def _remember(self, row: Sequence[Any]) -> None:
+        series_id = int(row[0])
+        provider, source, metric, unit, kind = row[1:6]
+        dimensions = tuple(row[6 : 6 + len(DIMENSIONS)])
+        attributes: dict[str, str] = json.loads(row[6 + len(DIMENSIONS)])
+        if not isinstance(attributes, dict):
+            raise ValueError(f"series {series_id} has attributes that are not an object")
+        key: GroupKey = (provider, source, *dimensions, tuple(sorted(attributes.items())))
+        self._groups.setdefault(key, {})[(metric, unit, kind)] = series_id
+        group = self._group_index.setdefault(key, len(self._group_index))
+        shared = dict(zip(("provider", "source", *DIMENSIONS), key[:-1], strict=True))
+        self._info[series_id] = SeriesInfo(group, metric, unit, kind, shared, attributes)
+        self._loaded_through = max(self._loaded_through, series_id)
+
+    # ------------------------------------------------------------------------------- reading
+
+    def info(self, conn: sqlite3.Connection, series_id: int) -> SeriesInfo:
+        """The series of an id, loading what another process added if it is not known yet.
+
+        Raises:
+            KeyError: The store holds no such series (a damaged file).
+        """
+        found = self._info.get(series_id)
+        if found is None:
+            self.load(conn)
+            found = self._info[series_id]
+        return found
+
+    # ------------------------------------------------------------------------------- writing
+
+    def group(self, key: GroupKey) -> dict[MetricKey, int]:
+        """The series ids of a group by metric, to be looked up (and extended) by a writer."""
+        found = self._groups.get(key)
+        if found is None:
+            found = self._groups[key] = {}
+        return found
+
+    def provisional(self, key: GroupKey, series: dict[MetricKey, int], metric: MetricKey) -> int:
+        """Give a series not stored yet a provisional (negative) id until its batch commits."""
+        provisional = self._next
+        self._next -= 1
+        series[metric] = provisional
+        self._pending.append((key, metric, provisional))
+        return provisional
+
+    @property
+    def pending(self) -> bool:
+        """Whether series met since the last :meth:`settle` await their real ids."""
+        return bool(self._pending)
+
+    def resolve(self, conn: sqlite3.Connection) -> dict[int, int]:
+        """Insert the pending series in the caller's write transaction.
+
+        Returns:
+            Each provisional id's real id.
+        """
+        real: dict[int, int] = {}
+        for key, (metric, unit, kind), provisional in self._pending:
+            provider, source, *rest = key
+            dimensions, pairs = rest[:-1], rest[-1]
+            attributes = dumps(dict(pairs))
+            values = (provider, source, metric, unit, kind, *dimensions, attributes)
+            text = dumps(values)
+            conn.execute(_INSERT, (text, *values))
+            (series_id,) = conn.execute(
+                "SELECT series_id FROM series WHERE key = ?", (text,)
+            ).fetchone()
+            real[provisional] = int(series_id)
+        return real
+
+    def settle(self, real: Mapping[int, int] | None) -> None:
+        """End the pending series' wait: keep their real ids (the batch committed, ``real``
+        from :meth:`resolve`) or forget them (``None``: it rolled back)."""
+        for key, metric, provisional in self._pending:
+            series = self._groups[key]
+            if real is not None and provisional in real:
+                series[metric] = real[provisional]
+            elif series.get(metric) == provisional:
+                del series[metric]
+        self._pending.clear()
