@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from .._core.errors import ConfigError
@@ -97,6 +98,14 @@ def _extra(attributes: Mapping[str, str]) -> str | None:
 class RowEncoder:
     """Turns records into ``records`` rows, computing what a result's records share once.
 
+    The records of one result (consecutive, as a page gives them) share the first 32
+    characters of their ids, the hash of what they share: when those change, the group's
+    values (interval, series group, the id's first 16 bytes) are computed once, and its first
+    record's id is checked against its fields; within the group each metric is then looked up
+    by the rest of its id. A record whose id its fields do not determine (one built by
+    bypassing validation, or kept as stored by an older usagekit) is encoded on its own, from
+    its own fields, its id as given.
+
     Rows of series not stored yet carry provisional (negative) series ids, which the write
     transaction replaces (see :meth:`SeriesCache.resolve`).
 
@@ -115,82 +124,161 @@ class RowEncoder:
         self._series = series
         self._provider = provider
         self._run_id = run_id
+        self._known: dict[GroupKey, dict[str, tuple[int, bytes]]] = {}
+        self._last: tuple[Any, ...] = ({}, (), None, 0, None, 0)
         self.first_start: dict[str, int] = {}
 
     def batches(self, records: Iterable[object], size: int) -> Iterator[list[Row]]:
         """Encode a stream of records lazily into lists of ``size`` rows (the last shorter).
 
-        Consecutive records of one result (the records of a page come so) share their id's
-        first 32 characters, the hash of what they share: the shared values are computed when
-        it changes. Write each list before taking the next: a list may name series that only
-        its write transaction stores.
+        Write each list before taking the next: a list may name series that only its write
+        transaction stores.
 
         Raises:
             ConfigError: An item is not a :class:`~usagekit.UsageRecord`, is of another
                 provider than the encoder's, or has an id that is not 48 lower-case hex
                 characters.
         """
-        rows: list[Row] = []
-        append = rows.append
-        fromhex = bytes.fromhex
+        series = self._series
+        generation = series.generation
         run_id = self._run_id
         prefix = "\x00"  # no id starts so: the first record opens a group
-        start_us = end_us = 0
-        series: dict[MetricKey, int] = {}
         key: GroupKey = ()
+        start_us = end_us = 0
+        head = b""
+        known: dict[str, tuple[int, bytes]] = {}
         last_attributes: Mapping[str, str] = {}
         extra: str | None = None
-        for record in records:
-            if not isinstance(record, UsageRecord):
-                raise ConfigError(
-                    f"records must be UsageRecord objects, got {type(record).__name__}"
+        stream = iter(records)
+        while True:
+            rows: list[Row] = []
+            append = rows.append
+            for record in islice(stream, size):
+                if type(record) is not UsageRecord and not isinstance(record, UsageRecord):
+                    raise ConfigError(
+                        f"records must be UsageRecord objects, got {type(record).__name__}"
+                    )
+                record_id = record.id
+                if record_id[:32] != prefix:
+                    opened = self._open(record)
+                    if opened is None:  # not the id its fields give: a row of its own
+                        prefix = "\x00"
+                        append(self._lone(record))
+                        continue
+                    prefix, key, start_us, end_us, head, known = opened
+                found = known.get(record_id[32:])
+                if found is None:
+                    found = self._meet(record, key, known)
+                    if found is None:
+                        append(self._lone(record))
+                        continue
+                attributes = record.attributes
+                if attributes is not last_attributes and attributes != last_attributes:
+                    extra = _extra(attributes)
+                    last_attributes = attributes
+                append(
+                    (
+                        start_us,
+                        head + found[1],
+                        end_us,
+                        found[0],
+                        str(record.quantity),
+                        extra,
+                        run_id,
+                    )
                 )
-            record_id = record.id
-            if not record_id.startswith(prefix):
-                key, start_us, end_us = self._group(record)
-                series = self._series.group(key)
-                prefix = record_id[:32]
-            metric = (record.metric, record.unit, record.kind)
-            series_id = series.get(metric)
-            if series_id is None:
-                series_id = self._series.provisional(key, series, metric)
-            attributes = record.attributes
-            if attributes is not last_attributes and attributes != last_attributes:
-                extra = _extra(attributes)
-                last_attributes = attributes
-            try:
-                blob = fromhex(record_id)
-            except ValueError:
-                blob = b""
-            if len(blob) != 24 or blob.hex() != record_id:
-                raise ConfigError(
-                    f"a record's id must be 48 lower-case hex characters, got {record_id!r}"
-                )
-            append((start_us, blob, end_us, series_id, str(record.quantity), extra, run_id))
-            if len(rows) >= size:
+            if rows:
                 yield rows
-                rows = []
-                append = rows.append
-        if rows:
-            yield rows
+            if len(rows) < size:
+                return
+            if series.generation != generation:  # provisional series got their ids
+                generation = series.generation
+                self._known.clear()
+                prefix = "\x00"
 
-    def _group(self, record: UsageRecord) -> tuple[GroupKey, int, int]:
-        """What a result's records share: its series group and its interval."""
+    def _shared(self, record: UsageRecord) -> tuple[GroupKey, int, int]:
+        """What a record shares with the others of its result: its series group and its
+        interval (microseconds)."""
         provider = record.provider
         if self._provider is not None and provider != self._provider:
             raise ConfigError(f"records of {self._provider!r} expected, got one of {provider!r}")
         attributes = record.attributes
-        identity = (
-            tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
-            if attributes
-            else ()
-        )
-        key = (provider, record.source, *record.dimensions(), identity)
-        start_us = to_micros(record.start)
+        last = self._last  # the previous result's: usually the same attributes and times
+        if attributes != last[0]:
+            identity = (
+                tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
+                if attributes
+                else ()
+            )
+            last = self._last = (attributes, identity, *last[2:])
+        start, end = record.start, record.end
+        if start is not last[2] or end is not last[4]:
+            last = self._last = (*last[:2], start, to_micros(start), end, to_micros(end))
+        identity, start_us, end_us = last[1], last[3], last[5]
         first = self.first_start.get(record.source)
         if first is None or start_us < first:
             self.first_start[record.source] = start_us
-        return key, start_us, to_micros(record.end)
+        return (provider, record.source, *record.dimensions(), identity), start_us, end_us
+
+    def _open(
+        self, record: UsageRecord
+    ) -> tuple[str, GroupKey, int, int, bytes, dict[str, tuple[int, bytes]]] | None:
+        """A new result: the id prefix its records are known by, their series group,
+        interval, the id's first 16 bytes and their metrics met so far; None when the
+        record's id is not the one its fields give."""
+        key, start_us, end_us = self._shared(record)
+        record_id = record.id
+        if record.compute_id() != record_id:
+            return None
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = {}
+        return record_id[:32], key, start_us, end_us, bytes.fromhex(record_id[:32]), known
+
+    def _series_id(self, key: GroupKey, record: UsageRecord) -> int:
+        """The series of a record (provisional when it is not stored yet)."""
+        metric: MetricKey = (record.metric, record.unit, record.kind)
+        group = self._series.group(key)
+        series_id = group.get(metric)
+        if series_id is None:
+            series_id = self._series.provisional(key, group, metric)
+        return series_id
+
+    def _meet(
+        self, record: UsageRecord, key: GroupKey, known: dict[str, tuple[int, bytes]]
+    ) -> tuple[int, bytes] | None:
+        """A metric not met yet in its result's group: its series id and the last 8 bytes of
+        its id, remembered for the group; None when the record's id is not the one its
+        fields give."""
+        record_id = record.id
+        if record.compute_id() != record_id:
+            return None
+        found = known[record_id[32:]] = (
+            self._series_id(key, record),
+            bytes.fromhex(record_id[32:]),
+        )
+        return found
+
+    def _lone(self, record: UsageRecord) -> Row:
+        """The row of a record whose id its fields do not give, from its own fields, its id
+        as given.
+
+        Raises:
+            ConfigError: The id is not 48 lower-case hex characters.
+        """
+        key, start_us, end_us = self._shared(record)
+        record_id = record.id
+        try:
+            blob = bytes.fromhex(record_id)
+        except ValueError:
+            blob = b""
+        if len(blob) != 24 or blob.hex() != record_id:
+            raise ConfigError(
+                f"a record's id must be 48 lower-case hex characters, got {record_id!r}"
+            )
+        extra = _extra(record.attributes)
+        series_id = self._series_id(key, record)
+        return (start_us, blob, end_us, series_id, str(record.quantity), extra, self._run_id)
 
 
 def _attributes(identity: Mapping[str, str], extra: str | None) -> dict[str, str]:

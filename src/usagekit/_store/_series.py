@@ -107,6 +107,8 @@ class SeriesCache:
         self._loaded_through = 0
         self._pending: list[tuple[GroupKey, MetricKey, int]] = []
         self._next = -1
+        self.generation = 0
+        """Counts the settlements of provisional ids (an encoder then forgets those)."""
 
     # ------------------------------------------------------------------------------- loading
 
@@ -191,6 +193,8 @@ class SeriesCache:
     def settle(self, real: Mapping[int, int] | None) -> None:
         """End the pending series' wait: keep their real ids (the batch committed, ``real``
         from :meth:`resolve`) or forget them (``None``: it rolled back)."""
+        if self._pending:
+            self.generation += 1
         for key, metric, provisional in self._pending:
             series = self._groups[key]
             if real is not None and provisional in real:
