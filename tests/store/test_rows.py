@@ -178,3 +178,98 @@ def test_a_session_writes_a_stream_in_batches(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="batch_size"):
             store.begin_sync("openai", UNTIL).write_stream(data, batch_size=0)
         assert exact(store.records()) == exact(data)
+
+
+def brute(data: list[UsageRecord], start: Any, end: Any, model: Any) -> list[str]:
+    """What a window and a model filter select, by definition: overlap, equality."""
+    return [
+        r.id
+        for r in sorted(data, key=lambda r: (r.start, r.id))
+        if r.end > start and r.start < end and (model == "any" or r.model == model)
+    ]
+
+
+lengths = st.sampled_from([1, 60, 3600, 86_400, 31 * 86_400, 400 * 86_400])
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    spans=st.lists(
+        st.tuples(st.integers(0, 90 * 86_400), lengths, st.sampled_from([None, "a", "b"])),
+        min_size=1,
+        max_size=40,
+    ),
+    windows=st.lists(st.tuples(st.integers(-86_400, 100 * 86_400), lengths), max_size=6),
+    size=st.integers(1, 10),
+    model=st.sampled_from(["any", None, "a", "b"]),
+)
+def test_windows_and_spans_find_every_overlapping_record(
+    tmp_path: Path,
+    spans: list[tuple[int, int, str | None]],
+    windows: list[tuple[int, int]],
+    size: int,
+    model: str | None,
+) -> None:
+    """Whatever the records' lengths (a year-long one beside seconds), written in any
+    batches, a window gives exactly the records overlapping it and spans the true extent."""
+    second = timedelta(seconds=1)
+    data = list(
+        {
+            r.id: r
+            for r in (
+                UsageRecord(
+                    provider="openai",
+                    source="costs" if length > 86_400 else "completions",
+                    start=BASE + offset * second,
+                    end=BASE + (offset + length) * second,
+                    metric="cost",
+                    unit="USD",
+                    quantity=Decimal(index),
+                    model=name,
+                )
+                for index, (offset, length, name) in enumerate(spans)
+            )
+        }.values()
+    )
+    path = tmp_path / "windows.sqlite"
+    with Store(path) as store:
+        for index in range(0, len(data), size):  # each batch may lengthen some series
+            store.upsert(data[index : index + size])
+        filters = {} if model == "any" else {"model": model}
+        for offset, length in windows:
+            start, end = BASE + offset * second, BASE + (offset + length) * second
+            found = [r.id for r in store.records(start, end, **filters)]
+            assert found == brute(data, start, end, model)
+            assert store.count(start, end, **filters) == len(found)
+        assert store.spans() == {"openai": (min(r.start for r in data), max(r.end for r in data))}
+    path.unlink()
+
+
+def test_a_rolled_back_batch_does_not_leave_a_longest_interval_behind(tmp_path: Path) -> None:
+    """The longest interval a failed batch would have recorded is forgotten with it: the next
+    write records it again, so a window still finds the long record."""
+    path = tmp_path / "usage.sqlite"
+    hourly = openai_like(UNTIL)
+    long = UsageRecord(
+        provider="openai",
+        source="completions",
+        start=BASE,
+        end=BASE + timedelta(days=400),
+        metric="input_tokens",
+        unit="tokens",
+        quantity=Decimal(5),
+        model="gpt-4o",
+    )
+    with Store(path) as store:
+        store.upsert(hourly)
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(StoreError, match="full"):
+            store.upsert([long, *openai_like(UNTIL + timedelta(days=30), since=UNTIL)])
+        store._conn.execute("PRAGMA max_page_count = 1000000")
+        store.upsert([long])
+        later = BASE + timedelta(days=300)
+        assert [r.id for r in store.records(later, later + HOUR)] == [long.id]
+        assert store.spans()["openai"][1] == long.end

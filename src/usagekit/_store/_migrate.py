@@ -74,12 +74,13 @@ def _copy(
             yield decode_legacy(row[:-1])
 
     pop = kept.popleft
-    for rows in RowEncoder(series).batches(records(), DEFAULT_BATCH_SIZE):
-        real = series.resolve(conn)
-        series.settle(real)
+    encoder = RowEncoder(series)
+    for rows in encoder.batches(records(), DEFAULT_BATCH_SIZE):
+        rows = series.prepare(conn, rows, encoder.take_lengths())
+        series.settle(True)  # this cache ends with the migration: committed or not, unused
         fixed: list[Row]
         if extra == "run_id":
-            fixed = [(*row[:3], real.get(row[3], row[3]), row[4], row[5], pop()) for row in rows]
+            fixed = [(*row[:6], pop()) for row in rows]
         else:
-            fixed = [(pop(), *row[:3], real.get(row[3], row[3]), row[4], row[5]) for row in rows]
+            fixed = [(pop(), *row[:6]) for row in rows]
         conn.executemany(statement, fixed)

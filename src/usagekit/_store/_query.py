@@ -12,7 +12,14 @@ from .._core.errors import ConfigError
 from .._core.records import DIMENSIONS
 from ._rows import to_micros
 
-__all__ = ["FILTERS", "bucket_lengths", "check_text", "in_series", "where_clause"]
+__all__ = [
+    "FILTERS",
+    "bucket_lengths",
+    "check_text",
+    "extent",
+    "in_series",
+    "where_clause",
+]
 
 FILTERS: tuple[str, ...] = ("provider", "source", "metric", "unit", "kind", *DIMENSIONS)
 """The keyword filters :meth:`Store.records` accepts."""
@@ -90,8 +97,14 @@ def where_clause(
             raise ConfigError(
                 f"filter {name} must be a string, None or a list of strings, got {value!r}"
             )
+    condition = " AND ".join(fields)
+    if start_dt is not None and not legacy:
+        # a row ending after the start began after it less its series' longest interval
+        longest = "SELECT MAX(longest_us) FROM series" + (f" WHERE {condition}" if fields else "")
+        clauses.append(f"start_us > ? - ({longest})")
+        params.extend([to_micros(start_dt), *field_params])
     if fields:
-        clauses.append(" AND ".join(fields) if legacy else in_series(" AND ".join(fields)))
+        clauses.append(condition if legacy else in_series(condition))
         params.extend(field_params)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
@@ -127,3 +140,49 @@ def bucket_lengths(conn: sqlite3.Connection, provider: str, *, sample: int) -> d
             usual = max(counts, key=lambda length: (counts[length], length))
             lengths[source] = timedelta(microseconds=usual)
     return lengths
+
+
+def extent(
+    conn: sqlite3.Connection,
+    condition: str,
+    params: Sequence[Any],
+    *,
+    open_at: int | None = None,
+) -> tuple[int, int, int, int | None] | None:
+    """Where the rows of the series meeting ``condition`` lie, read at the ends of the table
+    only: the first and latest starts by the key's order, the latest end among the rows that
+    can end latest (those starting within the series' longest interval of the latest start).
+
+    Args:
+        conn: The store's connection.
+        condition: A condition on ``series`` columns.
+        params: Its parameters.
+        open_at: Also find the earliest start of the rows ending at or after this moment.
+
+    Returns:
+        ``(first start, latest start, latest end, earliest start of the rows ending at or
+        after open_at or None)`` in microseconds; None when no row is stored.
+    """
+    rows = in_series(condition)
+    longest = f"(SELECT MAX(longest_us) FROM series WHERE {condition})"
+    first = conn.execute(
+        f"SELECT start_us FROM records WHERE {rows} ORDER BY start_us LIMIT 1", params
+    ).fetchone()
+    if first is None:
+        return None
+    (latest,) = conn.execute(
+        f"SELECT start_us FROM records WHERE {rows} ORDER BY start_us DESC LIMIT 1", params
+    ).fetchone()
+    (end,) = conn.execute(
+        f"SELECT MAX(end_us) FROM records WHERE start_us >= ? - {longest} AND {rows}",
+        (latest, *params, *params),
+    ).fetchone()
+    still_open = None
+    if open_at is not None:
+        found = conn.execute(
+            f"SELECT start_us FROM records WHERE start_us >= ? - {longest} AND end_us >= ? "
+            f"AND {rows} ORDER BY start_us LIMIT 1",
+            (open_at, *params, open_at, *params),
+        ).fetchone()
+        still_open = None if found is None else int(found[0])
+    return int(first[0]), int(latest), int(end), still_open

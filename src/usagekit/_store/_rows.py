@@ -126,7 +126,14 @@ class RowEncoder:
         self._run_id = run_id
         self._known: dict[GroupKey, dict[str, tuple[int, bytes]]] = {}
         self._last: tuple[Any, ...] = ({}, (), None, 0, None, 0)
+        self._lengths: dict[GroupKey, int] = {}
         self.first_start: dict[str, int] = {}
+
+    def take_lengths(self) -> dict[GroupKey, int]:
+        """Per group of the rows encoded since the last call, their longest interval
+        (microseconds): what :meth:`SeriesCache.prepare` needs with those rows."""
+        lengths, self._lengths = self._lengths, {}
+        return lengths
 
     def batches(self, records: Iterable[object], size: int) -> Iterator[list[Row]]:
         """Encode a stream of records lazily into lists of ``size`` rows (the last shorter).
@@ -153,6 +160,8 @@ class RowEncoder:
         while True:
             rows: list[Row] = []
             append = rows.append
+            if key:  # a result going on from the last batch
+                self._lengths[key] = max(self._lengths.get(key, 0), end_us - start_us)
             for record in islice(stream, size):
                 if type(record) is not UsageRecord and not isinstance(record, UsageRecord):
                     raise ConfigError(
@@ -218,7 +227,11 @@ class RowEncoder:
         first = self.first_start.get(record.source)
         if first is None or start_us < first:
             self.first_start[record.source] = start_us
-        return (provider, record.source, *record.dimensions(), identity), start_us, end_us
+        key = (provider, record.source, *record.dimensions(), identity)
+        length = end_us - start_us
+        if length > self._lengths.get(key, 0):
+            self._lengths[key] = length
+        return key, start_us, end_us
 
     def _open(
         self, record: UsageRecord

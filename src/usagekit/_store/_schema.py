@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS series (
     metric TEXT NOT NULL,
     unit TEXT NOT NULL,
     kind TEXT NOT NULL,
-{_DIMENSION_DDL}    attributes TEXT NOT NULL
+{_DIMENSION_DDL}    attributes TEXT NOT NULL,
+    longest_us INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS records (
 {_ROW_DDL}
@@ -85,7 +86,7 @@ HEADER = b"SQLite format 3\x00"
 
 _ROW_COLUMNS = frozenset({"start_us", "id", "end_us", "series_id", "quantity", "attributes"})
 _TABLE_COLUMNS: Mapping[str, frozenset[str]] = {
-    "series": frozenset({"series_id", "key", *SERIES_COLUMNS}),
+    "series": frozenset({"series_id", "key", *SERIES_COLUMNS, "longest_us"}),
     "records": _ROW_COLUMNS | {"run_id"},
     "snapshots": frozenset({"snapshot_id", "provider", "fetched_at_us", "complete"}),
     "snapshot_records": _ROW_COLUMNS | {"snapshot_id"},

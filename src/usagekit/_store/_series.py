@@ -8,8 +8,14 @@ kind, the dimensions and the identity attributes (those not in
 hourly usage (50 groups x 15 metrics an hour) stores its strings a few thousand times, not
 millions.
 
-Series rows are never changed or deleted, so an id once read or committed stays valid for the
-life of the file: :class:`SeriesCache` keeps them per :class:`~usagekit.Store`. A series first
+A series also keeps ``longest_us``, at least the longest interval of any of its rows (it only
+grows, in the transaction that writes such a row): a row ending after ``t`` starts after
+``t - longest_us``, so a query for a window reads the rows of that window, not every row
+before it.
+
+Series rows are never deleted (their ``longest_us`` only grows), so an id once read or
+committed stays valid for the life of the file: :class:`SeriesCache` keeps them per
+:class:`~usagekit.Store`. A series first
 met while encoding gets a provisional (negative) id; the write transaction then inserts it
 (``ON CONFLICT`` of its ``key``: another process may have added it since) and reads its real
 id, and the cache keeps the real id only once that transaction committed.
@@ -30,6 +36,7 @@ __all__ = [
     "SERIES_COLUMNS",
     "GroupKey",
     "MetricKey",
+    "Row",
     "SeriesCache",
     "SeriesInfo",
     "dumps",
@@ -50,6 +57,8 @@ SERIES_COLUMNS: tuple[str, ...] = (
 )
 """The columns of a series (besides ``series_id`` and ``key``), in this order."""
 
+Row = tuple[Any, ...]
+"""One row of a table."""
 GroupKey = tuple[Any, ...]
 """``(provider, source, *dimensions, identity_pairs)``: what one result's records share."""
 MetricKey = tuple[str, str, str]
@@ -59,7 +68,7 @@ _INSERT = (
     f"INSERT INTO series (key, {', '.join(SERIES_COLUMNS)}) "
     f"VALUES (?, {', '.join('?' for _ in SERIES_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
 )
-_SELECT = f"SELECT series_id, {', '.join(SERIES_COLUMNS)} FROM series"
+_SELECT = f"SELECT series_id, {', '.join(SERIES_COLUMNS)}, longest_us FROM series"
 
 
 def dumps(value: object) -> str:
@@ -107,6 +116,9 @@ class SeriesCache:
         self._loaded_through = 0
         self._pending: list[tuple[GroupKey, MetricKey, int]] = []
         self._next = -1
+        self._longest: dict[int, int] = {}
+        self._real: dict[int, int] = {}
+        self._longer: dict[int, int] = {}
         self.generation = 0
         """Counts the settlements of provisional ids (an encoder then forgets those)."""
 
@@ -125,6 +137,7 @@ class SeriesCache:
         provider, source, metric, unit, kind = row[1:6]
         dimensions = tuple(row[6 : 6 + len(DIMENSIONS)])
         attributes: dict[str, str] = json.loads(row[6 + len(DIMENSIONS)])
+        self._longest[series_id] = int(row[7 + len(DIMENSIONS)])
         if not isinstance(attributes, dict):
             raise ValueError(f"series {series_id} has attributes that are not an object")
         key: GroupKey = (provider, source, *dimensions, tuple(sorted(attributes.items())))
@@ -165,16 +178,22 @@ class SeriesCache:
         self._pending.append((key, metric, provisional))
         return provisional
 
-    @property
-    def pending(self) -> bool:
-        """Whether series met since the last :meth:`settle` await their real ids."""
-        return bool(self._pending)
+    def prepare(
+        self, conn: sqlite3.Connection, rows: list[Row], lengths: Mapping[GroupKey, int]
+    ) -> list[Row]:
+        """Make a batch's rows ready to write, in the caller's write transaction: store the
+        series they name that are not stored yet and put their real ids in the rows, and
+        lengthen the ``longest_us`` of their series to the longest of their intervals.
 
-    def resolve(self, conn: sqlite3.Connection) -> dict[int, int]:
-        """Insert the pending series in the caller's write transaction.
+        Call :meth:`settle` once the transaction has ended.
+
+        Args:
+            conn: The store's connection, in a write transaction.
+            rows: Rows of ``records`` (a :class:`~._rows.RowEncoder`'s).
+            lengths: Per group of the rows, their longest interval (microseconds).
 
         Returns:
-            Each provisional id's real id.
+            The rows, with real series ids.
         """
         real: dict[int, int] = {}
         for key, (metric, unit, kind), provisional in self._pending:
@@ -184,21 +203,43 @@ class SeriesCache:
             values = (provider, source, metric, unit, kind, *dimensions, attributes)
             text = dumps(values)
             conn.execute(_INSERT, (text, *values))
-            (series_id,) = conn.execute(
-                "SELECT series_id FROM series WHERE key = ?", (text,)
+            series_id, longest = conn.execute(
+                "SELECT series_id, longest_us FROM series WHERE key = ?", (text,)
             ).fetchone()
             real[provisional] = int(series_id)
-        return real
+            self._longest.setdefault(int(series_id), int(longest))
+        if real:
+            rows = [row if row[3] > 0 else (*row[:3], real[row[3]], *row[4:]) for row in rows]
+        longer: dict[int, int] = {}
+        for key, length in lengths.items():
+            for series_id in self._groups.get(key, {}).values():
+                series_id = real.get(series_id, series_id)
+                if self._longest.get(series_id, 0) < length:
+                    longer[series_id] = length
+        if longer:
+            conn.executemany(
+                "UPDATE series SET longest_us = ? WHERE series_id = ? AND longest_us < ?",
+                [(length, series_id, length) for series_id, length in longer.items()],
+            )
+        self._real, self._longer = real, longer
+        return rows
 
-    def settle(self, real: Mapping[int, int] | None) -> None:
-        """End the pending series' wait: keep their real ids (the batch committed, ``real``
-        from :meth:`resolve`) or forget them (``None``: it rolled back)."""
+    def settle(self, committed: bool) -> None:
+        """End a batch's wait after its transaction: keep the real ids and lengths
+        :meth:`prepare` stored (it committed) or forget them (it rolled back)."""
         if self._pending:
             self.generation += 1
+        real = self._real if committed else {}
         for key, metric, provisional in self._pending:
             series = self._groups[key]
-            if real is not None and provisional in real:
+            if provisional in real:
                 series[metric] = real[provisional]
             elif series.get(metric) == provisional:
                 del series[metric]
+        if committed:
+            self._longest.update(self._longer)
+        else:
+            for series_id in self._real.values():
+                self._longest.pop(series_id, None)
         self._pending.clear()
+        self._real, self._longer = {}, {}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .._core.clock import TimeLike
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
-from ._query import in_series
+from ._query import extent, in_series
 from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -274,13 +274,13 @@ def plan_run(
         (provider,),
     ).fetchone()
     fetched_at = None if finished_run is None else finished_run[1]
-    sources = conn.execute(
-        "SELECT MAX(r.start_us), MAX(r.end_us), "
-        "MIN(CASE WHEN r.end_us >= ? THEN r.start_us END) "
-        "FROM records AS r JOIN series AS s ON s.series_id = r.series_id "
-        "WHERE s.provider = ? GROUP BY s.source",
-        (fetched_at, provider),
-    ).fetchall()
+    sources = []
+    for (source,) in conn.execute(
+        "SELECT DISTINCT source FROM series WHERE provider = ?", (provider,)
+    ).fetchall():
+        found = extent(conn, "provider = ? AND source = ?", (provider, source), open_at=fetched_at)
+        if found is not None:
+            sources.append(found[1:])
     start = _watermark(sources, finished_run)
     if last_run is not None and not last_run[1]:
         interrupted = last_run[0]

@@ -29,7 +29,7 @@ import dataclasses
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +42,7 @@ from .._core.records import UsageRecord
 from ._errors import store_error
 from ._files import open_store
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
-from ._query import FILTERS, bucket_lengths, check_text, in_series, where_clause
+from ._query import FILTERS, bucket_lengths, check_text, extent, in_series, where_clause
 from ._rows import (
     DEFAULT_BATCH_SIZE,
     ROW_COLUMNS,
@@ -56,7 +56,7 @@ from ._rows import (
     to_micros,
 )
 from ._schema import SCHEMA_VERSION
-from ._series import SeriesCache, SeriesInfo
+from ._series import GroupKey, SeriesCache, SeriesInfo
 from ._session import SyncSession, close_snapshot, drop_snapshot, insert_snapshot, plan_run
 
 if TYPE_CHECKING:
@@ -293,30 +293,31 @@ class Store:
             StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
         """
         for rows in encoder.batches(records, size):
-            self._write_rows(rows, snapshot_id=snapshot_id, upsert=upsert)
+            self._write_rows(rows, encoder.take_lengths(), snapshot_id=snapshot_id, upsert=upsert)
             yield len(rows)
 
     def _write_rows(
-        self, rows: list[Row], *, snapshot_id: int | None = None, upsert: bool = True
+        self,
+        rows: list[Row],
+        lengths: Mapping[GroupKey, int],
+        *,
+        snapshot_id: int | None = None,
+        upsert: bool = True,
     ) -> None:
-        """Write encoded rows in one transaction: upserted, and/or kept in a snapshot; the
-        series they name that are not stored yet are stored with them."""
+        """Write encoded rows in one transaction: upserted, and/or kept in a snapshot, with
+        what they need of their series (see :meth:`SeriesCache.prepare`)."""
         series = self._series
-        committed: dict[int, int] | None = None
+        committed = False
         try:
             with self._write() as conn:
-                real = series.resolve(conn) if series.pending else {}
-                if real:
-                    rows = [
-                        row if row[3] > 0 else (*row[:3], real[row[3]], *row[4:]) for row in rows
-                    ]
+                rows = series.prepare(conn, rows, lengths)
                 if snapshot_id is not None:
                     conn.executemany(SNAPSHOT_INSERT, [(snapshot_id, *row[:6]) for row in rows])
                 if upsert:
                     conn.executemany(UPSERT, rows)
-            committed = real
+            committed = True
         finally:
-            series.settle(committed)  # the series stored with the rows, or forgotten
+            series.settle(committed)
 
     def records(
         self,
@@ -405,15 +406,20 @@ class Store:
         Raises:
             StoreError: SQLite failed to read.
         """
-        query = (
-            "SELECT provider, MIN(start_us), MAX(end_us) FROM records "
-            "GROUP BY provider ORDER BY provider"
-            if self._layout()
-            else "SELECT s.provider, MIN(r.start_us), MAX(r.end_us) FROM records AS r "
-            "JOIN series AS s ON s.series_id = r.series_id GROUP BY s.provider ORDER BY s.provider"
-        )
         with self._reading():
-            rows = self._conn.execute(query).fetchall()
+            if self._layout():
+                rows = self._conn.execute(
+                    "SELECT provider, MIN(start_us), MAX(end_us) FROM records "
+                    "GROUP BY provider ORDER BY provider"
+                ).fetchall()
+            else:
+                rows = []
+                for (provider,) in self._conn.execute(
+                    "SELECT DISTINCT provider FROM series ORDER BY provider"
+                ).fetchall():
+                    found = extent(self._conn, "provider = ?", (provider,))
+                    if found is not None:
+                        rows.append((provider, found[0], found[2]))
         return {str(p): (from_micros(int(a)), from_micros(int(b))) for p, a, b in rows}
 
     def report(
