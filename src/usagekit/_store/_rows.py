@@ -326,24 +326,35 @@ def decode_rows(
     Raises:
         KeyError, ValueError, TypeError, ArithmeticError: A malformed row (a damaged file).
     """
+    infos: dict[int, SeriesInfo] = {}
     items: list[_Item] = []
-    current: tuple[Any, ...] = ()
-    for start_us, blob, end_us, series_id, quantity, extra in rows:
-        info = series_of(series_id)
-        group = (start_us, end_us, blob[:16], info.group)
-        if group != current:
+    start_us = end_us = group = -1
+    head = b""
+    times: tuple[datetime, datetime] = (_EPOCH, _EPOCH)
+    for row_start, blob, row_end, series_id, quantity, extra in rows:
+        info = infos.get(series_id)
+        if info is None:
+            info = infos[series_id] = series_of(series_id)
+        if (
+            row_start != start_us
+            or row_end != end_us
+            or info.group != group
+            or not blob.startswith(head)
+        ):
             if items:
-                yield from _build(current[0], current[1], items)
+                yield from _build(times, items)
                 items = []
-            current = group
+            if row_start != start_us or row_end != end_us:
+                times = (from_micros(row_start), from_micros(row_end))
+            start_us, end_us, group, head = row_start, row_end, info.group, blob[:16]
         items.append((blob.hex(), info, Decimal(quantity), extra))
     if items:
-        yield from _build(current[0], current[1], items)
+        yield from _build(times, items)
 
 
-def _build(start_us: int, end_us: int, items: list[_Item]) -> Iterator[UsageRecord]:
+def _build(times: tuple[datetime, datetime], items: list[_Item]) -> list[UsageRecord]:
     """The records of one result's rows."""
-    start, end = from_micros(start_us), from_micros(end_us)
+    start, end = times
     first = items[0][1]
     if all(extra is None for *_, extra in items):
         measures = [(i.metric, q, i.unit, i.kind) for _, i, q, _ in items]
@@ -361,11 +372,11 @@ def _build(start_us: int, end_us: int, items: list[_Item]) -> Iterator[UsageReco
             )[0]
             for _, i, q, extra in items
         ]
-    for record, (record_id, info, quantity, extra) in zip(built, items, strict=True):
-        if record.id == record_id:
-            yield record
-        else:
-            yield UsageRecord.model_construct(
+    for index, (record, (record_id, info, quantity, extra)) in enumerate(
+        zip(built, items, strict=True)
+    ):
+        if record.id != record_id:
+            built[index] = UsageRecord.model_construct(
                 id=record_id,
                 start=start,
                 end=end,
@@ -376,3 +387,4 @@ def _build(start_us: int, end_us: int, items: list[_Item]) -> Iterator[UsageReco
                 attributes=_attributes(info.attributes, extra),
                 **info.shared,
             )
+    return built
