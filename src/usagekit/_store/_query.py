@@ -18,6 +18,7 @@ __all__ = [
     "check_text",
     "extent",
     "in_series",
+    "provider_spans",
     "where_clause",
 ]
 
@@ -186,3 +187,29 @@ def extent(
         ).fetchone()
         still_open = None if found is None else int(found[0])
     return int(first[0]), int(latest), int(end), still_open
+
+
+def provider_spans(conn: sqlite3.Connection, *, legacy: bool) -> list[tuple[str, int, int]]:
+    """Per provider with records, the earliest start and the latest end (microseconds), by
+    provider.
+
+    Args:
+        conn: The store's connection.
+        legacy: For a version-1 table.
+    """
+    if legacy:
+        return [
+            (str(p), int(a), int(b))
+            for p, a, b in conn.execute(
+                "SELECT provider, MIN(start_us), MAX(end_us) FROM records "
+                "GROUP BY provider ORDER BY provider"
+            )
+        ]
+    spans = []
+    for (provider,) in conn.execute(
+        "SELECT DISTINCT provider FROM series ORDER BY provider"
+    ).fetchall():
+        found = extent(conn, "provider = ?", (provider,))
+        if found is not None:
+            spans.append((str(provider), found[0], found[2]))
+    return spans

@@ -15,6 +15,7 @@ it has none; and the sync run that wrote it.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -36,6 +37,7 @@ __all__ = [
     "decode_rows",
     "from_micros",
     "to_micros",
+    "write_rows",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -66,6 +68,34 @@ SNAPSHOT_INSERT = (
 
 Row = tuple[Any, ...]
 """One row of a table."""
+
+
+def write_rows(
+    conn: sqlite3.Connection,
+    series: SeriesCache,
+    rows: list[Row],
+    lengths: Mapping[GroupKey, int],
+    snapshot_id: int | None = None,
+    *,
+    upsert: bool = True,
+) -> None:
+    """Write a :class:`RowEncoder` batch in the caller's write transaction: upserted and/or
+    kept in a snapshot, with what the rows need of their series (:meth:`SeriesCache.prepare`;
+    the caller settles the cache once the transaction ended).
+
+    Args:
+        conn: The store's connection, in a write transaction.
+        series: The store's series cache.
+        rows: The batch.
+        lengths: Its groups' longest intervals (:meth:`RowEncoder.take_lengths`).
+        snapshot_id: Also keep the rows in this snapshot.
+        upsert: Upsert the rows into ``records``.
+    """
+    rows = series.prepare(conn, rows, lengths)
+    if snapshot_id is not None:
+        conn.executemany(SNAPSHOT_INSERT, [(snapshot_id, *row[:6]) for row in rows])
+    if upsert:
+        conn.executemany(UPSERT, rows)
 
 
 def to_micros(moment: datetime) -> int:

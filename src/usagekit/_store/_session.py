@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -23,7 +24,31 @@ from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["SyncSession", "close_snapshot", "drop_snapshot", "insert_snapshot", "plan_run"]
+__all__ = [
+    "Snapshot",
+    "SyncSession",
+    "close_snapshot",
+    "drop_snapshot",
+    "insert_snapshot",
+    "plan_run",
+]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One kept fetch of a current-period provider.
+
+    Attributes:
+        snapshot_id: The snapshot's id in the store, increasing with each snapshot added.
+        provider: The provider fetched.
+        fetched_at: When the fetch was made (aware UTC).
+        records: The records the fetch returned, by start then id.
+    """
+
+    snapshot_id: int
+    provider: str
+    fetched_at: datetime
+    records: tuple[UsageRecord, ...]
 
 
 class SyncSession:

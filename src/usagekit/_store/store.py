@@ -1,8 +1,11 @@
 """An embedded record store on SQLite: usage history kept in one file.
 
-One table holds the records keyed by record id, so writing the same fact twice keeps one row and
-a corrected quantity replaces the old one. Quantities are stored as TEXT (exact to the
-``Decimal``), times as integer microseconds since the epoch, UTC. A second pair of tables keeps
+One table holds the records keyed by record id (with its start first, so rows lie in time
+order), so writing the same fact twice keeps one row and a corrected quantity replaces the old
+one; what the records of one series share is stored once, in a second table. Quantities are
+stored as TEXT (exact to the ``Decimal``), times as integer microseconds since the epoch, UTC,
+ids as their 24 bytes. Records are written in large transactions (20,000 by default), encoded
+as they stream in (memory holds one batch's rows). A second pair of tables keeps
 snapshots: every fetch of a current-period provider (Basedash, Unsiloed report only the current
 billing period) with its fetch time, so a period's history can be read back and charted.
 
@@ -19,8 +22,10 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 :class:`~usagekit.StoreError` whose message says what to do.
 
 The parts: ``_schema`` (the tables, what a store file is), ``_files`` (opening and creating the
-file), ``_rows`` (the row codec and write statements), ``_query`` (filters), ``_session`` (a sync
-run, :class:`SyncSession`) and ``_errors`` (SQLite failures as StoreError).
+file), ``_rows`` (the row codec both ways and the write statements), ``_series`` (the shared
+part of a series' rows), ``_query`` (filters, bounded reads), ``_session`` (a sync run,
+:class:`SyncSession`), ``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and
+``_errors`` (SQLite failures as StoreError).
 """
 
 from __future__ import annotations
@@ -29,9 +34,8 @@ import dataclasses
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -42,44 +46,33 @@ from .._core.records import UsageRecord
 from ._errors import store_error
 from ._files import open_store
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
-from ._query import FILTERS, bucket_lengths, check_text, extent, in_series, where_clause
+from ._query import FILTERS, bucket_lengths, check_text, in_series, provider_spans, where_clause
 from ._rows import (
     DEFAULT_BATCH_SIZE,
     ROW_COLUMNS,
-    SNAPSHOT_INSERT,
-    UPSERT,
     Row,
     RowEncoder,
     check_batch_size,
     decode_rows,
     from_micros,
     to_micros,
+    write_rows,
 )
 from ._schema import SCHEMA_VERSION
-from ._series import GroupKey, SeriesCache, SeriesInfo
-from ._session import SyncSession, close_snapshot, drop_snapshot, insert_snapshot, plan_run
+from ._series import SeriesCache, SeriesInfo
+from ._session import (
+    Snapshot,
+    SyncSession,
+    close_snapshot,
+    drop_snapshot,
+    insert_snapshot,
+    plan_run,
+)
 
 if TYPE_CHECKING:
     from .._report import UsageReport
 
 __all__ = ["DEFAULT_BATCH_SIZE", "FILTERS", "SCHEMA_VERSION", "Snapshot", "Store", "SyncSession"]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One kept fetch of a current-period provider.
-
-    Attributes:
-        snapshot_id: The snapshot's id in the store, increasing with each snapshot added.
-        provider: The provider fetched.
-        fetched_at: When the fetch was made (aware UTC).
-        records: The records the fetch returned, by start then id.
-    """
-
-    snapshot_id: int
-    provider: str
-    fetched_at: datetime
-    records: tuple[UsageRecord, ...]
 
 
 class Store:
@@ -293,31 +286,14 @@ class Store:
             StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
         """
         for rows in encoder.batches(records, size):
-            self._write_rows(rows, encoder.take_lengths(), snapshot_id=snapshot_id, upsert=upsert)
+            lengths, committed = encoder.take_lengths(), False
+            try:  # one transaction, the rows with what they need of their series
+                with self._write() as conn:
+                    write_rows(conn, self._series, rows, lengths, snapshot_id, upsert=upsert)
+                committed = True
+            finally:
+                self._series.settle(committed)
             yield len(rows)
-
-    def _write_rows(
-        self,
-        rows: list[Row],
-        lengths: Mapping[GroupKey, int],
-        *,
-        snapshot_id: int | None = None,
-        upsert: bool = True,
-    ) -> None:
-        """Write encoded rows in one transaction: upserted, and/or kept in a snapshot, with
-        what they need of their series (see :meth:`SeriesCache.prepare`)."""
-        series = self._series
-        committed = False
-        try:
-            with self._write() as conn:
-                rows = series.prepare(conn, rows, lengths)
-                if snapshot_id is not None:
-                    conn.executemany(SNAPSHOT_INSERT, [(snapshot_id, *row[:6]) for row in rows])
-                if upsert:
-                    conn.executemany(UPSERT, rows)
-            committed = True
-        finally:
-            series.settle(committed)
 
     def records(
         self,
@@ -407,19 +383,7 @@ class Store:
             StoreError: SQLite failed to read.
         """
         with self._reading():
-            if self._layout():
-                rows = self._conn.execute(
-                    "SELECT provider, MIN(start_us), MAX(end_us) FROM records "
-                    "GROUP BY provider ORDER BY provider"
-                ).fetchall()
-            else:
-                rows = []
-                for (provider,) in self._conn.execute(
-                    "SELECT DISTINCT provider FROM series ORDER BY provider"
-                ).fetchall():
-                    found = extent(self._conn, "provider = ?", (provider,))
-                    if found is not None:
-                        rows.append((provider, found[0], found[2]))
+            rows = provider_spans(self._conn, legacy=self._layout())
         return {str(p): (from_micros(int(a)), from_micros(int(b))) for p, a, b in rows}
 
     def report(

@@ -1,10 +1,10 @@
 """Incremental sync: fetch what is new from each provider into a :class:`~usagekit.Store`.
 
-Safe to run from cron. Every batch is its own transaction, so a crash or a provider failure
-loses nothing already written, and the next run starts where the store says it must; one
-provider failing does not stop the others; two syncs at once serialize their writes (WAL, a
-busy timeout and ``BEGIN IMMEDIATE``) and upsert by record id, so they cannot duplicate or
-corrupt anything.
+Safe to run from cron. Every batch (``batch_size`` records, 20,000 by default) is its own
+transaction, so a crash or a provider failure loses nothing already written, and the next run
+starts where the store says it must; one provider failing does not stop the others; two
+syncs at once serialize their writes (WAL, a busy timeout and ``BEGIN IMMEDIATE``) and upsert
+by record id, so they cannot duplicate or corrupt anything.
 """
 
 from __future__ import annotations
