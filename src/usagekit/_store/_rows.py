@@ -186,6 +186,7 @@ class RowEncoder:
         known: dict[str, tuple[int, bytes]] = {}
         last_attributes: Mapping[str, str] = {}
         extra: str | None = None
+        plain = 0
         stream = iter(records)
         while True:
             rows: list[Row] = []
@@ -205,6 +206,7 @@ class RowEncoder:
                         append(self._lone(record))
                         continue
                     prefix, key, start_us, end_us, head, known = opened
+                    plain = len(key[-1])
                 found = known.get(record_id[32:])
                 if found is None:
                     found = self._meet(record, key, known)
@@ -212,9 +214,13 @@ class RowEncoder:
                         append(self._lone(record))
                         continue
                 attributes = record.attributes
-                if attributes is not last_attributes and attributes != last_attributes:
-                    extra = _extra(attributes)
-                    last_attributes = attributes
+                if len(attributes) == plain:  # its group's identity attributes, no others
+                    own = None
+                else:
+                    if attributes is not last_attributes and attributes != last_attributes:
+                        extra = _extra(attributes)
+                        last_attributes = attributes
+                    own = extra
                 append(
                     (
                         start_us,
@@ -222,7 +228,7 @@ class RowEncoder:
                         end_us,
                         found[0],
                         str(record.quantity),
-                        extra,
+                        own,
                         run_id,
                     )
                 )
