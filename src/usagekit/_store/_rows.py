@@ -241,13 +241,25 @@ class RowEncoder:
                 self._known.clear()
                 prefix = "\x00"
 
-    def _shared(self, record: UsageRecord) -> tuple[GroupKey, int, int]:
-        """What a record shares with the others of its result: its series group and its
-        interval (microseconds)."""
-        provider = record.provider
+    # The steps a result's rows take, on values (a columnar page can take them without
+    # building records): the group once, then each metric not met yet.
+
+    def group(
+        self,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        dimensions: tuple[str | None, ...],
+        attributes: Mapping[str, str],
+    ) -> tuple[GroupKey, int, int]:
+        """What a result's rows share: their series group and interval (microseconds).
+
+        Raises:
+            ConfigError: The result is of another provider than the encoder's.
+        """
         if self._provider is not None and provider != self._provider:
             raise ConfigError(f"records of {self._provider!r} expected, got one of {provider!r}")
-        attributes = record.attributes
         last = self._last  # the previous result's: usually the same attributes and times
         if attributes != last[0]:
             identity = (
@@ -256,57 +268,73 @@ class RowEncoder:
                 else ()
             )
             last = self._last = (attributes, identity, *last[2:])
-        start, end = record.start, record.end
         if start is not last[2] or end is not last[4]:
             last = self._last = (*last[:2], start, to_micros(start), end, to_micros(end))
         identity, start_us, end_us = last[1], last[3], last[5]
-        first = self.first_start.get(record.source)
+        first = self.first_start.get(source)
         if first is None or start_us < first:
-            self.first_start[record.source] = start_us
-        key = (provider, record.source, *record.dimensions(), identity)
+            self.first_start[source] = start_us
+        key = (provider, source, *dimensions, identity)
         length = end_us - start_us
         if length > self._lengths.get(key, 0):
             self._lengths[key] = length
         return key, start_us, end_us
 
-    def _open(
-        self, record: UsageRecord
-    ) -> tuple[str, GroupKey, int, int, bytes, dict[str, tuple[int, bytes]]] | None:
-        """A new result: the id prefix its records are known by, their series group,
-        interval, the id's first 16 bytes and their metrics met so far; None when the
-        record's id is not the one its fields give."""
-        key, start_us, end_us = self._shared(record)
-        record_id = record.id
-        if record.compute_id() != record_id:
-            return None
+    def known(self, key: GroupKey) -> dict[str, tuple[int, bytes]]:
+        """A group's metrics met so far, by the last 16 characters of their ids: each one's
+        series id and those characters' 8 bytes (see :meth:`meet`)."""
         known = self._known.get(key)
         if known is None:
             known = self._known[key] = {}
-        return record_id[:32], key, start_us, end_us, bytes.fromhex(record_id[:32]), known
+        return known
 
-    def _series_id(self, key: GroupKey, record: UsageRecord) -> int:
-        """The series of a record (provisional when it is not stored yet)."""
-        metric: MetricKey = (record.metric, record.unit, record.kind)
+    def meet(
+        self, key: GroupKey, known: dict[str, tuple[int, bytes]], tail: str, metric: MetricKey
+    ) -> tuple[int, bytes]:
+        """A metric not met yet in its group, ``tail`` the last 16 characters of ids its
+        fields give (checked by the caller): its series id (provisional when not stored yet)
+        and the tail's bytes, remembered in ``known``."""
+        found = known[tail] = (self._series_id(key, metric), bytes.fromhex(tail))
+        return found
+
+    def _series_id(self, key: GroupKey, metric: MetricKey) -> int:
         group = self._series.group(key)
         series_id = group.get(metric)
         if series_id is None:
             series_id = self._series.provisional(key, group, metric)
         return series_id
 
-    def _meet(
-        self, record: UsageRecord, key: GroupKey, known: dict[str, tuple[int, bytes]]
-    ) -> tuple[int, bytes] | None:
-        """A metric not met yet in its result's group: its series id and the last 8 bytes of
-        its id, remembered for the group; None when the record's id is not the one its
-        fields give."""
+    def _shared(self, record: UsageRecord) -> tuple[GroupKey, int, int]:
+        return self.group(
+            record.provider,
+            record.source,
+            record.start,
+            record.end,
+            record.dimensions(),
+            record.attributes,
+        )
+
+    def _open(
+        self, record: UsageRecord
+    ) -> tuple[str, GroupKey, int, int, bytes, dict[str, tuple[int, bytes]]] | None:
+        """A new result: the id prefix its records are known by, their group, interval, the
+        id's first 16 bytes and their known metrics; None when the record's id is not the
+        one its fields give."""
+        key, start_us, end_us = self._shared(record)
         record_id = record.id
         if record.compute_id() != record_id:
             return None
-        found = known[record_id[32:]] = (
-            self._series_id(key, record),
-            bytes.fromhex(record_id[32:]),
-        )
-        return found
+        head = bytes.fromhex(record_id[:32])
+        return record_id[:32], key, start_us, end_us, head, self.known(key)
+
+    def _meet(
+        self, record: UsageRecord, key: GroupKey, known: dict[str, tuple[int, bytes]]
+    ) -> tuple[int, bytes] | None:
+        """:meth:`meet` for a record; None when its id is not the one its fields give."""
+        record_id = record.id
+        if record.compute_id() != record_id:
+            return None
+        return self.meet(key, known, record_id[32:], (record.metric, record.unit, record.kind))
 
     def _lone(self, record: UsageRecord) -> Row:
         """The row of a record whose id its fields do not give, from its own fields, its id
@@ -325,8 +353,8 @@ class RowEncoder:
             raise ConfigError(
                 f"a record's id must be 48 lower-case hex characters, got {record_id!r}"
             )
+        series_id = self._series_id(key, (record.metric, record.unit, record.kind))
         extra = _extra(record.attributes)
-        series_id = self._series_id(key, record)
         return (start_us, blob, end_us, series_id, str(record.quantity), extra, self._run_id)
 
 
