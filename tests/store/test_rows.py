@@ -273,3 +273,23 @@ def test_a_rolled_back_batch_does_not_leave_a_longest_interval_behind(tmp_path: 
         later = BASE + timedelta(days=300)
         assert [r.id for r in store.records(later, later + HOUR)] == [long.id]
         assert store.spans()["openai"][1] == long.end
+
+
+def test_many_rows_to_a_statement_upsert_as_one_at_a_time(tmp_path: Path) -> None:
+    """Rows go to SQLite many to a statement; a record met twice in one statement, or again
+    in a later one, ends with its last figure, and a run never overwrites a newer run's."""
+    data = openai_like(BASE + 36 * HOUR)  # 218 records: two full statements and a rest
+    assert len(data) == 218
+
+    def figures(offset: int) -> list[UsageRecord]:
+        return [r.model_copy(update={"quantity": r.quantity + offset}) for r in data]
+
+    stream = [*figures(1)[:150], *figures(2)[:60], *figures(3)]  # repeats in and across
+    with Store(tmp_path / "usage.sqlite") as store:
+        assert store.upsert(stream, batch_size=1000) == len(stream)
+        assert exact(store.records()) == exact(figures(3))
+        older = store.begin_sync("openai", UNTIL)
+        newer = store.begin_sync("openai", UNTIL)
+        newer.write_stream(figures(4)[:180], batch_size=1000)
+        older.write_stream(figures(5), batch_size=1000)  # started first: loses where both wrote
+        assert exact(store.records()) == exact(figures(4)[:180] + figures(5)[180:])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
-from ._rows import DEFAULT_BATCH_SIZE, SNAPSHOT_INSERT, UPSERT, Row, RowEncoder
+from ._rows import DEFAULT_BATCH_SIZE, SNAPSHOT_INSERT, RowEncoder, upsert_rows
 from ._schema import Schema, create_schema
 from ._series import SeriesCache
 
@@ -45,9 +45,9 @@ def migrate(conn: sqlite3.Connection, schema: Schema, *, path: str) -> None:
     series = SeriesCache()
     try:
         if "records" in moved:
-            _copy(conn, series, "records", "run_id", UPSERT)
+            _copy(conn, series, "records", "run_id")
         if "snapshot_records" in moved:
-            _copy(conn, series, "snapshot_records", "snapshot_id", SNAPSHOT_INSERT)
+            _copy(conn, series, "snapshot_records", "snapshot_id")
     except (ValueError, TypeError, KeyError, ArithmeticError, ConfigError) as exc:
         raise StoreError(
             f"cannot upgrade the store {path!r} to this usagekit's schema: it holds a row "
@@ -60,9 +60,7 @@ def migrate(conn: sqlite3.Connection, schema: Schema, *, path: str) -> None:
         conn.execute(f'DROP TABLE "{_ASIDE.format(name)}"')
 
 
-def _copy(
-    conn: sqlite3.Connection, series: SeriesCache, table: str, extra: str, statement: str
-) -> None:
+def _copy(conn: sqlite3.Connection, series: SeriesCache, table: str, extra: str) -> None:
     """Copy the rows of an old table, with the value of its column ``extra`` (a row's run, or
     a snapshot record's snapshot) kept alongside."""
     cursor = conn.execute(f'SELECT {LEGACY_COLUMN_LIST}, {extra} FROM "{_ASIDE.format(table)}"')
@@ -78,9 +76,7 @@ def _copy(
     for rows in encoder.batches(records(), DEFAULT_BATCH_SIZE):
         rows = series.prepare(conn, rows, encoder.take_lengths())
         series.settle(True)  # this cache ends with the migration: committed or not, unused
-        fixed: list[Row]
         if extra == "run_id":
-            fixed = [(*row[:6], pop()) for row in rows]
+            upsert_rows(conn, [(*row[:6], pop()) for row in rows])
         else:
-            fixed = [(pop(), *row[:6]) for row in rows]
-        conn.executemany(statement, fixed)
+            conn.executemany(SNAPSHOT_INSERT, [(pop(), *row[:6]) for row in rows])

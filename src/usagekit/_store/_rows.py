@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from .._core.errors import ConfigError
@@ -37,6 +37,7 @@ __all__ = [
     "decode_rows",
     "from_micros",
     "to_micros",
+    "upsert_rows",
     "write_rows",
 ]
 
@@ -52,14 +53,23 @@ ROW_COLUMNS = "start_us, id, end_us, series_id, quantity, attributes"
 
 # The newest fetch wins: a row written by a sync run is not overwritten by a run that started
 # before it (two syncs at once), so its run id always names the newest run that wrote it.
-UPSERT = (
-    f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (start_us, id) DO UPDATE SET quantity = excluded.quantity, "
+_ON_CONFLICT = (
+    " ON CONFLICT (start_us, id) DO UPDATE SET quantity = excluded.quantity, "
     "attributes = excluded.attributes, run_id = excluded.run_id "
     "WHERE excluded.run_id IS NULL OR run_id IS NULL OR excluded.run_id >= run_id"
 )
+_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
+UPSERT = f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES {_VALUES}{_ON_CONFLICT}"
 """Write a row (a :class:`RowEncoder` row) keyed by its start and id: a record's id determines
 its start, so the pair is as unique as the id, and keeps rows in time order on disk."""
+_CHUNK = 100
+"""Rows per statement of :data:`_UPSERT_CHUNK` (700 parameters: under SQLite's oldest limit,
+999); one statement for many rows saves most of the per-statement cost of a row."""
+_UPSERT_CHUNK = (
+    f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES "
+    + ", ".join([_VALUES] * _CHUNK)
+    + _ON_CONFLICT
+)
 SNAPSHOT_INSERT = (
     f"INSERT OR REPLACE INTO snapshot_records (snapshot_id, {ROW_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -95,7 +105,19 @@ def write_rows(
     if snapshot_id is not None:
         conn.executemany(SNAPSHOT_INSERT, [(snapshot_id, *row[:6]) for row in rows])
     if upsert:
-        conn.executemany(UPSERT, rows)
+        upsert_rows(conn, rows)
+
+
+def upsert_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    """Upsert rows (:data:`UPSERT`'s parameters each), :data:`_CHUNK` to a statement; a row
+    meeting one before it in the same statement is upserted over it, as one at a time."""
+    whole = len(rows) - len(rows) % _CHUNK
+    if whole:
+        flat = list(chain.from_iterable(rows[:whole]))
+        width = 7 * _CHUNK
+        conn.executemany(_UPSERT_CHUNK, [flat[i : i + width] for i in range(0, len(flat), width)])
+    if whole < len(rows):
+        conn.executemany(UPSERT, rows[whole:])
 
 
 def to_micros(moment: datetime) -> int:

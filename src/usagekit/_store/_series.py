@@ -119,6 +119,9 @@ class SeriesCache:
         self._longest: dict[int, int] = {}
         self._real: dict[int, int] = {}
         self._longer: dict[int, int] = {}
+        # per group: (its series count, a length all of them are known to reach), committed
+        self._marks: dict[GroupKey, tuple[int, int]] = {}
+        self._new_marks: dict[GroupKey, tuple[int, int]] = {}
         self.generation = 0
         """Counts the settlements of provisional ids (an encoder then forgets those)."""
 
@@ -211,17 +214,23 @@ class SeriesCache:
         if real:
             rows = [row if row[3] > 0 else (*row[:3], real[row[3]], *row[4:]) for row in rows]
         longer: dict[int, int] = {}
+        marks: dict[GroupKey, tuple[int, int]] = {}
         for key, length in lengths.items():
-            for series_id in self._groups.get(key, {}).values():
+            group = self._groups.get(key, {})
+            mark = self._marks.get(key)
+            if mark is not None and mark[0] == len(group) and mark[1] >= length:
+                continue  # every series of the group is known to be that long already
+            for series_id in group.values():
                 series_id = real.get(series_id, series_id)
                 if self._longest.get(series_id, 0) < length:
                     longer[series_id] = length
+            marks[key] = (len(group), length)
         if longer:
             conn.executemany(
                 "UPDATE series SET longest_us = ? WHERE series_id = ? AND longest_us < ?",
                 [(length, series_id, length) for series_id, length in longer.items()],
             )
-        self._real, self._longer = real, longer
+        self._real, self._longer, self._new_marks = real, longer, marks
         return rows
 
     def settle(self, committed: bool) -> None:
@@ -238,8 +247,9 @@ class SeriesCache:
                 del series[metric]
         if committed:
             self._longest.update(self._longer)
+            self._marks.update(self._new_marks)
         else:
             for series_id in self._real.values():
                 self._longest.pop(series_id, None)
         self._pending.clear()
-        self._real, self._longer = {}, {}
+        self._real, self._longer, self._new_marks = {}, {}, {}
