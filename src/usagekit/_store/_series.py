@@ -15,10 +15,10 @@ before it.
 
 Series rows are never deleted (their ``longest_us`` only grows), so an id once read or
 committed stays valid for the life of the file: :class:`SeriesCache` keeps them per
-:class:`~usagekit.Store`. A series first
-met while encoding gets a provisional (negative) id; the write transaction then inserts it
-(``ON CONFLICT`` of its ``key``: another process may have added it since) and reads its real
-id, and the cache keeps the real id only once that transaction committed.
+:class:`~usagekit.Store`. A series first met while encoding gets a provisional (negative) id;
+the write transaction then inserts it (``ON CONFLICT`` of its ``key``: another process may have
+added it since) and reads its real id, and the cache keeps the real id only once that
+transaction committed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ __all__ = [
     "SeriesCache",
     "SeriesInfo",
     "dumps",
-    "identity_of",
 ]
 
 NON_IDENTITY: frozenset[str] = MEASURE_ATTRIBUTES | DERIVED_ATTRIBUTES
@@ -55,7 +54,7 @@ SERIES_COLUMNS: tuple[str, ...] = (
     *DIMENSIONS,
     "attributes",
 )
-"""The columns of a series (besides ``series_id`` and ``key``), in this order."""
+"""The columns of a series (besides ``series_id``, ``key`` and ``longest_us``), in order."""
 
 Row = tuple[Any, ...]
 """One row of a table."""
@@ -74,11 +73,6 @@ _SELECT = f"SELECT series_id, {', '.join(SERIES_COLUMNS)}, longest_us FROM serie
 def dumps(value: object) -> str:
     """Compact, key-sorted JSON: the stored form of attributes and of a series key."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def identity_of(attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The identity attributes (those an id hashes) as sorted pairs."""
-    return tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
 
 
 @dataclass(frozen=True)
@@ -105,8 +99,9 @@ class SeriesInfo:
 class SeriesCache:
     """The series of one store file, as far as this connection has seen them.
 
-    Writers look series up by group then metric (:meth:`group`, :meth:`provisional`), readers
-    by id (:meth:`info`).
+    Writers look series up by group then metric (:meth:`group`, :meth:`provisional` for one
+    not stored yet), then write each batch between :meth:`prepare` and :meth:`settle`; readers
+    look series up by id (:meth:`info`).
     """
 
     def __init__(self) -> None:
