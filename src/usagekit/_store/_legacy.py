@@ -9,10 +9,11 @@ too.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
+from typing import Any
 
-from .._core.records import DIMENSIONS, UsageRecord
+from .._core.records import DIMENSIONS, Measure, UsageRecord
 from ._rows import Row, from_micros
 
 __all__ = ["LEGACY_COLUMNS", "LEGACY_COLUMN_LIST", "LEGACY_TABLE_COLUMNS", "decode_legacy"]
@@ -44,19 +45,63 @@ LEGACY_TABLE_COLUMNS: Mapping[str, frozenset[str]] = {
 }
 """The columns each table of a version-1 store has."""
 
-_FIELDS = tuple(name.removesuffix("_us") for name in LEGACY_COLUMNS)
+_DIMENSIONS = len(DIMENSIONS)
 
 
-def decode_legacy(row: Row) -> UsageRecord:
-    """Turn a version-1 row (:data:`LEGACY_COLUMNS`) into its record, the id as stored.
+def decode_legacy(rows: Iterable[Row]) -> Iterator[UsageRecord]:
+    """Turn version-1 rows (:data:`LEGACY_COLUMNS`) into their records, each id as stored.
+
+    The rows of one result (consecutive, as a sync wrote them: the same id prefix, interval,
+    dimensions and attributes) are built together by :meth:`UsageRecord.trusted_many`; a
+    record whose computed id is not the stored one keeps the stored one.
 
     Raises:
         KeyError, ValueError, TypeError, ArithmeticError: A malformed row (a damaged file).
     """
-    fields = dict(zip(_FIELDS, row, strict=True))
-    fields["start"] = from_micros(fields["start"])
-    fields["end"] = from_micros(fields["end"])
-    fields["quantity"] = Decimal(fields["quantity"])
-    attributes = fields["attributes"]
-    fields["attributes"] = json.loads(attributes) if attributes != "{}" else {}
-    return UsageRecord.model_construct(**fields)
+    measures: list[tuple[str, Measure]] = []
+    current: tuple[Any, ...] = ()
+    for row in rows:
+        record_id, provider, source, start_us, end_us, metric, quantity, unit, kind = row[:9]
+        group = (record_id[:32], start_us, end_us, provider, source, *row[9:])
+        if group != current:
+            if measures:
+                yield from _result(current, measures)
+                measures = []
+            current = group
+        measures.append((record_id, (metric, Decimal(quantity), unit, kind)))
+    if measures:
+        yield from _result(current, measures)
+
+
+def _result(group: tuple[Any, ...], measures: list[tuple[str, Measure]]) -> list[UsageRecord]:
+    """The records of one result's version-1 rows."""
+    _, start_us, end_us, provider, source, *rest = group
+    dimensions = dict(zip(DIMENSIONS, rest[:_DIMENSIONS], strict=True))
+    text = rest[_DIMENSIONS]
+    attributes = json.loads(text) if text != "{}" else {}
+    if not isinstance(attributes, dict):
+        raise TypeError("attributes that are not an object")
+    shared: dict[str, Any] = {
+        "provider": provider,
+        "source": source,
+        "start": from_micros(start_us),
+        "end": from_micros(end_us),
+        **dimensions,
+    }
+    built = UsageRecord.trusted_many(
+        [measure for _, measure in measures], attributes=attributes, **shared
+    )
+    for index, (record, (record_id, (metric, quantity, unit, kind))) in enumerate(
+        zip(built, measures, strict=True)
+    ):
+        if record.id != record_id:
+            built[index] = UsageRecord.model_construct(
+                id=record_id,
+                metric=metric,
+                quantity=quantity,
+                unit=unit,
+                kind=kind,
+                attributes=dict(attributes),
+                **shared,
+            )
+    return built

@@ -14,9 +14,8 @@ from collections import deque
 from collections.abc import Iterator
 
 from .._core.errors import ConfigError, StoreError
-from .._core.records import UsageRecord
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
-from ._rows import DEFAULT_BATCH_SIZE, SNAPSHOT_INSERT, RowEncoder, upsert_rows
+from ._rows import DEFAULT_BATCH_SIZE, SNAPSHOT_INSERT, Row, RowEncoder, upsert_rows
 from ._schema import Schema, create_schema
 from ._series import SeriesCache
 
@@ -66,17 +65,17 @@ def _copy(conn: sqlite3.Connection, series: SeriesCache, table: str, extra: str)
     cursor = conn.execute(f'SELECT {LEGACY_COLUMN_LIST}, {extra} FROM "{_ASIDE.format(table)}"')
     kept: deque[object] = deque()
 
-    def records() -> Iterator[UsageRecord]:
+    def rows() -> Iterator[Row]:
         for row in cursor:
             kept.append(row[-1])
-            yield decode_legacy(row[:-1])
+            yield row[:-1]
 
     pop = kept.popleft
     encoder = RowEncoder(series)
-    for rows in encoder.batches(records(), DEFAULT_BATCH_SIZE):
-        rows = series.prepare(conn, rows, encoder.take_lengths())
+    for batch in encoder.batches(decode_legacy(rows()), DEFAULT_BATCH_SIZE):
+        batch = series.prepare(conn, batch, encoder.take_lengths())
         series.settle(True)  # this cache ends with the migration: committed or not, unused
         if extra == "run_id":
-            upsert_rows(conn, [(*row[:6], pop()) for row in rows])
+            upsert_rows(conn, [(*row[:6], pop()) for row in batch])
         else:
-            conn.executemany(SNAPSHOT_INSERT, [(pop(), *row[:6]) for row in rows])
+            conn.executemany(SNAPSHOT_INSERT, [(pop(), *row[:6]) for row in batch])

@@ -336,8 +336,7 @@ class Store:
         """The records of rows read, a malformed row a StoreError."""
         try:
             if legacy:
-                for row in rows:
-                    yield decode_legacy(row)
+                yield from decode_legacy(rows)
             else:
                 yield from decode_rows(rows, self._series_of)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
