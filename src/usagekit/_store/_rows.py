@@ -210,13 +210,14 @@ class RowEncoder:
         extra: str | None = None
         plain = 0
         stream = iter(records)
+        record_type, text = UsageRecord, str
         while True:
             rows: list[Row] = []
             append = rows.append
             if key:  # a result going on from the last batch
                 self._lengths[key] = max(self._lengths.get(key, 0), end_us - start_us)
             for record in islice(stream, size):
-                if type(record) is not UsageRecord and not isinstance(record, UsageRecord):
+                if type(record) is not record_type and not isinstance(record, record_type):
                     raise ConfigError(
                         f"records must be UsageRecord objects, got {type(record).__name__}"
                     )
@@ -243,16 +244,9 @@ class RowEncoder:
                         extra = _extra(attributes)
                         last_attributes = attributes
                     own = extra
+                series_id, tail = found
                 append(
-                    (
-                        start_us,
-                        head + found[1],
-                        end_us,
-                        found[0],
-                        str(record.quantity),
-                        own,
-                        run_id,
-                    )
+                    (start_us, head + tail, end_us, series_id, text(record.quantity), own, run_id)
                 )
             if rows:
                 yield rows
