@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from usagekit import TimeLike, UsageRecord, as_utc
+from usagekit._store._series import SERIES_COLUMNS
 
 UTC = timezone.utc
 HOUR = timedelta(hours=1)
@@ -142,13 +143,29 @@ class FakeClient:
             self.closed += 1
 
 
+STORED_ROWS = (
+    "SELECT r.id, r.start_us, r.end_us, r.quantity, r.attributes, "
+    + ", ".join(f"s.{name}" for name in SERIES_COLUMNS)
+    + " FROM records AS r JOIN series AS s ON s.series_id = r.series_id"
+)
+"""Every stored record's fields (its row and its series), the run that wrote it left out."""
+
+
 def rows(path: str) -> set[tuple[Any, ...]]:
-    """Every stored record as (id, quantity, attributes): for comparing two stores."""
+    """Every stored record as its fields, read straight from the file: for comparing two
+    stores (a row of a series the file does not hold would be missing: see ``orphans``)."""
     conn = sqlite3.connect(path)
     try:
-        return set(conn.execute("SELECT id, quantity, attributes FROM records"))
+        assert orphans(conn) == 0
+        return set(conn.execute(STORED_ROWS))
     finally:
         conn.close()
+
+
+def orphans(conn: sqlite3.Connection) -> int:
+    """Rows naming a series the file does not hold (never any)."""
+    query = "SELECT COUNT(*) FROM records WHERE series_id NOT IN (SELECT series_id FROM series)"
+    return int(conn.execute(query).fetchone()[0])
 
 
 def costs_first(until: datetime) -> list[UsageRecord]:

@@ -181,7 +181,8 @@ def test_a_row_another_program_changed_is_a_store_error(tmp_path: Path) -> None:
     path = tmp_path / "usage.sqlite"
     make_store(path)
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE records SET quantity = 'lots' WHERE rowid = 3")
+    third = "SELECT id FROM records ORDER BY start_us, id LIMIT 1 OFFSET 2"
+    conn.execute(f"UPDATE records SET quantity = 'lots' WHERE id = ({third})")
     conn.commit()
     conn.close()
     with Store(path) as store, pytest.raises(StoreError, match="cannot read") as caught:
@@ -483,7 +484,8 @@ def test_changes_only_in_the_wal_are_never_silently_missed() -> None:
         make_store(source)
         writer = sqlite3.connect(source, isolation_level=None)
         writer.execute("PRAGMA wal_autocheckpoint = 0")
-        writer.execute("UPDATE records SET quantity = '1' WHERE rowid < 10")  # only in -wal
+        first = "SELECT id FROM records ORDER BY start_us, id LIMIT 9"
+        writer.execute(f"UPDATE records SET quantity = '1' WHERE id IN ({first})")  # only in -wal
         copy_dir = directory / "copy"
         copy_dir.mkdir()
         shutil.copy(source, copy_dir / "usage.sqlite")

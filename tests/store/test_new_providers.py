@@ -12,7 +12,6 @@ of its 30-day window included), and nothing is counted twice across Anthropic's 
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -26,10 +25,11 @@ import pytest
 import usagekit
 from usagekit import TOKEN_METRICS, Store, UsageRecord, sync
 from usagekit._core.records import MEASURE_ATTRIBUTES
-from usagekit._store._rows import RECORD_COLUMNS
 from usagekit.sandbox import Sandbox, serve
 from usagekit.sandbox._emulators.anthropic import AnthropicData
 from usagekit.sandbox._emulators.openrouter import OpenRouterData
+
+from ._fakes import rows
 
 UTC = timezone.utc
 DAY = timedelta(days=1)
@@ -181,11 +181,7 @@ def figures(records: list[UsageRecord]) -> dict[str, tuple[Any, ...]]:
 def stored_rows(path: Path) -> set[tuple[Any, ...]]:
     """Every stored record as its row, read straight from the file (a fast, exact comparison
     of two states of the store; the run that wrote a row is left out)."""
-    conn = sqlite3.connect(path)
-    try:
-        return set(conn.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM records"))
-    finally:
-        conn.close()
+    return rows(str(path))
 
 
 def first_sync(sb: Sandbox, store: Store, clients: Clients) -> None:

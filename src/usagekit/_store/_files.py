@@ -15,19 +15,38 @@ import secrets
 import sqlite3
 import stat
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._core.errors import ConfigError, StoreError
 from ._errors import retry_busy, sqlite_code, store_error
-from ._schema import HEADER, create_schema, inspect, needs_schema
+from ._migrate import migrate
+from ._schema import HEADER, SCHEMA_VERSION, create_schema, inspect, plan
 
-__all__ = ["open_store"]
+__all__ = ["Opened", "open_store"]
 
 
-def open_store(
-    path: str, *, timeout: float, read_only: bool | None
-) -> tuple[sqlite3.Connection, bool]:
+@dataclass(frozen=True)
+class Opened:
+    """An opened store file.
+
+    Attributes:
+        conn: The connection.
+        read_only: Whether it was opened read-only.
+        version: The schema version of its tables: the current one, or 1 for a store of an
+            older usagekit opened read-only (read as it is).
+    """
+
+    conn: sqlite3.Connection
+    read_only: bool
+    version: int
+
+
+def open_store(path: str, *, timeout: float, read_only: bool | None) -> Opened:
     """Open the file as asked, creating it first when it is missing.
+
+    A store of an older usagekit opened for writing is migrated to the current schema (in one
+    transaction: all of it or nothing).
 
     Args:
         path: The database file, or ``":memory:"``.
@@ -36,7 +55,7 @@ def open_store(
             when the file and its directory are writable, else read-only.
 
     Returns:
-        The connection, and whether it was opened read-only.
+        The opened file.
 
     Raises:
         ConfigError: A read-only ``":memory:"`` store.
@@ -52,11 +71,11 @@ class _Opening:
         self.path = path
         self.timeout = timeout
 
-    def open(self, read_only: bool | None) -> tuple[sqlite3.Connection, bool]:
+    def open(self, read_only: bool | None) -> Opened:
         if self.path == ":memory:":
             if read_only:
                 raise ConfigError("a ':memory:' store cannot be read-only")
-            return self._open_rw(self.path), False
+            return self._open_rw(self.path)
         info = self._stat()
         if info is None:
             if read_only:
@@ -87,12 +106,12 @@ class _Opening:
             )
         if writable:
             try:
-                return self._open_rw(self.path), False
+                return self._open_rw(self.path)
             except StoreError as exc:
                 # The access check said writable, SQLite could not write (an ACL, a mount)
                 if exc.reason != "read_only" or read_only is False:
                     raise
-        return self._open_ro(), True
+        return self._open_ro()
 
     def _stat(self) -> os.stat_result | None:
         try:
@@ -216,19 +235,19 @@ class _Opening:
             raise
         return conn
 
-    def _open_rw(self, target: str) -> sqlite3.Connection:
+    def _open_rw(self, target: str) -> Opened:
         conn = self._connect(target)
         try:
-            retry_busy(lambda: self._prepare(conn, writable=True), self.timeout)
+            version = retry_busy(lambda: self._prepare(conn, writable=True), self.timeout)
         except sqlite3.Error as exc:
             conn.close()
             raise store_error(self.path, exc, "open") from None
         except BaseException:
             conn.close()
             raise
-        return conn
+        return Opened(conn, False, version)
 
-    def _open_ro(self) -> sqlite3.Connection:
+    def _open_ro(self) -> Opened:
         """Open for reading only: ``mode=ro``, else (a WAL file in a directory that cannot be
         written, where SQLite cannot make its -shm index) ``immutable=1``, which reads the
         file as it is on disk; refused when a -wal or -journal file holds changes it would
@@ -258,35 +277,47 @@ class _Opening:
         except sqlite3.Error as exc:
             raise store_error(self.path, exc, "open") from None
 
-    def _read_connection(self, uri: str) -> sqlite3.Connection:
+    def _read_connection(self, uri: str) -> Opened:
         conn = self._connect(uri, uri=True)
         try:
-            retry_busy(lambda: self._prepare(conn, writable=False), self.timeout)
+            version = retry_busy(lambda: self._prepare(conn, writable=False), self.timeout)
         except BaseException:
             conn.close()
             raise
-        return conn
+        return Opened(conn, True, version)
 
-    def _prepare(self, conn: sqlite3.Connection, *, writable: bool) -> None:
+    def _prepare(self, conn: sqlite3.Connection, *, writable: bool) -> int:
         """Check what the file holds and, when writable, bring it to this version's schema.
 
         Nothing is written to a file that is already a current store: opening one takes no
-        lock, so a read-only copy opens too, and opening never waits for a writer.
+        lock, so a read-only copy opens too, and opening never waits for a writer. A store of
+        an older usagekit is migrated, in one transaction, when opened for writing, and read
+        as it is otherwise.
+
+        Returns:
+            The schema version of the file's tables once prepared.
         """
-        if not needs_schema(inspect(conn), path=self.path, writable=writable) or not writable:
+        found = plan(inspect(conn), path=self.path, writable=writable)
+        if not found.upgrade or not writable:
             _set_journal(conn, writable=writable)
-            return
+            return found.version
         _set_journal(conn, writable=True)
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Checked again under the lock: another process may have been doing the same.
-            if needs_schema(inspect(conn), path=self.path, writable=True):
-                create_schema(conn)
+            schema = inspect(conn)
+            again = plan(schema, path=self.path, writable=True)
+            if again.upgrade:
+                if again.version == 1:
+                    migrate(conn, schema, path=self.path)
+                else:
+                    create_schema(conn)
             conn.execute("COMMIT")
         except BaseException:
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
+        return SCHEMA_VERSION
 
 
 def _set_journal(conn: sqlite3.Connection, *, writable: bool) -> None:

@@ -1,8 +1,18 @@
-"""The store's tables, how a file is recognised as a store, and how its schema is brought up.
+"""The store's tables, how a file is recognised as a store, and what opening it must do.
 
 A file is a usagekit store when its ``application_id`` is usagekit's (or 0, for stores made
-before it was set) and its usagekit tables have their columns; an empty SQLite database may
-become one; anything else is another application's and is refused.
+before it was set) and its usagekit tables have the columns of its schema version; an empty
+SQLite database may become one; anything else is another application's and is refused.
+
+Schema versions:
+
+* **2** (this version writes it): ``records`` is a ``WITHOUT ROWID`` table keyed by
+  ``(start_us, id)``, the id as 24 bytes, rows in time order on disk (a sync appends, and a
+  commit writes the pages of the rows it added, however large the file), with no other index;
+  what the rows of one series share is in ``series`` (see :mod:`._series`).
+* **1** (and 0, stores made before the version was set): one row per record with every field
+  as a column, the id as hex text, two indexes. Opened for writing, such a file is migrated to
+  2 in one transaction (see :mod:`._legacy`); opened read-only, it is read as it is.
 """
 
 from __future__ import annotations
@@ -12,33 +22,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .._core.errors import StoreError
-from .._core.records import DIMENSIONS
-from ._rows import RECORD_COLUMNS
+from ._legacy import LEGACY_TABLE_COLUMNS
+from ._series import SERIES_COLUMNS
 
-__all__ = ["HEADER", "SCHEMA_VERSION", "Schema", "create_schema", "inspect", "needs_schema"]
+__all__ = ["HEADER", "SCHEMA_VERSION", "Plan", "Schema", "create_schema", "inspect", "plan"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this version writes; a file with a newer one is refused."""
 
-_DIMENSION_DDL = "".join(f"    {name} TEXT,\n" for name in DIMENSIONS)
-_RECORD_DDL = f"""    provider TEXT NOT NULL,
-    source TEXT NOT NULL,
-    start_us INTEGER NOT NULL,
+_DIMENSION_DDL = "".join(f"    {name} TEXT,\n" for name in SERIES_COLUMNS[5:-1])
+_ROW_DDL = """    start_us INTEGER NOT NULL,
+    id BLOB NOT NULL,
     end_us INTEGER NOT NULL,
-    metric TEXT NOT NULL,
+    series_id INTEGER NOT NULL,
     quantity TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    kind TEXT NOT NULL,
-{_DIMENSION_DDL}    attributes TEXT NOT NULL,"""
+    attributes TEXT,"""
 
 _SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS records (
-    id TEXT NOT NULL UNIQUE,
-{_RECORD_DDL}
-    run_id INTEGER
+CREATE TABLE IF NOT EXISTS series (
+    series_id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    provider TEXT NOT NULL,
+    source TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    kind TEXT NOT NULL,
+{_DIMENSION_DDL}    attributes TEXT NOT NULL,
+    longest_us INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS records_start ON records (start_us);
-CREATE INDEX IF NOT EXISTS records_provider_source ON records (provider, source, start_us);
+CREATE TABLE IF NOT EXISTS records (
+{_ROW_DDL}
+    run_id INTEGER,
+    PRIMARY KEY (start_us, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     snapshot_id INTEGER PRIMARY KEY,
     provider TEXT NOT NULL,
@@ -48,9 +64,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE INDEX IF NOT EXISTS snapshots_fetched ON snapshots (provider, fetched_at_us);
 CREATE TABLE IF NOT EXISTS snapshot_records (
     snapshot_id INTEGER NOT NULL REFERENCES snapshots (snapshot_id) ON DELETE CASCADE,
-    id TEXT NOT NULL,
-{_RECORD_DDL}
-    PRIMARY KEY (snapshot_id, id)
+{_ROW_DDL}
+    PRIMARY KEY (snapshot_id, start_us, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sync_runs (
     run_id INTEGER PRIMARY KEY,
@@ -69,15 +84,18 @@ _APPLICATION_ID = 0x75736B74
 HEADER = b"SQLite format 3\x00"
 """The first bytes of every SQLite database file."""
 
+_ROW_COLUMNS = frozenset({"start_us", "id", "end_us", "series_id", "quantity", "attributes"})
 _TABLE_COLUMNS: Mapping[str, frozenset[str]] = {
-    "records": frozenset({*RECORD_COLUMNS, "run_id"}),
+    "series": frozenset({"series_id", "key", *SERIES_COLUMNS, "longest_us"}),
+    "records": _ROW_COLUMNS | {"run_id"},
     "snapshots": frozenset({"snapshot_id", "provider", "fetched_at_us", "complete"}),
-    "snapshot_records": frozenset({"snapshot_id", *RECORD_COLUMNS}),
+    "snapshot_records": _ROW_COLUMNS | {"snapshot_id"},
     "sync_runs": frozenset(
         {"run_id", "provider", "fetch_start_us", "started_at_us", "finished", "error"}
     ),
 }
 """The columns each usagekit table must have: a table of that name without them is foreign."""
+_NAMES = frozenset(_TABLE_COLUMNS) | frozenset(LEGACY_TABLE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,20 @@ class Schema:
     foreign: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What opening a file finds and must do.
+
+    Attributes:
+        version: The schema its tables have: :data:`SCHEMA_VERSION`, 1 (an older usagekit's:
+            read as it is, migrated when opened for writing), or 0 (no tables yet).
+        upgrade: Whether opening for writing must create tables or migrate.
+    """
+
+    version: int
+    upgrade: bool
+
+
 def inspect(conn: sqlite3.Connection) -> Schema:
     """Read what the database of ``conn`` holds (nothing is written)."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -107,9 +139,9 @@ def inspect(conn: sqlite3.Connection) -> Schema:
     tables = {
         name: frozenset(row[1] for row in conn.execute(f'PRAGMA table_info("{name}")'))
         for kind, name, _ in objects
-        if kind == "table" and name in _TABLE_COLUMNS
+        if kind == "table" and name in _NAMES
     }
-    foreign = tuple(sorted(name for _, name, table in objects if table not in _TABLE_COLUMNS))
+    foreign = tuple(sorted(name for _, name, table in objects if table not in _NAMES))
     return Schema(version, application_id, tables, foreign)
 
 
@@ -122,8 +154,8 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
 
 
-def needs_schema(schema: Schema, *, path: str, writable: bool) -> bool:
-    """Whether usagekit's tables must be created; raise if the file is not a store.
+def plan(schema: Schema, *, path: str, writable: bool) -> Plan:
+    """What the file holds and what opening it must do; raise if the file is not a store.
 
     Args:
         schema: What the file holds.
@@ -131,7 +163,7 @@ def needs_schema(schema: Schema, *, path: str, writable: bool) -> bool:
         writable: Whether the file is open for writing (an empty database is refused if not).
 
     Returns:
-        True when tables are missing or the schema is older than :data:`SCHEMA_VERSION`.
+        The plan.
 
     Raises:
         StoreError: Another application's database (``"not_a_store"``), a newer schema
@@ -169,9 +201,12 @@ def needs_schema(schema: Schema, *, path: str, writable: bool) -> bool:
                 path=path,
                 reason="not_a_store",
             )
-        return True  # an empty SQLite database: nothing of anyone's to harm
+        return Plan(0, True)  # an empty SQLite database: nothing of anyone's to harm
+    version = SCHEMA_VERSION if schema.version == SCHEMA_VERSION else 1
+    expected = _TABLE_COLUMNS if version == SCHEMA_VERSION else LEGACY_TABLE_COLUMNS
     for name, columns in schema.tables.items():
-        if _TABLE_COLUMNS[name] - columns:
+        wanted = expected.get(name)
+        if wanted is None or wanted - columns:
             found = ", ".join(sorted(columns)[:8]) + (", ..." if len(columns) > 8 else "")
             raise StoreError(
                 f"{path!r} has a table {name!r} that is not usagekit's (its columns are "
@@ -180,4 +215,5 @@ def needs_schema(schema: Schema, *, path: str, writable: bool) -> bool:
                 path=path,
                 reason="not_a_store",
             )
-    return len(schema.tables) < len(_TABLE_COLUMNS) or schema.version < SCHEMA_VERSION
+    upgrade = version < SCHEMA_VERSION or len(schema.tables) < len(_TABLE_COLUMNS)
+    return Plan(version, upgrade)

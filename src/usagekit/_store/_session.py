@@ -8,8 +8,9 @@ rows) is all here.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -17,12 +18,37 @@ from typing import TYPE_CHECKING
 from .._core.clock import TimeLike
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
-from ._rows import from_micros, to_micros
+from ._query import extent, in_series
+from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["SyncSession", "close_snapshot", "drop_snapshot", "insert_snapshot", "plan_run"]
+__all__ = [
+    "Snapshot",
+    "SyncSession",
+    "close_snapshot",
+    "drop_snapshot",
+    "insert_snapshot",
+    "plan_run",
+]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One kept fetch of a current-period provider.
+
+    Attributes:
+        snapshot_id: The snapshot's id in the store, increasing with each snapshot added.
+        provider: The provider fetched.
+        fetched_at: When the fetch was made (aware UTC).
+        records: The records the fetch returned, by start then id.
+    """
+
+    snapshot_id: int
+    provider: str
+    fetched_at: datetime
+    records: tuple[UsageRecord, ...]
 
 
 class SyncSession:
@@ -47,7 +73,7 @@ class SyncSession:
         self.start = start
         self._snapshot_id: int | None = None
         self._written = 0
-        self._first_seen: dict[str, datetime] = {}
+        self._encoder: RowEncoder | None = None
         self._ended = False
 
     @property
@@ -110,15 +136,32 @@ class SyncSession:
             StoreError: The store is read-only, locked past the timeout, full or damaged (the
                 batch is rolled back; the batches before it are kept).
         """
+        self.write_stream(batch, batch_size=max(len(batch), 1))
+
+    def write_stream(self, records: Iterable[UsageRecord], *, batch_size: int) -> None:
+        """Write a stream of records, each ``batch_size`` of them one transaction, as
+        :meth:`write` does each batch; :attr:`written` counts the committed ones.
+
+        Args:
+            records: Records of the session's provider (any iterable, consumed once).
+            batch_size: Records per transaction.
+
+        Raises:
+            ConfigError: The session has ended, a bad batch size, or a record is of another
+                provider (nothing of its batch is written).
+            StoreError: The store is read-only, locked past the timeout, full or damaged (the
+                batch is rolled back; the batches before it are kept).
+        """
         self._check_open()
-        self._store._write_batch(
-            batch, provider=self.provider, snapshot_id=self._snapshot_id, run_id=self.run_id
-        )
-        self._written += len(batch)
-        for record in batch:
-            seen = self._first_seen.get(record.source)
-            if seen is None or record.start < seen:
-                self._first_seen[record.source] = record.start
+        size = check_batch_size(batch_size)
+        if self._encoder is None:
+            self._encoder = RowEncoder(
+                self._store._writing_series(), provider=self.provider, run_id=self.run_id
+            )
+        for written in self._store._write_stream(
+            records, size, self._encoder, snapshot_id=self._snapshot_id
+        ):
+            self._written += written
 
     def commit(self, *, supersede: bool = True) -> int:
         """Finish the run, in one transaction with its clean-up and its snapshot's closing.
@@ -142,10 +185,12 @@ class SyncSession:
                 (nothing of the commit is kept; the run stays unfinished).
         """
         self._check_open()
-        superseded: Mapping[str, datetime] = (
+        first_start = {} if self._encoder is None else self._encoder.first_start
+        floor = None if self.start is None else to_micros(self.start)
+        superseded: Mapping[str, int] = (
             {
-                source: seen if self.start is None else max(seen, self.start)
-                for source, seen in self._first_seen.items()
+                source: seen if floor is None else max(seen, floor)
+                for source, seen in first_start.items()
             }
             if supersede
             else {}
@@ -154,9 +199,10 @@ class SyncSession:
         with self._store._write() as conn:
             for source, since in superseded.items():
                 cursor = conn.execute(
-                    "DELETE FROM records WHERE provider = ? AND source = ? AND start_us >= ? "
-                    "AND (run_id IS NULL OR run_id < ?)",
-                    (self.provider, source, to_micros(since), self.run_id),
+                    "DELETE FROM records WHERE start_us >= ? AND "
+                    + in_series("provider = ? AND source = ?")
+                    + " AND (run_id IS NULL OR run_id < ?)",
+                    (since, self.provider, source, self.run_id),
                 )
                 removed += max(cursor.rowcount, 0)
             if self._snapshot_id is not None:
@@ -253,12 +299,13 @@ def plan_run(
         (provider,),
     ).fetchone()
     fetched_at = None if finished_run is None else finished_run[1]
-    sources = conn.execute(
-        "SELECT MAX(start_us), MAX(end_us), "
-        "MIN(CASE WHEN end_us >= ? THEN start_us END) "
-        "FROM records WHERE provider = ? GROUP BY source",
-        (fetched_at, provider),
-    ).fetchall()
+    sources = []
+    for (source,) in conn.execute(
+        "SELECT DISTINCT source FROM series WHERE provider = ?", (provider,)
+    ).fetchall():
+        found = extent(conn, "provider = ? AND source = ?", (provider, source), open_at=fetched_at)
+        if found is not None:
+            sources.append(found[1:])
     start = _watermark(sources, finished_run)
     if last_run is not None and not last_run[1]:
         interrupted = last_run[0]
@@ -308,20 +355,22 @@ def _bucket_start(conn: sqlite3.Connection, provider: str, moment: int) -> int:
     """Return ``moment`` (microseconds), or the start of the earliest stored bucket of the
     provider that contains it (any source), if one does."""
     start = moment
-    sources = conn.execute("SELECT DISTINCT source FROM records WHERE provider = ?", (provider,))
+    sources = conn.execute("SELECT DISTINCT source FROM series WHERE provider = ?", (provider,))
+    in_source = in_series("provider = ? AND source = ?")
     for (source,) in sources.fetchall():
-        (latest,) = conn.execute(
-            "SELECT MAX(start_us) FROM records WHERE provider = ? AND source = ? AND start_us < ?",
-            (provider, source, moment),
+        latest = conn.execute(
+            f"SELECT start_us FROM records WHERE start_us < ? AND {in_source} "
+            "ORDER BY start_us DESC LIMIT 1",
+            (moment, provider, source),
         ).fetchone()
         if latest is None:
             continue
         (end,) = conn.execute(
-            "SELECT MAX(end_us) FROM records WHERE provider = ? AND source = ? AND start_us = ?",
-            (provider, source, latest),
+            f"SELECT MAX(end_us) FROM records WHERE start_us = ? AND {in_source}",
+            (latest[0], provider, source),
         ).fetchone()
         if end > moment:
-            start = min(start, int(latest))
+            start = min(start, int(latest[0]))
     return start
 
 

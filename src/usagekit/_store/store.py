@@ -1,8 +1,11 @@
 """An embedded record store on SQLite: usage history kept in one file.
 
-One table holds the records keyed by record id, so writing the same fact twice keeps one row and
-a corrected quantity replaces the old one. Quantities are stored as TEXT (exact to the
-``Decimal``), times as integer microseconds since the epoch, UTC. A second pair of tables keeps
+One table holds the records keyed by record id (with its start first, so rows lie in time
+order), so writing the same fact twice keeps one row and a corrected quantity replaces the old
+one; what the records of one series share is stored once, in a second table. Quantities are
+stored as TEXT (exact to the ``Decimal``), times as integer microseconds since the epoch, UTC,
+ids as their 24 bytes. Records are written in large transactions (20,000 by default), encoded
+as they stream in (memory holds one batch's rows). A second pair of tables keeps
 snapshots: every fetch of a current-period provider (Basedash, Unsiloed report only the current
 billing period) with its fetch time, so a period's history can be read back and charted.
 
@@ -19,8 +22,10 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 :class:`~usagekit.StoreError` whose message says what to do.
 
 The parts: ``_schema`` (the tables, what a store file is), ``_files`` (opening and creating the
-file), ``_rows`` (the row codec and write statements), ``_query`` (filters), ``_session`` (a sync
-run, :class:`SyncSession`) and ``_errors`` (SQLite failures as StoreError).
+file), ``_rows`` (the row codec both ways and the write statements), ``_series`` (the shared
+part of a series' rows), ``_query`` (filters, bounded reads), ``_session`` (a sync run,
+:class:`SyncSession`), ``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and
+``_errors`` (SQLite failures as StoreError).
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -41,44 +45,34 @@ from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
 from ._errors import store_error
 from ._files import open_store
-from ._query import FILTERS, bucket_lengths, check_text, where_clause
+from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
+from ._query import FILTERS, bucket_lengths, check_text, in_series, provider_spans, where_clause
 from ._rows import (
-    COLUMN_LIST,
     DEFAULT_BATCH_SIZE,
-    SNAPSHOT_INSERT,
-    UPSERT,
+    ROW_COLUMNS,
     Row,
-    batches,
+    RowEncoder,
     check_batch_size,
-    decode,
-    encode,
+    decode_rows,
     from_micros,
     to_micros,
+    write_rows,
 )
 from ._schema import SCHEMA_VERSION
-from ._session import SyncSession, close_snapshot, drop_snapshot, insert_snapshot, plan_run
+from ._series import SeriesCache, SeriesInfo
+from ._session import (
+    Snapshot,
+    SyncSession,
+    close_snapshot,
+    drop_snapshot,
+    insert_snapshot,
+    plan_run,
+)
 
 if TYPE_CHECKING:
     from .._report import UsageReport
 
 __all__ = ["DEFAULT_BATCH_SIZE", "FILTERS", "SCHEMA_VERSION", "Snapshot", "Store", "SyncSession"]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One kept fetch of a current-period provider.
-
-    Attributes:
-        snapshot_id: The snapshot's id in the store, increasing with each snapshot added.
-        provider: The provider fetched.
-        fetched_at: When the fetch was made (aware UTC).
-        records: The records the fetch returned, by start then id.
-    """
-
-    snapshot_id: int
-    provider: str
-    fetched_at: datetime
-    records: tuple[UsageRecord, ...]
 
 
 class Store:
@@ -138,9 +132,10 @@ class Store:
             raise ConfigError(f"path must be a str path, got {type(self.path).__name__}")
         self._timeout = float(timeout)
         self._closed = False
-        self._conn, self._read_only = open_store(
-            self.path, timeout=self._timeout, read_only=read_only
-        )
+        opened = open_store(self.path, timeout=self._timeout, read_only=read_only)
+        self._conn, self._read_only = opened.conn, opened.read_only
+        self._legacy = opened.version < SCHEMA_VERSION  # an older usagekit's, read-only
+        self._series = SeriesCache()
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
@@ -185,6 +180,18 @@ class Store:
             yield
         except sqlite3.Error as exc:
             raise store_error(self.path, exc, "read") from None
+
+    def _layout(self) -> bool:
+        """Whether the file holds an older usagekit's tables (read-only, read as they are);
+        checked again before each read of such a file, which a writer may migrate meanwhile."""
+        if self._legacy:
+            with self._reading():
+                version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            self._legacy = version < SCHEMA_VERSION
+        return self._legacy
+
+    def _series_of(self, series_id: int) -> SeriesInfo:
+        return self._series.info(self._conn, series_id)
 
     def _check_writable(self) -> None:
         """Raise StoreError at once when the store is closed or open read-only."""
@@ -250,41 +257,43 @@ class Store:
                 failed batch is rolled back; the batches before it are kept).
         """
         size = check_batch_size(batch_size)
-        self._check_writable()
-        written = 0
-        for batch in batches(records, size):
-            self._write_batch(batch)
-            written += len(batch)
-        return written
+        return sum(self._write_stream(records, size, RowEncoder(self._writing_series())))
 
-    def _write_batch(
+    def _writing_series(self) -> SeriesCache:
+        """The series cache, loaded, for a writer (raises StoreError when it cannot be)."""
+        self._check_writable()
+        with self._reading():
+            self._series.load(self._conn)
+        return self._series
+
+    def _write_stream(
         self,
-        batch: Sequence[UsageRecord],
+        records: Iterable[object],
+        size: int,
+        encoder: RowEncoder,
         *,
-        provider: str | None = None,
         snapshot_id: int | None = None,
         upsert: bool = True,
-        run_id: int | None = None,
-    ) -> None:
-        """Write one batch in one transaction: upserted, and/or kept in a snapshot.
+    ) -> Iterator[int]:
+        """Encode a stream of records and write it in transactions of ``size`` rows.
 
-        ``run_id`` marks the upserted rows as written by that sync run.
+        Yields:
+            How many rows each transaction wrote, once it committed.
 
         Raises:
-            ConfigError: ``provider`` is given and a record is of another provider.
+            ConfigError: What :meth:`RowEncoder.batches` refuses (nothing of its batch is
+                written; the batches before it are kept).
+            StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
         """
-        if provider is not None:
-            for record in batch:
-                if record.provider != provider:
-                    raise ConfigError(
-                        f"records of {provider!r} expected, got one of {record.provider!r}"
-                    )
-        rows = [encode(record) for record in batch]
-        with self._write() as conn:
-            if snapshot_id is not None:
-                conn.executemany(SNAPSHOT_INSERT, [(snapshot_id, *row) for row in rows])
-            if upsert:
-                conn.executemany(UPSERT, [(*row, run_id) for row in rows])
+        for rows in encoder.batches(records, size):
+            lengths, committed = encoder.take_lengths(), False
+            try:  # one transaction, the rows with what they need of their series
+                with self._write() as conn:
+                    write_rows(conn, self._series, rows, lengths, snapshot_id, upsert=upsert)
+                committed = True
+            finally:
+                self._series.settle(committed)
+            yield len(rows)
 
     def records(
         self,
@@ -309,23 +318,27 @@ class Store:
             ConfigError: A bad window or an unknown filter (at once, before any read).
             StoreError: While iterating, SQLite failed to read (a damaged file, an I/O error).
         """
-        where, params = where_clause(start, end, filters)
-        return self._stream(
-            f"SELECT {COLUMN_LIST} FROM records{where} ORDER BY start_us, id", params
-        )
+        legacy = self._layout()
+        where, params = where_clause(start, end, filters, legacy=legacy)
+        columns = LEGACY_COLUMN_LIST if legacy else ROW_COLUMNS
+        query = f"SELECT {columns} FROM records{where} ORDER BY start_us, id"
+        return self._stream(query, params, legacy=legacy)
 
-    def _stream(self, query: str, params: Sequence[Any]) -> Iterator[UsageRecord]:
+    def _stream(self, query: str, params: Sequence[Any], *, legacy: bool) -> Iterator[UsageRecord]:
         with self._reading():
             cursor = self._conn.execute(query, params)
             try:
-                for row in cursor:
-                    yield self._decode(row)
+                yield from self._decoded(cursor, legacy=legacy)
             finally:
                 cursor.close()
 
-    def _decode(self, row: Row) -> UsageRecord:
+    def _decoded(self, rows: Iterable[Row], *, legacy: bool) -> Iterator[UsageRecord]:
+        """The records of rows read, a malformed row a StoreError."""
         try:
-            return decode(row)
+            if legacy:
+                yield from decode_legacy(rows)
+            else:
+                yield from decode_rows(rows, self._series_of)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             raise StoreError(
                 f"the store {self.path!r} holds a row usagekit cannot read ({type(exc).__name__}"
@@ -346,10 +359,18 @@ class Store:
             ConfigError: A bad window or an unknown filter.
             StoreError: SQLite failed to read.
         """
-        where, params = where_clause(start, end, filters)
+        where, params = where_clause(start, end, filters, legacy=self._layout())
         with self._reading():
             row = self._conn.execute(f"SELECT COUNT(*) FROM records{where}", params).fetchone()
         return int(row[0])
+
+    def _holds(self, provider: str) -> bool:
+        """Whether any record of the provider is stored."""
+        with self._reading():
+            found = self._conn.execute(
+                f"SELECT 1 FROM records WHERE {in_series('provider = ?')} LIMIT 1", (provider,)
+            ).fetchone()
+        return found is not None
 
     def spans(self) -> dict[str, tuple[datetime, datetime]]:
         """What the store holds per provider: the earliest record start and latest record end.
@@ -361,10 +382,7 @@ class Store:
             StoreError: SQLite failed to read.
         """
         with self._reading():
-            rows = self._conn.execute(
-                "SELECT provider, MIN(start_us), MAX(end_us) FROM records "
-                "GROUP BY provider ORDER BY provider"
-            ).fetchall()
+            rows = provider_spans(self._conn, legacy=self._layout())
         return {str(p): (from_micros(int(a)), from_micros(int(b))) for p, a, b in rows}
 
     def report(
@@ -451,11 +469,13 @@ class Store:
         """
         name = check_text(provider, "provider")
         size = check_batch_size(batch_size)
-        self._check_writable()
+        encoder = RowEncoder(self._writing_series(), provider=name)
         snapshot_id = self._open_snapshot(name, fetched_at)
         try:
-            for batch in batches(records, size):
-                self._write_batch(batch, provider=name, snapshot_id=snapshot_id, upsert=False)
+            for _ in self._write_stream(
+                records, size, encoder, snapshot_id=snapshot_id, upsert=False
+            ):
+                pass
             self._close_snapshot(snapshot_id)
         except BaseException:
             self._drop_snapshot(snapshot_id)
@@ -500,17 +520,20 @@ class Store:
                 params,
             ).fetchall()
         for snapshot_id, snapshot_provider, fetched_at_us in heads:
+            legacy = self._layout()
+            columns = LEGACY_COLUMN_LIST if legacy else ROW_COLUMNS
             with self._reading():
                 rows = self._conn.execute(
-                    f"SELECT {COLUMN_LIST} FROM snapshot_records WHERE snapshot_id = ? "
+                    f"SELECT {columns} FROM snapshot_records WHERE snapshot_id = ? "
                     "ORDER BY start_us, id",
                     (snapshot_id,),
                 ).fetchall()
+                records = tuple(self._decoded(rows, legacy=legacy))
             yield Snapshot(
                 snapshot_id=snapshot_id,
                 provider=snapshot_provider,
                 fetched_at=from_micros(fetched_at_us),
-                records=tuple(self._decode(row) for row in rows),
+                records=records,
             )
 
     def _open_snapshot(self, provider: str, fetched_at: TimeLike) -> int:

@@ -1,10 +1,10 @@
 """Incremental sync: fetch what is new from each provider into a :class:`~usagekit.Store`.
 
-Safe to run from cron. Every batch is its own transaction, so a crash or a provider failure
-loses nothing already written, and the next run starts where the store says it must; one
-provider failing does not stop the others; two syncs at once serialize their writes (WAL, a
-busy timeout and ``BEGIN IMMEDIATE``) and upsert by record id, so they cannot duplicate or
-corrupt anything.
+Safe to run from cron. Every batch (``batch_size`` records, 20,000 by default) is its own
+transaction, so a crash or a provider failure loses nothing already written, and the next run
+starts where the store says it must; one provider failing does not stop the others; two
+syncs at once serialize their writes (WAL, a busy timeout and ``BEGIN IMMEDIATE``) and upsert
+by record id, so they cannot duplicate or corrupt anything.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
 from .._core.source import is_async_client
 from .._providers import PROVIDERS
-from ._rows import DEFAULT_BATCH_SIZE, batches, check_batch_size
+from ._rows import DEFAULT_BATCH_SIZE, check_batch_size
 from ._session import SyncSession
 from .store import Store
 
@@ -227,7 +227,7 @@ def sync(
         )
 
     def start_for(provider: str) -> datetime | None:
-        if lookback is None or not store.count(provider=provider):
+        if lookback is None or not store._holds(provider):
             return since_dt
         revisit = fetched_at - lookback  # an earlier since re-fetches (see above)
         return revisit if since_dt is None else min(since_dt, revisit)
@@ -281,8 +281,7 @@ def _sync_one(
                     f"the {provider} client is async; sync() needs the sync client of the provider"
                 )
             try:
-                for batch in batches(stream, batch_size):
-                    session.write(batch)
+                session.write_stream(stream, batch_size=batch_size)
             finally:
                 _close(stream)
             # A current-period provider forgets past periods: its fetch supersedes nothing.

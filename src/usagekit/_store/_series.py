@@ -1,0 +1,250 @@
+"""The ``series`` table: what the rows of one series share, stored once.
+
+A series is everything a record's id hashes but its interval: provider, source, metric, unit,
+kind, the dimensions and the identity attributes (those not in
+:data:`~usagekit._core.records.MEASURE_ATTRIBUTES` or
+:data:`~usagekit._core.records.DERIVED_ATTRIBUTES`). A row of ``records`` names its series by
+``series_id`` and keeps only its interval, id, quantity and other attributes, so a year of
+hourly usage (50 groups x 15 metrics an hour) stores its strings a few thousand times, not
+millions.
+
+A series also keeps ``longest_us``, at least the longest interval of any of its rows (it only
+grows, in the transaction that writes such a row): a row ending after ``t`` starts after
+``t - longest_us``, so a query for a window reads the rows of that window, not every row
+before it.
+
+Series rows are never deleted (their ``longest_us`` only grows), so an id once read or
+committed stays valid for the life of the file: :class:`SeriesCache` keeps them per
+:class:`~usagekit.Store`. A series first met while encoding gets a provisional (negative) id;
+the write transaction then inserts it (``ON CONFLICT`` of its ``key``: another process may have
+added it since) and reads its real id, and the cache keeps the real id only once that
+transaction committed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._core.records import DERIVED_ATTRIBUTES, DIMENSIONS, MEASURE_ATTRIBUTES, MetricKind
+
+__all__ = [
+    "NON_IDENTITY",
+    "SERIES_COLUMNS",
+    "GroupKey",
+    "MetricKey",
+    "Row",
+    "SeriesCache",
+    "SeriesInfo",
+    "dumps",
+]
+
+NON_IDENTITY: frozenset[str] = MEASURE_ATTRIBUTES | DERIVED_ATTRIBUTES
+"""Attributes a record's id leaves out: kept on each row, not in its series."""
+
+SERIES_COLUMNS: tuple[str, ...] = (
+    "provider",
+    "source",
+    "metric",
+    "unit",
+    "kind",
+    *DIMENSIONS,
+    "attributes",
+)
+"""The columns of a series (besides ``series_id``, ``key`` and ``longest_us``), in order."""
+
+Row = tuple[Any, ...]
+"""One row of a table."""
+GroupKey = tuple[Any, ...]
+"""``(provider, source, *dimensions, identity_pairs)``: what one result's records share."""
+MetricKey = tuple[str, str, str]
+"""``(metric, unit, kind)``: what tells a result's records apart."""
+
+_INSERT = (
+    f"INSERT INTO series (key, {', '.join(SERIES_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' for _ in SERIES_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
+)
+_SELECT = f"SELECT series_id, {', '.join(SERIES_COLUMNS)}, longest_us FROM series"
+
+
+def dumps(value: object) -> str:
+    """Compact, key-sorted JSON: the stored form of attributes and of a series key."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One stored series, as a reader needs it.
+
+    Attributes:
+        group: Index of its :class:`GroupKey` among those seen (a result's rows share it).
+        metric: Its metric.
+        unit: Its unit.
+        kind: Its kind.
+        shared: The record fields its group fixes: provider, source and the dimensions.
+        attributes: Its identity attributes.
+    """
+
+    group: int
+    metric: str
+    unit: str
+    kind: MetricKind
+    shared: Mapping[str, Any]
+    attributes: dict[str, str]
+
+
+class SeriesCache:
+    """The series of one store file, as far as this connection has seen them.
+
+    Writers look series up by group then metric (:meth:`group`, :meth:`provisional` for one
+    not stored yet), then write each batch between :meth:`prepare` and :meth:`settle`; readers
+    look series up by id (:meth:`info`).
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[GroupKey, dict[MetricKey, int]] = {}
+        self._group_index: dict[GroupKey, int] = {}
+        self._info: dict[int, SeriesInfo] = {}
+        self._loaded_through = 0
+        self._pending: list[tuple[GroupKey, MetricKey, int]] = []
+        self._next = -1
+        self._longest: dict[int, int] = {}
+        self._real: dict[int, int] = {}
+        self._longer: dict[int, int] = {}
+        # per group: (its series count, a length all of them are known to reach), committed
+        self._marks: dict[GroupKey, tuple[int, int]] = {}
+        self._new_marks: dict[GroupKey, tuple[int, int]] = {}
+        self.generation = 0
+        """Counts the settlements of provisional ids (an encoder then forgets those)."""
+
+    # ------------------------------------------------------------------------------- loading
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        """Read the series added since the last load (raises what SQLite raises)."""
+        rows = conn.execute(
+            f"{_SELECT} WHERE series_id > ? ORDER BY series_id", (self._loaded_through,)
+        ).fetchall()
+        for row in rows:
+            self._remember(row)
+
+    def _remember(self, row: Sequence[Any]) -> None:
+        series_id = int(row[0])
+        provider, source, metric, unit, kind = row[1:6]
+        dimensions = tuple(row[6 : 6 + len(DIMENSIONS)])
+        attributes: dict[str, str] = json.loads(row[6 + len(DIMENSIONS)])
+        self._longest[series_id] = int(row[7 + len(DIMENSIONS)])
+        if not isinstance(attributes, dict):
+            raise ValueError(f"series {series_id} has attributes that are not an object")
+        key: GroupKey = (provider, source, *dimensions, tuple(sorted(attributes.items())))
+        self._groups.setdefault(key, {})[(metric, unit, kind)] = series_id
+        group = self._group_index.setdefault(key, len(self._group_index))
+        shared = dict(zip(("provider", "source", *DIMENSIONS), key[:-1], strict=True))
+        self._info[series_id] = SeriesInfo(group, metric, unit, kind, shared, attributes)
+        self._loaded_through = max(self._loaded_through, series_id)
+
+    # ------------------------------------------------------------------------------- reading
+
+    def info(self, conn: sqlite3.Connection, series_id: int) -> SeriesInfo:
+        """The series of an id, loading what another process added if it is not known yet.
+
+        Raises:
+            KeyError: The store holds no such series (a damaged file).
+        """
+        found = self._info.get(series_id)
+        if found is None:
+            self.load(conn)
+            found = self._info[series_id]
+        return found
+
+    # ------------------------------------------------------------------------------- writing
+
+    def group(self, key: GroupKey) -> dict[MetricKey, int]:
+        """The series ids of a group by metric, to be looked up (and extended) by a writer."""
+        found = self._groups.get(key)
+        if found is None:
+            found = self._groups[key] = {}
+        return found
+
+    def provisional(self, key: GroupKey, series: dict[MetricKey, int], metric: MetricKey) -> int:
+        """Give a series not stored yet a provisional (negative) id until its batch commits."""
+        provisional = self._next
+        self._next -= 1
+        series[metric] = provisional
+        self._pending.append((key, metric, provisional))
+        return provisional
+
+    def prepare(
+        self, conn: sqlite3.Connection, rows: list[Row], lengths: Mapping[GroupKey, int]
+    ) -> list[Row]:
+        """Make a batch's rows ready to write, in the caller's write transaction: store the
+        series they name that are not stored yet and put their real ids in the rows, and
+        lengthen the ``longest_us`` of their series to the longest of their intervals.
+
+        Call :meth:`settle` once the transaction has ended.
+
+        Args:
+            conn: The store's connection, in a write transaction.
+            rows: Rows of ``records`` (a :class:`~._rows.RowEncoder`'s).
+            lengths: Per group of the rows, their longest interval (microseconds).
+
+        Returns:
+            The rows, with real series ids.
+        """
+        real: dict[int, int] = {}
+        for key, (metric, unit, kind), provisional in self._pending:
+            provider, source, *rest = key
+            dimensions, pairs = rest[:-1], rest[-1]
+            attributes = dumps(dict(pairs))
+            values = (provider, source, metric, unit, kind, *dimensions, attributes)
+            text = dumps(values)
+            conn.execute(_INSERT, (text, *values))
+            series_id, longest = conn.execute(
+                "SELECT series_id, longest_us FROM series WHERE key = ?", (text,)
+            ).fetchone()
+            real[provisional] = int(series_id)
+            self._longest.setdefault(int(series_id), int(longest))
+        if real:
+            rows = [row if row[3] > 0 else (*row[:3], real[row[3]], *row[4:]) for row in rows]
+        longer: dict[int, int] = {}
+        marks: dict[GroupKey, tuple[int, int]] = {}
+        for key, length in lengths.items():
+            group = self._groups.get(key, {})
+            mark = self._marks.get(key)
+            if mark is not None and mark[0] == len(group) and mark[1] >= length:
+                continue  # every series of the group is known to be that long already
+            for series_id in group.values():
+                series_id = real.get(series_id, series_id)
+                if self._longest.get(series_id, 0) < length:
+                    longer[series_id] = length
+            marks[key] = (len(group), length)
+        if longer:
+            conn.executemany(
+                "UPDATE series SET longest_us = ? WHERE series_id = ? AND longest_us < ?",
+                [(length, series_id, length) for series_id, length in longer.items()],
+            )
+        self._real, self._longer, self._new_marks = real, longer, marks
+        return rows
+
+    def settle(self, committed: bool) -> None:
+        """End a batch's wait after its transaction: keep the real ids and lengths
+        :meth:`prepare` stored (it committed) or forget them (it rolled back)."""
+        if self._pending:
+            self.generation += 1
+        real = self._real if committed else {}
+        for key, metric, provisional in self._pending:
+            series = self._groups[key]
+            if provisional in real:
+                series[metric] = real[provisional]
+            elif series.get(metric) == provisional:
+                del series[metric]
+        if committed:
+            self._longest.update(self._longer)
+            self._marks.update(self._new_marks)
+        else:
+            for series_id in self._real.values():
+                self._longest.pop(series_id, None)
+        self._pending.clear()
+        self._real, self._longer, self._new_marks = {}, {}, {}
