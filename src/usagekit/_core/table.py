@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final, overload
+from typing import Final, overload
 
 from .records import (
     _FIELD_NAMES,
@@ -338,49 +338,7 @@ class RecordTable(Sequence[UsageRecord]):
         Returns:
             The table.
         """
-        if isinstance(records, RecordTable):
-            if not unique:
-                return records
-            table = cls(unique=True)
-            table.extend(records)
-            return table
-        plain = cls()
-        last: tuple[Any, ...] | None = None
-        group = -1
-        for record in records:
-            fields = record.__dict__
-            key = (
-                fields["provider"],
-                fields["source"],
-                fields["start"],
-                fields["end"],
-                *(fields[name] for name in _DIMENSION_FIELDS),
-                _identity(fields["attributes"]),
-            )
-            attributes = fields["attributes"]
-            if key != last:
-                last = key
-                group = plain.add_group(
-                    fields["provider"],
-                    fields["source"],
-                    fields["start"],
-                    fields["end"],
-                    tuple(plain.intern(fields[name]) for name in _DIMENSION_FIELDS),
-                    plain.shared_attributes(dict(attributes)),
-                )
-            row = len(plain._row_group)
-            plain.add_row(
-                group,
-                plain.measure_code(fields["metric"], fields["unit"], fields["kind"]),
-                fields["quantity"],
-            )
-            if attributes != plain._groups[group][G_ATTRIBUTES]:
-                plain._row_attrs[row] = dict(attributes)
-        if not unique:
-            return plain
-        table = cls(unique=True)
-        table.extend(plain)
-        return table
+        return _merge.from_records(cls, records, unique=unique)
 
     def extend(self, other: RecordTable) -> None:
         """Append another table's records, keeping one record per id (see :meth:`from_records`).
@@ -388,92 +346,7 @@ class RecordTable(Sequence[UsageRecord]):
         Args:
             other: The records to add (left unchanged).
         """
-        if not self._groups:
-            self._unique = True  # built by extend alone: one record per id
-        if self._index is None:
-            self._index = {}
-            for number, group in enumerate(self._groups):
-                self._index.setdefault(group[G_PREFIX], number)
-        index = self._index
-        if other._unique and not any(group[G_PREFIX] in index for group in other._groups):
-            self._append(other)
-            return
-        codes = [self.measure_code(metric, unit, kind) for metric, unit, kind, _ in other._measures]
-        intern = self.intern
-        mapped: dict[int, tuple[int, bool]] = {}  # other's group -> ours, and whether new
-        row_group, row_measure, ints = other._row_group, other._row_measure, other._ints
-        decimals, row_attrs, their_groups = other._decimals, other._row_attrs, other._groups
-        trusted = other._unique
-        for row in range(len(row_group)):
-            theirs = row_group[row]
-            known = mapped.get(theirs)
-            if known is None:
-                group = their_groups[theirs]
-                ours = index.get(group[G_PREFIX])
-                fresh = ours is None
-                if ours is None:
-                    ours = len(self._groups)
-                    self._groups.append(
-                        (
-                            *group[:5],
-                            *(intern(value) for value in group[5:12]),
-                            self.shared_attributes(group[G_ATTRIBUTES]),
-                        )  # type: ignore[arg-type]
-                    )
-                    self._first.append(len(self._row_group))
-                    index[group[G_PREFIX]] = ours
-                mapped[theirs] = (ours, fresh)
-            else:
-                ours, fresh = known
-            code = codes[row_measure[row]]
-            value = decimals.get(row) if decimals else None
-            quantity: Decimal | int = ints[row] if value is None else value
-            attributes = row_attrs.get(row) if row_attrs else None
-            target = None if fresh and trusted else self._find(ours, code)
-            if target is None:
-                target = len(self._row_group)
-                self.add_row(ours, code, quantity)
-            else:
-                self._set_quantity(target, quantity)
-                self._row_attrs.pop(target, None)
-            if attributes is None:
-                attributes = their_groups[theirs][G_ATTRIBUTES]
-                if attributes is self._groups[ours][G_ATTRIBUTES] or fresh:
-                    continue
-            if attributes != self._groups[ours][G_ATTRIBUTES]:
-                self._row_attrs[target] = dict(attributes)
-
-    def _append(self, other: RecordTable) -> None:
-        """Append a table none of whose ids this one holds, column by column."""
-        assert self._index is not None
-        index, intern, shared = self._index, self.intern, self.shared_attributes
-        groups, rows = len(self._groups), len(self._row_group)
-        for number, group in enumerate(other._groups, groups):
-            self._groups.append(
-                (
-                    *group[:5],
-                    *(intern(value) for value in group[5:12]),
-                    shared(group[G_ATTRIBUTES]),
-                )  # type: ignore[arg-type]
-            )
-            index.setdefault(group[G_PREFIX], number)
-        self._first.extend([first + rows for first in other._first])
-        self._row_group.extend(array("I", [number + groups for number in other._row_group]))
-        codes = [self.measure_code(metric, unit, kind) for metric, unit, kind, _ in other._measures]
-        if codes == list(range(len(codes))):
-            self._row_measure.extend(other._row_measure)
-        else:
-            self._row_measure.extend(array("H", [codes[code] for code in other._row_measure]))
-        self._ints.extend(other._ints)
-        for row, value in other._decimals.items():
-            self._decimals[row + rows] = value
-        for row, attributes in other._row_attrs.items():
-            self._row_attrs[row + rows] = attributes
-        for number, extra in other._extra.items():
-            self._extra[number + groups] = [row + rows for row in extra]
-        if len(other._row_group):
-            last = other._row_group[-1]
-            self._open = last + groups if last not in other._extra else -1
+        _merge.extend(self, other)
 
     def subset(self, rows: Iterable[int]) -> RecordTable:
         """A table of some of this table's records (by row number, in the order given).
@@ -484,7 +357,7 @@ class RecordTable(Sequence[UsageRecord]):
         Returns:
             The new table (it shares groups' values, never mutated).
         """
-        return self.replace(rows, {})
+        return _merge.replace(self, rows, {})
 
     def replace(
         self, rows: Iterable[int], replacements: Mapping[int, Sequence[UsageRecord]]
@@ -500,69 +373,7 @@ class RecordTable(Sequence[UsageRecord]):
             The new table; it holds one record per id when this one does and the
             replacements are new ids.
         """
-        table = RecordTable(unique=self._unique)
-        mapped: dict[int, int] = {}
-        groups, row_group, codes = self._groups, self._row_group, self._row_measure
-        for row in rows:
-            pieces = replacements.get(row)
-            if pieces is not None:
-                for piece in pieces:
-                    fields = piece.__dict__
-                    table.add(
-                        ((fields["metric"], fields["quantity"], fields["unit"], fields["kind"]),),
-                        provider=fields["provider"],
-                        source=fields["source"],
-                        start=fields["start"],
-                        end=fields["end"],
-                        organization_id=fields["organization_id"],
-                        project_id=fields["project_id"],
-                        user_id=fields["user_id"],
-                        user_email=fields["user_email"],
-                        api_key_id=fields["api_key_id"],
-                        model=fields["model"],
-                        line_item=fields["line_item"],
-                        attributes=dict(fields["attributes"]),
-                    )
-                continue
-            theirs = row_group[row]
-            ours = mapped.get(theirs)
-            if ours is None:
-                ours = len(table._groups)
-                table._groups.append(groups[theirs])
-                table._first.append(len(table._row_group))
-                mapped[theirs] = ours
-            metric, unit, kind, _ = self._measures[codes[row]]
-            target = len(table._row_group)
-            table.add_row(ours, table.measure_code(metric, unit, kind), self.quantity(row))
-            attributes = self._row_attrs.get(row)
-            if attributes is not None:
-                table._row_attrs[target] = attributes
-        return table
-
-    def _find(self, group: int, code: int) -> int | None:
-        """The row of ``group`` with measure ``code``, or None."""
-        first, rows, measures = self._first[group], self._row_group, self._row_measure
-        row = first
-        while row < len(rows) and rows[row] == group:
-            if measures[row] == code:
-                return row
-            row += 1
-        for row in self._extra.get(group, ()):
-            if measures[row] == code:
-                return row
-        return None
-
-    def _set_quantity(self, row: int, quantity: Decimal | int) -> None:
-        self._decimals.pop(row, None)
-        if type(quantity) is int:
-            self._ints[row] = quantity
-            return
-        value = _as_int(quantity)  # type: ignore[arg-type]
-        if value is None:
-            self._ints[row] = 0
-            self._decimals[row] = quantity  # type: ignore[assignment]
-        else:
-            self._ints[row] = value
+        return _merge.replace(self, rows, replacements)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -749,27 +560,4 @@ class RecordTable(Sequence[UsageRecord]):
         return size
 
 
-_DIMENSION_FIELDS = (
-    "organization_id",
-    "project_id",
-    "user_id",
-    "user_email",
-    "api_key_id",
-    "model",
-    "line_item",
-)
-
-
-def _identity(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """The attributes that take part in the id (what groups records of one result)."""
-    from .records import DERIVED_ATTRIBUTES, MEASURE_ATTRIBUTES
-
-    if not attributes:
-        return ()
-    return tuple(
-        sorted(
-            (key, value)
-            for key, value in attributes.items()
-            if key not in MEASURE_ATTRIBUTES and key not in DERIVED_ATTRIBUTES
-        )
-    )
+from . import _table_merge as _merge  # noqa: E402  (it builds on RecordTable)
