@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,10 +60,8 @@ class UsageReport:
     start: datetime | None = None
     end: datetime | None = None
     as_of: datetime | None = None
-    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # records are held in columns (about 60 bytes a record) and built on access
+    def __post_init__(self) -> None:  # records are held in columns and built on access
         object.__setattr__(self, "records", RecordTable.from_records(self.records))
 
     @classmethod
@@ -129,24 +127,8 @@ class UsageReport:
             ConfigError: An unknown dimension.
         """
         getters = [(dimension_getter(name), value) for name, value in criteria.items()]
-        table = self._table
-        overrides = table.row_attributes()
-        # a dimension is the same for every record of one group and measure: decide once each
-        decided: dict[tuple[int, int, int], bool] = {}
-        kept: list[int] = []
-        for row, (group, code) in enumerate(
-            zip(table.group_index(), table.measure_index(), strict=True)
-        ):
-            key = (group, code, row if overrides and row in overrides else -1)
-            keep = decided.get(key)
-            if keep is None:
-                record = table[row]
-                keep = decided[key] = all(get(record) == value for get, value in getters)
-            if keep:
-                kept.append(row)
-        return UsageReport(
-            table.subset(kept), self.failures, self.statuses, self.start, self.end, self.as_of
-        )
+        kept = self._table.where(lambda r: all(get(r) == value for get, value in getters))
+        return UsageReport(kept, self.failures, self.statuses, self.start, self.end, self.as_of)
 
     # -- allocation (see usagekit._allocate) ------------------------------------------------
 
@@ -409,12 +391,9 @@ class UsageReport:
     def to_pandas(self, *, decimal: bool = True) -> Any:
         """The records as a pandas DataFrame (needs the ``pandas`` extra).
 
-        Read from the report's columns, in time linear in the number of records (a year of
-        hourly usage, 2.6 million records, in a few seconds). ``quantity`` holds the records'
-        own exact ``Decimal`` objects (object dtype; no fixed-scale decimal type holds every
-        value exactly), or float64 with ``decimal=False``; ``start``/``end`` are
-        ``datetime64[..., UTC]``. Rows with the same attributes share one ``attributes`` dict
-        (a copy, never the report's own): copy a cell before changing it.
+        Read from the columns, linear in N (a year of hourly usage in seconds). ``quantity``
+        holds the exact ``Decimal`` objects (float64 with ``decimal=False``); rows with the
+        same attributes share one ``attributes`` dict (a copy): copy a cell to change it.
 
         Args:
             decimal: Keep quantities as exact ``Decimal`` objects (else float64).

@@ -20,7 +20,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Final, overload
@@ -478,6 +478,29 @@ class RecordTable(Sequence[UsageRecord]):
                 group[11],
                 row_attrs.get(row, group[12]) if row_attrs else group[12],
             )
+
+    def where(self, keep: Callable[[UsageRecord], bool]) -> RecordTable:
+        """The records for which ``keep`` is true, deciding once per group and measure.
+
+        Args:
+            keep: A test of a record's fields other than its quantity (a dimension, the
+                metric): it sees one record of each group and measure, whose answer stands
+                for all of them.
+
+        Returns:
+            A table of the records kept, in order.
+        """
+        overrides = self._row_attrs
+        decided: dict[tuple[int, int, int], bool] = {}
+        kept: list[int] = []
+        for row, (group, code) in enumerate(zip(self._row_group, self._row_measure, strict=True)):
+            key = (group, code, row if overrides and row in overrides else -1)
+            answer = decided.get(key)
+            if answer is None:
+                answer = decided[key] = keep(self._record(row))
+            if answer:
+                kept.append(row)
+        return self.subset(kept)
 
     def of_metric(self, metric: str) -> Iterator[UsageRecord]:
         """The records of one metric (``"cost"``), built as objects; the others are skipped.
