@@ -179,11 +179,25 @@ def _fetching(client: Any, on_progress: ProgressCallback | None) -> Iterator[_Fe
     fetch.end(None, declared)
 
 
+def _tables_of(client: Any) -> Any:
+    """The client's page-by-page columnar stream, when it is usagekit's own for ``records``.
+
+    Only a class that defines ``_record_tables`` beside its ``records`` has one: a subclass
+    that overrides ``records``, a wrapper or a mock is read through ``records`` itself.
+    """
+    for klass in type(client).__mro__:
+        if "_record_tables" in klass.__dict__:
+            if getattr(type(client), "records", None) is not klass.__dict__.get("records"):
+                return None
+            return client._record_tables
+    return None
+
+
 def _drain(
     client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
 ) -> _Outcome:
     with _fetching(client, on_progress) as fetch:
-        tables = getattr(client, "_record_tables", None)
+        tables = _tables_of(client)
         if tables is not None:
             for table in tables(start, end):
                 fetch.add_table(table)
@@ -197,7 +211,7 @@ async def _adrain(
     client: Any, start: datetime, end: datetime | None, on_progress: ProgressCallback | None
 ) -> _Outcome:
     with _fetching(client, on_progress) as fetch:
-        tables = getattr(client, "_record_tables", None)
+        tables = _tables_of(client)
         if tables is not None:
             async for table in tables(start, end):
                 fetch.add_table(table)

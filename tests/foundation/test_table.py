@@ -238,3 +238,101 @@ def test_filter_keeps_exactly_the_records_that_match(
     get = dimension_getter(name)
     expected = [r for r in report if get(r) == value]
     assert [_exact(r) for r in report.filter(**{name: value})] == [_exact(r) for r in expected]
+
+
+def test_costs_in_two_currencies_for_one_group_are_two_records_not_a_repeat() -> None:
+    costs = ENDPOINTS_BY_NAME["costs"]
+
+    def result(value: float, currency: str) -> dict[str, Any]:
+        return {
+            "object": "organization.costs.result",
+            "amount": {"value": value, "currency": currency},
+            "line_item": "gpt-4o, input",
+            "project_id": "p1",
+        }
+
+    body = {
+        "object": "page",
+        "has_more": False,
+        "next_page": None,
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": 1704067200,
+                "end_time": 1704153600,
+                "results": [result(1.5, "usd"), result(2.5, "eur")],
+            }
+        ],
+    }
+    page = costs.page_type.model_validate(body)
+    seen = UniqueRecords()
+    kept = list(page_table(costs, page, seen=seen))
+    assert sorted(r.unit for r in kept) == ["EUR", "USD"]
+    assert len(page_table(costs, page, seen=seen)) == 0  # the same page again: a repeat
+    assert [r.id for r in seen.unique(kept, endpoint="costs")] == []
+
+
+def test_allocating_a_report_that_already_holds_its_allocation_counts_nothing_twice() -> None:
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    usage = [
+        UsageRecord(
+            provider="openai",
+            source="completions",
+            start=day,
+            end=day + timedelta(days=1),
+            metric=metric,
+            quantity=Decimal(quantity),
+            unit="tokens",
+            project_id="p1",
+            model="gpt-4o",
+        )
+        for metric, quantity in (("input_tokens", 1000), ("input_cached_tokens", 0))
+    ]
+    cost = UsageRecord(
+        provider="openai",
+        source="costs",
+        start=day,
+        end=day + timedelta(days=1),
+        metric="cost",
+        quantity=Decimal("1.00"),
+        unit="USD",
+        project_id="p1",
+        line_item="gpt-4o, input",
+    )
+    report = UsageReport.from_records([*usage, cost])
+    allocated = report.allocate()
+    both = UsageReport.from_records([*report, *allocated])
+    again = both.allocate()
+    assert len({r.id for r in again}) == len(again)
+    assert again.total_cost() == allocated.total_cost() == {"USD": Decimal("1.00")}
+
+
+def test_collect_reads_records_of_a_mock_or_of_a_subclass_that_overrides_it() -> None:
+    from unittest.mock import MagicMock
+
+    import usagekit
+
+    record = UsageRecord(
+        provider="fake",
+        source="s",
+        start=BASE,
+        end=BASE + timedelta(hours=1),
+        metric="input_tokens",
+        quantity=Decimal(3),
+        unit="tokens",
+    )
+    mock = MagicMock()
+    mock.provider = "fake"
+    mock.records.return_value = iter([record])
+
+    class Mine(usagekit.OpenAIClient):
+        def records(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            return iter([record.model_copy(update={"provider": "mine"})])
+
+    mine = Mine(api_key="sk-test", base_url="http://127.0.0.1:9")
+    try:
+        report = usagekit.collect([mock, mine], start=BASE, end=BASE + timedelta(hours=1))
+    finally:
+        mine.close()
+    assert report.ok and len(report) == 2
+    assert sorted(r.provider for r in report) == ["fake", "mine"]

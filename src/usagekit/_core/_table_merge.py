@@ -24,7 +24,7 @@ def from_records(
 ) -> RecordTable:
     """A table of the given records, in order."""
     if isinstance(records, RecordTable):
-        if not unique:
+        if not unique or records._unique:  # tables are not changed once handed out
             return records
         table = cls(unique=True)
         table.extend(records)
@@ -163,7 +163,8 @@ def replace(
     source: RecordTable, rows: Iterable[int], replacements: Mapping[int, Sequence[UsageRecord]]
 ) -> RecordTable:
     """A table of this table's rows in the order given, some replaced by other records."""
-    table = type(source)(unique=source._unique)
+    # new records may repeat an id the table holds: only a plain subset stays unique
+    table = type(source)(unique=source._unique and not replacements)
     mapped: dict[int, int] = {}
     groups, row_group, codes = source._groups, source._row_group, source._row_measure
     for row in rows:

@@ -227,14 +227,14 @@ _Bucket = tuple[str, datetime, datetime]
 
 
 class UniqueRecords:
-    """The results of one stream, so that each record is emitted once.
+    """The record ids of one stream, so that each is emitted once.
 
-    A server may repeat a bucket, in one page or on a later one. A result (the records of one
-    group: interval, dimensions, attributes) already emitted with the same figures (every
-    quantity and measure attribute) is an exact duplicate: its records are dropped. The same
-    group with other figures is a :class:`~usagekit.ResponseValidationError`: one of the two is
-    wrong and neither summing them nor keeping either would be safe. Memory stays small: 16
-    bytes per result (64-bit hashes of its id and of its figures), packed per bucket.
+    A server may repeat a bucket, in one page or on a later one. A record whose id was
+    already emitted with the same quantity (and the same measure attributes) is an exact
+    duplicate: it is dropped. The same id with another value is a
+    :class:`~usagekit.ResponseValidationError`: one of the two figures is wrong and neither
+    summing them nor keeping either would be safe. Memory stays small: 16 bytes per record
+    (64-bit hashes of its id and of its value), packed per bucket.
 
     Args:
         provider: The provider, for errors.
@@ -260,8 +260,24 @@ class UniqueRecords:
         Raises:
             ResponseValidationError: A group seen before with different figures.
         """
-        table = RecordTable.from_records(records)
-        return list(self.unique_table(table, endpoint=endpoint, field=field))
+        out: list[UsageRecord] = []
+        known: dict[_Bucket, dict[int, int]] = {}
+        for record in records:
+            key = (record.source, record.start, record.end)
+            hashes = known.get(key)
+            if hashes is None:
+                hashes = known[key] = self._known(key)
+            record_id = record.id
+            name = hash((record_id[:32], record_id[32:]))
+            value = hash((record.quantity, _measure_attributes(record.attributes)))
+            previous = hashes.get(name)
+            if previous is None:
+                hashes[name] = value
+                out.append(record)
+            elif previous != value:
+                raise self._conflict(record.start, record.end, record.metric, endpoint, field)
+        self._remember(known)
+        return out
 
     def unique_table(
         self,
@@ -295,64 +311,72 @@ class UniqueRecords:
             table.row_attributes(),
         )
         known: dict[_Bucket, dict[int, int]] = {}
-        dropped: set[int] = set()
-        total = len(row_group)
-        names: dict[bytes, tuple[str, ...]] = {}  # measure codes of a run -> their id suffixes
-        measured: dict[int, tuple[tuple[str, str], ...]] = {}  # id(attributes) -> figures part
+        dropped: list[int] = []
+        measured: dict[int, tuple[tuple[str, str], ...]] = {}  # id(attributes) -> figure part
         for number, (first, end) in enumerate(table.group_spans()):
             if first == end:
                 continue
             group = groups[number]
-            run = codes[first:end].tobytes()
-            metrics = names.get(run)
-            if metrics is None:
-                metrics = names[run] = tuple(suffixes[code] for code in codes[first:end])
-            quantities: tuple[Any, ...] = tuple(ints[first:end])
-            if decimals:
-                quantities = tuple(
-                    decimals.get(r, quantity) for r, quantity in enumerate(quantities, first)
-                )
+            prefix = group[G_PREFIX]
             attributes = group[G_ATTRIBUTES]
             extra = measured.get(id(attributes))
             if extra is None:
                 extra = measured[id(attributes)] = _measure_attributes(attributes)
-            figures: tuple[Any, ...] = (metrics, quantities, extra)
-            if row_attrs:
-                figures += tuple(
-                    _measure_attributes(row_attrs.get(r, attributes)) for r in range(first, end)
-                )
             key = (group[G_SOURCE], group[G_START], group[G_END])
             hashes = known.get(key)
             if hashes is None:
-                packed = self._buckets.get(key)
-                hashes = {} if packed is None else dict(zip(packed[::2], packed[1::2], strict=True))
-                known[key] = hashes
-            name, value = hash(group[G_PREFIX]), hash(figures)
-            previous = hashes.get(name)
-            if previous is None:
-                hashes[name] = value
-            elif previous == value:
-                dropped.add(number)
-            else:
-                where = field
-                if buckets:
-                    where = f"data.{bisect_right(buckets, number) - 1}"
-                raise ResponseValidationError(
-                    f"the bucket {group[G_START].isoformat()} to {group[G_END].isoformat()} came "
-                    "twice with different values for one group; refusing to sum or to pick one",
-                    provider=self.provider,
-                    endpoint=endpoint,
-                    field=where,
-                )
+                hashes = known[key] = self._known(key)
+            for row in range(first, end):
+                quantity = decimals.get(row, ints[row]) if decimals else ints[row]
+                own = extra
+                if row_attrs and row in row_attrs:
+                    own = _measure_attributes(row_attrs[row])
+                # the same hashes as for a record: its id's two halves, its figure's value
+                name, value = hash((prefix, suffixes[codes[row]])), hash((quantity, own))
+                previous = hashes.get(name)
+                if previous is None:
+                    hashes[name] = value
+                elif previous == value:
+                    dropped.append(row)
+                else:
+                    where = field
+                    if buckets:
+                        where = f"data.{bisect_right(buckets, number) - 1}"
+                    raise self._conflict(
+                        group[G_START],
+                        group[G_END],
+                        table.measures()[codes[row]][0],
+                        endpoint,
+                        where,
+                    )
+        self._remember(known)
+        if not dropped:
+            return table
+        gone = set(dropped)
+        return table.subset(r for r in range(len(row_group)) if r not in gone)
+
+    def _known(self, key: _Bucket) -> dict[int, int]:
+        packed = self._buckets.get(key)
+        return {} if packed is None else dict(zip(packed[::2], packed[1::2], strict=True))
+
+    def _remember(self, known: dict[_Bucket, dict[int, int]]) -> None:
         for key, hashes in known.items():
             packed = array("q")
             for name, value in hashes.items():
                 packed.append(name)
                 packed.append(value)
             self._buckets[key] = packed
-        if not dropped:
-            return table
-        return table.subset(r for r in range(total) if row_group[r] not in dropped)
+
+    def _conflict(
+        self, start: datetime, end: datetime, metric: str, endpoint: str, field: str | None
+    ) -> ResponseValidationError:
+        return ResponseValidationError(
+            f"the bucket {start.isoformat()} to {end.isoformat()} came twice with different "
+            f"values of {metric} for one group; refusing to sum or to pick one",
+            provider=self.provider,
+            endpoint=endpoint,
+            field=field,
+        )
 
 
 def _measure_attributes(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
