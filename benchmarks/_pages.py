@@ -82,8 +82,9 @@ def full_path_name() -> str:
 def full_path(endpoint_name: str = "completions") -> Callable[[bytes], int]:
     """usagekit's full path over one body: decode and validate, then the page's records.
 
-    Uses ``_normalize.page_table(endpoint, page)`` (the columnar form, ``len()`` = records)
-    where it exists, else ``page_records(endpoint, page)``.
+    Uses ``_normalize.page_table(endpoint, page, seen=...)`` (the columnar form, ``len()`` =
+    records) with the stream's repeat check, as ``records()`` runs it, where it exists, else
+    ``page_records(endpoint, page, seen=...)``.
 
     Args:
         endpoint_name: The endpoint the bodies come from.
@@ -94,12 +95,10 @@ def full_path(endpoint_name: str = "completions") -> Callable[[bytes], int]:
     endpoint = ENDPOINTS_BY_NAME[endpoint_name]
     page_type = endpoint.page_type
     qualified = endpoint.qualified_name
-    normalize: Callable[[Any, Any], Any] = getattr(
-        _normalize, "page_table", _normalize.page_records
-    )
+    normalize: Callable[..., Any] = getattr(_normalize, "page_table", _normalize.page_records)
 
     def run(body: bytes) -> int:
         page = decode_body(body, page_type, provider="openai", endpoint=qualified)
-        return len(normalize(endpoint, page))
+        return len(normalize(endpoint, page, seen=_normalize.UniqueRecords()))
 
     return run

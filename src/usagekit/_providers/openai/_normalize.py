@@ -30,6 +30,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ..._core.errors import ResponseValidationError
@@ -268,8 +269,8 @@ class UniqueRecords:
             if hashes is None:
                 hashes = known[key] = self._known(key)
             record_id = record.id
-            name = hash((record_id[:32], record_id[32:]))
-            value = hash((record.quantity, _measure_attributes(record.attributes)))
+            name = hash(record_id[:32]) ^ hash(record_id[32:])
+            value = _figure(record.quantity, _measure_attributes(record.attributes))
             previous = hashes.get(name)
             if previous is None:
                 hashes[name] = value
@@ -304,7 +305,7 @@ class UniqueRecords:
         """
         groups = table.groups()
         row_group, codes = table.group_index(), table.measure_index()
-        suffixes = [measure[3] for measure in table.measures()]
+        tails = [hash(measure[3]) for measure in table.measures()]
         ints, decimals, row_attrs = (
             table.int_quantities(),
             table.decimal_quantities(),
@@ -326,13 +327,23 @@ class UniqueRecords:
             hashes = known.get(key)
             if hashes is None:
                 hashes = known[key] = self._known(key)
-            for row in range(first, end):
-                quantity = decimals.get(row, ints[row]) if decimals else ints[row]
-                own = extra
-                if row_attrs and row in row_attrs:
-                    own = _measure_attributes(row_attrs[row])
-                # the same hashes as for a record: its id's two halves, its figure's value
-                name, value = hash((prefix, suffixes[codes[row]])), hash((quantity, own))
+            head = hash(prefix)
+            if decimals or row_attrs:
+                figures = [
+                    _figure(
+                        decimals.get(row, ints[row]),
+                        _measure_attributes(row_attrs[row]) if row in row_attrs else extra,
+                    )
+                    for row in range(first, end)
+                ]
+            else:
+                tail = hash(extra)
+                figures = [hash(q) ^ tail for q in ints[first:end]]
+            names = [head ^ tails[code] for code in codes[first:end]]
+            if hashes.keys().isdisjoint(names):  # nothing of this result seen: the usual case
+                hashes.update(zip(names, figures, strict=True))
+                continue
+            for row, name, value in zip(range(first, end), names, figures, strict=True):
                 previous = hashes.get(name)
                 if previous is None:
                     hashes[name] = value
@@ -377,6 +388,14 @@ class UniqueRecords:
             endpoint=endpoint,
             field=field,
         )
+
+
+def _figure(quantity: Decimal | int, extra: tuple[tuple[str, str], ...]) -> int:
+    """A 64-bit hash of what may differ between two records of one id: the figure itself.
+
+    ``hash(Decimal(5)) == hash(5)``: a count and the equal ``Decimal`` are the same figure.
+    """
+    return hash(quantity) ^ hash(extra)  # both in the signed 64-bit range, so is their XOR
 
 
 def _measure_attributes(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
