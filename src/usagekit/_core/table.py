@@ -25,15 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, overload
 
-from .records import (
-    _FIELD_NAMES,
-    _SLOT_SETTERS,
-    Measure,
-    MetricKind,
-    UsageRecord,
-    _id_prefix,
-    _id_suffix,
-)
+from .records import Measure, MetricKind, UsageRecord, _id_prefix, _id_suffix, built
 
 __all__ = [
     "G_ATTRIBUTES",
@@ -415,69 +407,72 @@ class RecordTable(Sequence[UsageRecord]):
         return f"<RecordTable: {len(self):,} records in {len(self._groups):,} groups>"
 
     def _record(self, row: int) -> UsageRecord:
+        (ident, provider, source, start, end, metric, quantity, unit, kind) = (v := self.row(row))[
+            :9
+        ]
+        return built(
+            {
+                "id": ident,
+                "provider": provider,
+                "source": source,
+                "start": start,
+                "end": end,
+                "metric": metric,
+                "quantity": quantity,
+                "unit": unit,
+                "kind": kind,
+                "organization_id": v[9],
+                "project_id": v[10],
+                "user_id": v[11],
+                "user_email": v[12],
+                "api_key_id": v[13],
+                "model": v[14],
+                "line_item": v[15],
+                "attributes": v[16].copy() if v[16] else {},  # the record's own
+            }
+        )
+
+    def row(self, row: int) -> Row:
+        """One record as a plain tuple (see :data:`Row`), without building the record.
+
+        Args:
+            row: The record's number.
+
+        Returns:
+            Its fields in :class:`UsageRecord` order; ``attributes`` is shared: never mutate it.
+        """
         group = self._groups[self._row_group[row]]
         metric, unit, kind, suffix = self._measures[self._row_measure[row]]
-        value = self._decimals.get(row)
-        attributes = self._row_attrs.get(row, group[G_ATTRIBUTES])
-        fields = {
-            "id": group[0] + suffix,
-            "provider": group[1],
-            "source": group[2],
-            "start": group[3],
-            "end": group[4],
-            "metric": metric,
-            "quantity": Decimal(self._ints[row]) if value is None else value,
-            "unit": unit,
-            "kind": kind,
-            "organization_id": group[5],
-            "project_id": group[6],
-            "user_id": group[7],
-            "user_email": group[8],
-            "api_key_id": group[9],
-            "model": group[10],
-            "line_item": group[11],
-            "attributes": attributes.copy() if attributes else {},
-        }
-        record = object.__new__(UsageRecord)
-        object.__setattr__(record, "__dict__", fields)
-        set_fields_set, set_extra, set_private = _SLOT_SETTERS
-        set_fields_set(record, _FIELD_NAMES)
-        set_extra(record, None)
-        set_private(record, None)
-        return record
+        value = self._decimals.get(row) if self._decimals else None
+        return (
+            group[0] + suffix,
+            group[1],
+            group[2],
+            group[3],
+            group[4],
+            metric,
+            Decimal(self._ints[row]) if value is None else value,
+            unit,
+            kind,
+            group[5],
+            group[6],
+            group[7],
+            group[8],
+            group[9],
+            group[10],
+            group[11],
+            self._row_attrs.get(row, group[12]) if self._row_attrs else group[12],
+        )
 
     def rows(self) -> Iterator[Row]:
-        """Every record as a plain tuple (see :data:`Row`), without building records.
+        """Every record as a plain tuple (see :meth:`row`), without building records.
 
         Yields:
             One tuple per record, in order; ``attributes`` is shared: never mutate it.
         """
-        groups, measures = self._groups, self._measures
-        decimals, row_attrs, ints = self._decimals, self._row_attrs, self._ints
-        row_measure = self._row_measure
-        for row, number in enumerate(self._row_group):
-            group = groups[number]
-            metric, unit, kind, suffix = measures[row_measure[row]]
-            value = decimals.get(row) if decimals else None
-            yield (
-                group[0] + suffix,
-                group[1],
-                group[2],
-                group[3],
-                group[4],
-                metric,
-                Decimal(ints[row]) if value is None else value,
-                unit,
-                kind,
-                group[5],
-                group[6],
-                group[7],
-                group[8],
-                group[9],
-                group[10],
-                group[11],
-                row_attrs.get(row, group[12]) if row_attrs else group[12],
-            )
+        row = self.row
+        for number in range(len(self._row_group)):
+            yield row(number)
 
     def where(self, keep: Callable[[UsageRecord], bool]) -> RecordTable:
         """The records for which ``keep`` is true, deciding once per group and measure.

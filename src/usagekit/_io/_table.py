@@ -16,7 +16,6 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from .._core.records import UsageRecord
@@ -216,34 +215,7 @@ def table_rows(table: RecordTable, codes: Iterable[int]) -> Iterator[tuple[int, 
     wanted = set(codes)
     if not wanted:
         return
-    groups, measures = table.groups(), table.measures()
-    group_index, ints = table.group_index(), table.int_quantities()
-    decimals, overrides = table.decimal_quantities(), table.row_attributes()
+    row_of = table.row
     for row, code in enumerate(table.measure_index()):
-        if code not in wanted:
-            continue
-        group = groups[group_index[row]]
-        metric, unit, kind, suffix = measures[code]
-        value = decimals.get(row)
-        yield (
-            row,
-            (
-                group[0] + suffix,
-                group[1],
-                group[2],
-                group[3],
-                group[4],
-                metric,
-                Decimal(ints[row]) if value is None else value,
-                unit,
-                kind,
-                group[5],
-                group[6],
-                group[7],
-                group[8],
-                group[9],
-                group[10],
-                group[11],
-                overrides.get(row, group[G_ATTRIBUTES]),
-            ),
-        )
+        if code in wanted:
+            yield row, row_of(row)
