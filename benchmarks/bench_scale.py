@@ -72,8 +72,9 @@ class Hourly:
     """An OpenAI client as ``collect`` and ``sync`` see it, reading completions at ``1h``.
 
     ``collect(clients, start, end)`` and ``sync`` call ``records(start, end)``; this passes the
-    benchmark's sources and width on. When the client has a columnar ``_record_tables`` that
-    takes the same arguments, it is offered too, so the wrapper never hides a faster path.
+    benchmark's sources and width on. Use :func:`hourly` to make one: when the client has a
+    columnar ``_record_tables`` that takes the same arguments, it makes a :class:`HourlyTables`,
+    which offers it too, so the wrapper never hides a faster path.
 
     Args:
         client: A sync ``usagekit.OpenAIClient``.
@@ -81,13 +82,12 @@ class Hourly:
     """
 
     provider = "openai"
+    path = "records"
+    """The path ``collect`` takes through this source."""
 
     def __init__(self, client: Any, until: datetime | None = None) -> None:
         self._client = client
         self._until = until
-        tables = getattr(client, "_record_tables", None)
-        if tables is not None and _takes(tables, "sources", "bucket_width"):
-            self._record_tables = self._tables
 
     def records(self, start: Any = None, end: Any = None) -> Iterable[Any]:
         """The client's records of completions at ``1h``."""
@@ -96,16 +96,33 @@ class Hourly:
         )
         return records
 
-    def _tables(self, start: Any = None, end: Any = None) -> Iterable[Any]:
+
+class HourlyTables(Hourly):
+    """:class:`Hourly` with the client's columnar ``_record_tables`` offered beside ``records``.
+
+    ``collect`` and ``sync`` take a source's ``_record_tables`` only from the class that also
+    defines its ``records``: both are defined here.
+    """
+
+    path = "_record_tables"
+
+    def records(self, start: Any = None, end: Any = None) -> Iterable[Any]:
+        """The client's records of completions at ``1h``."""
+        return super().records(start, end)
+
+    def _record_tables(self, start: Any = None, end: Any = None) -> Iterable[Any]:
         tables: Iterable[Any] = self._client._record_tables(
             start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
         )
         return tables
 
-    @property
-    def path(self) -> str:
-        """``"_record_tables"`` when collect can take the columnar path, else ``"records"``."""
-        return "_record_tables" if hasattr(self, "_record_tables") else "records"
+
+def hourly(client: Any, until: datetime | None = None) -> Hourly:
+    """The benchmark's source over ``client``: :class:`HourlyTables` when it can be."""
+    tables = getattr(client, "_record_tables", None)
+    if tables is not None and _takes(tables, "sources", "bucket_width"):
+        return HourlyTables(client, until)
+    return Hourly(client, until)
 
 
 def _takes(function: Any, *names: str) -> bool:
@@ -156,7 +173,7 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
     import usagekit
 
     client = _client(url)
-    source = Hourly(client)
+    source = hourly(client)
     start, end = _window(hours)
     usagekit.collect([source], start, start + timedelta(hours=1))  # the lazy imports, once
     gc.collect()
@@ -213,7 +230,7 @@ def child_store(url: str, hours: int) -> dict[str, Any]:
         with usagekit.Store(path) as store:
             gc.collect()
             began = _clock()
-            source = Hourly(client, until=START + timedelta(hours=hours))
+            source = hourly(client, until=START + timedelta(hours=hours))
             result = usagekit.sync(store, [source], since=START)
             wall, cpu = _since(began)
         if not result.ok:
