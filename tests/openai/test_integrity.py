@@ -27,6 +27,7 @@ from tests.openai._support import Client, load, params_of, path_of
 from usagekit import ResponseValidationError, UsageRecord
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import page_records
+from usagekit._providers.openai._normalize import UniqueRecords, page_table
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME, whole_buckets
 
 UTC = timezone.utc
@@ -299,3 +300,59 @@ def test_money_keeps_every_digit_it_was_sent_with(value: str, quantity: str) -> 
     (record,) = page_records(endpoint, page)
     assert record.quantity == Decimal(value) and str(record.quantity) == str(Decimal(value))
     assert record.attributes["quantity"] == str(Decimal(quantity))
+
+
+def _stream_of(pages: list[dict[str, Any]], columnar: bool) -> list[str] | str:
+    """The ids a stream emits page by page (or the error it stops with)."""
+    endpoint = ENDPOINTS_BY_NAME["completions"]
+    seen = UniqueRecords()
+    out: list[str] = []
+    try:
+        for body in pages:
+            page = endpoint.page_type.model_validate(body)
+            if columnar:
+                out += [r.id for r in page_table(endpoint, page, seen=seen)]
+            else:
+                kept = seen.unique(page_records(endpoint, page), endpoint="completions")
+                out += [r.id for r in kept]
+    except ResponseValidationError:
+        return f"refused after {len(out)} records"
+    return out
+
+
+_results = st.builds(
+    lambda project, model, tokens, cached: {
+        "object": "organization.usage.completions.result",
+        "project_id": project,
+        "model": model,
+        "input_tokens": tokens,
+        "output_tokens": 3,
+        "num_model_requests": 1,
+        **({} if cached is None else {"input_cached_tokens": cached}),
+    },
+    st.sampled_from(["p1", "p2"]),
+    st.sampled_from(["gpt-4o", None]),
+    st.sampled_from([1, 2, 10**30]),
+    st.sampled_from([1, None]),
+)
+_buckets = st.builds(
+    lambda hour, results: {
+        "object": "bucket",
+        "start_time": 1704067200 + 3600 * hour,
+        "end_time": 1704067200 + 3600 * (hour + 1),
+        "results": results,
+    },
+    st.integers(min_value=0, max_value=2),
+    st.lists(_results, max_size=4),
+)
+
+
+@given(st.lists(st.lists(_buckets, max_size=3), max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_the_columnar_repeat_check_is_the_record_by_record_one(
+    data: list[list[dict[str, Any]]],
+) -> None:
+    # buckets and results drawn from a small pool: repeats in a page, across pages, and the
+    # same id with another figure all happen; both checks must keep and refuse the same
+    pages = [{"object": "page", "data": buckets, "has_more": False} for buckets in data]
+    assert _stream_of(pages, columnar=True) == _stream_of(pages, columnar=False)

@@ -243,7 +243,7 @@ class UniqueRecords:
 
     def __init__(self, provider: str = PROVIDER) -> None:
         self.provider = provider
-        self._buckets: dict[_Bucket, array[int]] = {}
+        self._buckets: dict[_Bucket, tuple[array[int], array[int]]] = {}
 
     def unique(
         self, records: Sequence[UsageRecord], *, endpoint: str, field: str | None = None
@@ -304,79 +304,76 @@ class UniqueRecords:
             ResponseValidationError: A group seen before with different figures.
         """
         groups = table.groups()
-        row_group, codes = table.group_index(), table.measure_index()
+        codes, ints = table.measure_index(), table.int_quantities()
+        decimals, row_attrs = table.decimal_quantities(), table.row_attributes()
         tails = [hash(measure[3]) for measure in table.measures()]
-        ints, decimals, row_attrs = (
-            table.int_quantities(),
-            table.decimal_quantities(),
-            table.row_attributes(),
-        )
-        known: dict[_Bucket, dict[int, int]] = {}
-        dropped: list[int] = []
-        measured: dict[int, tuple[tuple[str, str], ...]] = {}  # id(attributes) -> figure part
-        for number, (first, end) in enumerate(table.group_spans()):
-            if first == end:
-                continue
-            group = groups[number]
-            prefix = group[G_PREFIX]
-            attributes = group[G_ATTRIBUTES]
-            extra = measured.get(id(attributes))
-            if extra is None:
-                extra = measured[id(attributes)] = _measure_attributes(attributes)
+        spans = list(table.group_spans())
+        measured: dict[int, int] = {}  # id(attributes) -> hash of their figure part
+        by_bucket: dict[_Bucket, list[int]] = {}
+        for number, group in enumerate(groups):
             key = (group[G_SOURCE], group[G_START], group[G_END])
-            hashes = known.get(key)
-            if hashes is None:
-                hashes = known[key] = self._known(key)
-            head = hash(prefix)
-            if decimals or row_attrs:
-                figures = [
-                    _figure(
-                        decimals.get(row, ints[row]),
-                        _measure_attributes(row_attrs[row]) if row in row_attrs else extra,
-                    )
-                    for row in range(first, end)
-                ]
+            numbers = by_bucket.get(key)
+            if numbers is None:
+                by_bucket[key] = [number]
             else:
-                tail = hash(extra)
-                figures = [hash(q) ^ tail for q in ints[first:end]]
-            names = [head ^ tails[code] for code in codes[first:end]]
-            if hashes.keys().isdisjoint(names):  # nothing of this result seen: the usual case
-                hashes.update(zip(names, figures, strict=True))
+                numbers.append(number)
+        dropped: list[int] = []
+        for key, numbers in by_bucket.items():
+            names: list[int] = []
+            figures: list[int] = []
+            for number in numbers:
+                first, end = spans[number]
+                group = groups[number]
+                head = hash(group[G_PREFIX])
+                names += [head ^ tails[code] for code in codes[first:end]]
+                attributes = group[G_ATTRIBUTES]
+                if decimals or row_attrs:
+                    extra = _measure_attributes(attributes)
+                    figures += [
+                        _figure(
+                            decimals.get(row, ints[row]),
+                            _measure_attributes(row_attrs[row]) if row in row_attrs else extra,
+                        )
+                        for row in range(first, end)
+                    ]
+                    continue
+                tail = measured.get(id(attributes))
+                if tail is None:
+                    tail = measured[id(attributes)] = hash(_measure_attributes(attributes))
+                figures += [hash(q) ^ tail for q in ints[first:end]]
+            packed = self._buckets.get(key)
+            if packed is None and len(set(names)) == len(names):  # a new bucket: the usual case
+                self._buckets[key] = (array("q", names), array("q", figures))
                 continue
-            for row, name, value in zip(range(first, end), names, figures, strict=True):
+            hashes = {} if packed is None else dict(zip(*packed, strict=True))
+            rows = (row for number in numbers for row in range(*spans[number]))
+            for row, name, value in zip(rows, names, figures, strict=True):
                 previous = hashes.get(name)
                 if previous is None:
                     hashes[name] = value
                 elif previous == value:
                     dropped.append(row)
                 else:
+                    number = table.group_index()[row]
                     where = field
                     if buckets:
                         where = f"data.{bisect_right(buckets, number) - 1}"
                     raise self._conflict(
-                        group[G_START],
-                        group[G_END],
-                        table.measures()[codes[row]][0],
-                        endpoint,
-                        where,
+                        key[1], key[2], table.measures()[codes[row]][0], endpoint, where
                     )
-        self._remember(known)
+            self._buckets[key] = (array("q", hashes.keys()), array("q", hashes.values()))
         if not dropped:
             return table
         gone = set(dropped)
-        return table.subset(r for r in range(len(row_group)) if r not in gone)
+        return table.subset(r for r in range(len(table)) if r not in gone)
 
     def _known(self, key: _Bucket) -> dict[int, int]:
         packed = self._buckets.get(key)
-        return {} if packed is None else dict(zip(packed[::2], packed[1::2], strict=True))
+        return {} if packed is None else dict(zip(*packed, strict=True))
 
     def _remember(self, known: dict[_Bucket, dict[int, int]]) -> None:
         for key, hashes in known.items():
-            packed = array("q")
-            for name, value in hashes.items():
-                packed.append(name)
-                packed.append(value)
-            self._buckets[key] = packed
+            self._buckets[key] = (array("q", hashes.keys()), array("q", hashes.values()))
 
     def _conflict(
         self, start: datetime, end: datetime, metric: str, endpoint: str, field: str | None
