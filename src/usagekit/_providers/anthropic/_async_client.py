@@ -7,14 +7,18 @@ this module only sends them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 from typing import ClassVar
 
 import httpx
 from pydantic import SecretStr
 
+from ..._core._async_ordered import async_in_order
 from ..._core._config import config_from_info
+from ..._core._cursor import DEFAULT_PAGING, CursorWalk
+from ..._core._fanout import check_concurrency
 from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, resolve_window, utcnow
 from ..._core.errors import BadRequestError, ConfigError
@@ -34,6 +38,7 @@ from ._models import (
 from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
 from ._requests import (
     ANTHROPIC_VERSION,
+    CLAUDE_CODE_CONCURRENCY,
     RECORDS_COST_GROUP_BY,
     RecordsPlan,
     api_headers,
@@ -206,38 +211,71 @@ class AsyncAnthropicClient(AsyncClientBase):
         return AsyncPager(self._transport, spec, AnthropicCostPage)
 
     def claude_code_usage(
-        self, start: TimeLike, end: TimeLike | None = None, *, limit: int | None = None
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
     ) -> AsyncIterator[AnthropicClaudeCodeRecord]:
         """Claude Code usage per actor and day (``usage_report/claude_code``).
 
-        The API answers one UTC day per call; a window is walked day by day, each day page by
-        page, lazily.
+        The API answers one UTC day per call: the window's days are read ``concurrency`` at
+        once (each day's first page; a day's later pages follow in turn when its records are
+        reached), lazily, and the records come day after day, each day page by page, whatever
+        order the answers arrive in. An error is raised at its day's turn (after the days
+        before it); then, as when the iteration is left early, the requests still under way are
+        cancelled (async) or left to end (sync). ``concurrency=1`` reads the days one after
+        another.
 
         Args:
             start: The first day (any time in it).
             end: Window end, exclusive; None for the start's day only.
             limit: Records per page, up to 1000; None for 1000.
+            concurrency: Days read at once (at least 1; default 4, see
+                :data:`~usagekit._providers.anthropic._requests.CLAUDE_CODE_CONCURRENCY`).
 
         Returns:
             An async iterator of records, day after day.
 
         Raises:
-            ConfigError: A malformed window or limit.
+            ConfigError: A malformed window, limit or concurrency.
         """
         days = claude_code_days(start, end)
         specs = [claude_code_spec(day, limit=limit) for day in days]
-        return self._walk_claude_code(specs)
+        where = "anthropic claude_code_usage"
+        return self._walk_claude_code(specs, check_concurrency(concurrency, where=where))
+
+    async def _first_page(self, spec: RequestSpec) -> tuple[RequestSpec, AnthropicClaudeCodePage]:
+        page = await self._transport.request(spec, AnthropicClaudeCodePage)
+        return spec, page
 
     async def _walk_claude_code(
-        self, specs: Sequence[RequestSpec]
-    ) -> AsyncIterator[AnthropicClaudeCodeRecord]:
-        for spec in specs:
-            pager: AsyncPager[AnthropicClaudeCodePage, AnthropicClaudeCodeRecord] = AsyncPager(
-                self._transport, spec, AnthropicClaudeCodePage
-            )
-            # unasync: sync yield from pager
-            async for record in pager:  # unasync: remove
-                yield record  # unasync: remove
+        self, specs: Sequence[RequestSpec], concurrency: int
+    ) -> AsyncGenerator[AnthropicClaudeCodeRecord, None]:
+        """Every record of the days of ``specs``, in their order; the days' first pages are
+        fetched ``concurrency`` at once, a day's later pages one after another as it is read
+        (so at most ``concurrency`` requests are in flight, and as many pages are held)."""
+        config = self._transport.config
+        # Closed explicitly, so that the requests under way end as soon as this iterator does.
+        walk = async_in_order(self._first_page, specs, limit=concurrency)
+        # unasync: sync with contextlib.closing(walk) as days:
+        async with contextlib.aclosing(walk) as days:  # unasync: remove
+            async for spec, first in days:
+                cursor = CursorWalk(
+                    spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
+                )
+                page: AnthropicClaudeCodePage | None = first
+                while page is not None:
+                    # unasync: sync yield from page.data
+                    for record in page.data:  # unasync: remove
+                        yield record  # unasync: remove
+                    following = cursor.advance(page)  # a cursor error comes after its page
+                    page = (
+                        None
+                        if following is None
+                        else await self._transport.request(following, AnthropicClaudeCodePage)
+                    )
 
     def records(
         self,
@@ -247,13 +285,16 @@ class AsyncAnthropicClient(AsyncClientBase):
         sources: Sequence[str] | str | None = None,
         bucket_width: str = "1d",
         group_by: Sequence[str] | str | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
     ) -> AsyncIterator[UsageRecord]:
         """Iterate the window's records from the three reports: ``async for r in client.records()``.
 
         Usage (tokens, cache kinds apart), costs (``cost`` in dollars, grouped by workspace and
         description, finished days only: a window reaching into today is clipped and ``collect``
         told so) and Claude Code (per actor and day, its estimated cost a metric of its own).
-        No metric is in two reports, so nothing is counted twice.
+        No metric is in two reports, so nothing is counted twice. The records come report by
+        report in that order; Claude Code's days are read ``concurrency`` at once and come
+        day after day (as :meth:`claude_code_usage`).
 
         Arguments are checked at once; requests are sent when iteration starts.
 
@@ -264,13 +305,17 @@ class AsyncAnthropicClient(AsyncClientBase):
             bucket_width: The usage report's width (``"1m"``, ``"1h"``, ``"1d"``).
             group_by: The usage report's fields (at most five); None for ``model``,
                 ``workspace_id``, ``api_key_id``, ``account_id`` and ``service_tier``.
+            concurrency: Claude Code days read at once (at least 1; default 4); 1 for one
+                after another.
 
         Returns:
             An async iterator of records.
 
         Raises:
-            ConfigError: An unknown source, width or field, or a malformed window.
+            ConfigError: An unknown source, width or field, a malformed window, or a
+                ``concurrency`` below 1.
         """
+        limit = check_concurrency(concurrency, where="anthropic records")
         plan = plan_records(
             start,
             end,
@@ -279,7 +324,7 @@ class AsyncAnthropicClient(AsyncClientBase):
             group_by=group_by,
             fast_mode=self._fast_mode,
         )
-        return self._iter_records(plan)
+        return self._iter_records(plan, limit)
 
     async def _cost_records(self, span: tuple[datetime, datetime]) -> AsyncIterator[UsageRecord]:
         spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
@@ -293,7 +338,9 @@ class AsyncAnthropicClient(AsyncClientBase):
                 ):
                     yield record
 
-    async def _iter_records(self, plan: RecordsPlan) -> AsyncIterator[UsageRecord]:
+    async def _iter_records(
+        self, plan: RecordsPlan, concurrency: int
+    ) -> AsyncIterator[UsageRecord]:
         if plan.empty:
             return
         if plan.messages is not None:
@@ -315,7 +362,11 @@ class AsyncAnthropicClient(AsyncClientBase):
                     if yielded:
                         raise
                     span = shorter_cost_span(asked, refused)  # or raises a 400 not about dates
-        for day in plan.days:
-            async for entry in self._walk_claude_code([claude_code_spec(day)]):
+        if not plan.days:
+            return
+        entries = self._walk_claude_code([claude_code_spec(day) for day in plan.days], concurrency)
+        # unasync: sync with contextlib.closing(entries) as code:
+        async with contextlib.aclosing(entries) as code:  # unasync: remove
+            async for entry in code:
                 for record in claude_code_records(entry):
                     yield record
