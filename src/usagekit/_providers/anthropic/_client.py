@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Generator, Iterator, Sequence
-from datetime import datetime
 from typing import ClassVar
 
 import httpx
@@ -28,6 +27,7 @@ from ..._core.errors import BadRequestError, ConfigError
 from ..._core.pagination import Pager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
+from ..._core.table import RecordTable
 from ..._core.transport import RequestSpec
 from ._info import INFO
 from ._models import (
@@ -38,7 +38,7 @@ from ._models import (
     AnthropicMessagesBucket,
     AnthropicMessagesPage,
 )
-from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
+from ._normalize import PROVIDER, AnthropicPage, page_records, page_table
 from ._requests import (
     ANTHROPIC_VERSION,
     CLAUDE_CODE_CONCURRENCY,
@@ -256,7 +256,15 @@ class AnthropicClient(SyncClientBase):
     def _walk_claude_code(
         self, specs: Sequence[RequestSpec], concurrency: int
     ) -> Generator[AnthropicClaudeCodeRecord, None]:
-        """Every record of the days of ``specs``, in their order; the days' first pages are
+        pages = self._claude_code_pages(specs, concurrency)
+        with contextlib.closing(pages) as walk:
+            for page in walk:
+                yield from page.data
+
+    def _claude_code_pages(
+        self, specs: Sequence[RequestSpec], concurrency: int
+    ) -> Generator[AnthropicClaudeCodePage, None]:
+        """Every page of the days of ``specs``, in their order; the days' first pages are
         fetched ``concurrency`` at once, a day's later pages one after another as it is read
         (so at most ``concurrency`` requests are in flight, and as many pages are held)."""
         config = self._transport.config
@@ -269,7 +277,7 @@ class AnthropicClient(SyncClientBase):
                 )
                 page: AnthropicClaudeCodePage | None = first
                 while page is not None:
-                    yield from page.data
+                    yield page
                     following = cursor.advance(page)  # a cursor error comes after its page
                     page = (
                         None
@@ -324,43 +332,91 @@ class AnthropicClient(SyncClientBase):
             group_by=group_by,
             fast_mode=self._fast_mode,
         )
-        return self._iter_records(plan, limit)
+        return self._records(plan, limit)
 
-    def _cost_records(self, span: tuple[datetime, datetime]) -> Iterator[UsageRecord]:
-        spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
-        costs: Pager[AnthropicCostPage, AnthropicCostBucket] = Pager(
-            self._transport, spec, AnthropicCostPage
+    def _record_tables(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | str | None = None,
+        bucket_width: str = "1d",
+        group_by: Sequence[str] | str | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
+    ) -> Generator[RecordTable, None]:
+        """What :meth:`records` yields, a page at a time, in columns.
+
+        ``collect`` reads this instead of :meth:`records`, so that the records are never built
+        as objects: the same records, in the same order (one table per page of each report).
+
+        Args:
+            start: Window start (as :meth:`records`).
+            end: Window end.
+            sources: The reports; None for all three.
+            bucket_width: The usage report's width.
+            group_by: The usage report's fields.
+            concurrency: Claude Code days read at once.
+
+        Returns:
+            An iterator of one table per page.
+
+        Raises:
+            ConfigError: What :meth:`records` refuses, before any request.
+        """
+        limit = check_concurrency(concurrency, where="anthropic records")
+        plan = plan_records(
+            start,
+            end,
+            sources=sources,
+            bucket_width=bucket_width,
+            group_by=group_by,
+            fast_mode=self._fast_mode,
         )
-        for page in costs.iter_pages():
-            for index, bucket_of_day in enumerate(page.data):
-                yield from cost_records(bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index)
+        return self._tables(plan, limit)
 
-    def _iter_records(self, plan: RecordsPlan, concurrency: int) -> Iterator[UsageRecord]:
+    def _tables(self, plan: RecordsPlan, concurrency: int) -> Generator[RecordTable, None]:
+        pages = self._pages(plan, concurrency)
+        with contextlib.closing(pages) as walk:
+            for page in walk:
+                yield page_table(page, group_by=plan.group_by, cost_group_by=RECORDS_COST_GROUP_BY)
+
+    def _records(self, plan: RecordsPlan, concurrency: int) -> Iterator[UsageRecord]:
+        pages = self._pages(plan, concurrency)
+        with contextlib.closing(pages) as walk:
+            for page in walk:
+                records = page_records(
+                    page, group_by=plan.group_by, cost_group_by=RECORDS_COST_GROUP_BY
+                )
+                yield from records
+
+    def _pages(self, plan: RecordsPlan, concurrency: int) -> Generator[AnthropicPage, None]:
+        """Every page ``records()`` reads: the usage report's, the cost report's, then each
+        Claude Code day's (``concurrency`` days at once), in that order."""
         if plan.empty:
             return
         if plan.messages is not None:
             usage: Pager[AnthropicMessagesPage, AnthropicMessagesBucket] = Pager(
                 self._transport, plan.messages, AnthropicMessagesPage
             )
-            for bucket in usage:
-                for record in messages_records(bucket, group_by=plan.group_by):
-                    yield record
+            yield from usage.iter_pages()
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
             while span is not None:
                 asked, span, yielded = span, None, False
+                spec = cost_spec(*asked, group_by=RECORDS_COST_GROUP_BY)
+                costs: Pager[AnthropicCostPage, AnthropicCostBucket] = Pager(
+                    self._transport, spec, AnthropicCostPage
+                )
                 try:
-                    for record in self._cost_records(asked):
-                        yielded = True
-                        yield record
+                    for cost_page in costs.iter_pages():
+                        yielded = yielded or any(day.results for day in cost_page.data)
+                        yield cost_page
                 except BadRequestError as refused:
-                    if yielded:
+                    if yielded:  # a record of the span was handed out: too late to shorten it
                         raise
                     span = shorter_cost_span(asked, refused)  # or raises a 400 not about dates
-        if not plan.days:
-            return
-        entries = self._walk_claude_code([claude_code_spec(day) for day in plan.days], concurrency)
-        with contextlib.closing(entries) as code:
-            for entry in code:
-                for record in claude_code_records(entry):
-                    yield record
+        if plan.days:
+            specs = [claude_code_spec(day) for day in plan.days]
+            days = self._claude_code_pages(specs, concurrency)
+            with contextlib.closing(days) as code:
+                yield from code
