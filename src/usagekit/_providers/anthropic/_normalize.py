@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ..._core.errors import ResponseValidationError
-from ..._core.records import FLOW, Measure, UsageRecord
+from ..._core.records import FLOW, Measure, MetricKind, UsageRecord
 from ..._core.table import RecordTable
 from ..._core.wire import parse_utc_date
 from ..._lineitems import anthropic_charge
@@ -81,11 +81,16 @@ _COST_ATTRIBUTES = ("cost_type", "token_type", "service_tier", "context_window",
 _DAY = timedelta(days=1)
 
 
+_Amount = tuple[str, int | Decimal, str, MetricKind]
+"""A measure whose quantity may still be a plain ``int`` (a count as the API sent it): tables
+keep ints as they are, records get ``Decimal(count)``."""
+
+
 class _Result(NamedTuple):
     """The records of one result: its measures and what they share (``trusted_many``'s
     arguments), so that one normalization feeds both records and tables."""
 
-    measures: list[Measure]
+    measures: list[_Amount]
     source: str
     start: datetime
     end: datetime
@@ -99,12 +104,16 @@ class _Result(NamedTuple):
     line_item: str | None = None
 
 
+def _decimals(amounts: list[_Amount]) -> list[Measure]:
+    return [(m, q if type(q) is Decimal else Decimal(q), u, k) for m, q, u, k in amounts]
+
+
 def _records(results: Iterable[_Result]) -> list[UsageRecord]:
     out: list[UsageRecord] = []
     for result in results:
         out.extend(
             UsageRecord.trusted_many(
-                result.measures,
+                _decimals(result.measures),
                 provider=PROVIDER,
                 source=result.source,
                 start=result.start,
@@ -123,22 +132,30 @@ def _records(results: Iterable[_Result]) -> list[UsageRecord]:
 
 
 def _add(table: RecordTable, results: Iterable[_Result]) -> None:
+    """Add results as :meth:`RecordTable.add` would, counts in bulk (``add_counts``)."""
+    intern, shared, code_of = table.intern, table.shared_attributes, table.measure_code
     for result in results:
-        table.add(
-            result.measures,
-            provider=PROVIDER,
-            source=result.source,
-            start=result.start,
-            end=result.end,
-            organization_id=result.organization_id,
-            project_id=result.project_id,
-            user_id=result.user_id,
-            user_email=result.user_email,
-            api_key_id=result.api_key_id,
-            model=result.model,
-            line_item=result.line_item,
-            attributes=result.attributes,
+        if not result.measures:
+            continue
+        dimensions = (
+            intern(result.organization_id),
+            intern(result.project_id),
+            intern(result.user_id),
+            intern(result.user_email),
+            intern(result.api_key_id),
+            intern(result.model),
+            intern(result.line_item),
         )
+        group = table.add_group(
+            PROVIDER, result.source, result.start, result.end, dimensions, shared(result.attributes)
+        )
+        codes = [code_of(metric, unit, kind) for metric, _, unit, kind in result.measures]
+        quantities = [quantity for _, quantity, _, _ in result.measures]
+        if all(type(quantity) is int for quantity in quantities):
+            table.add_counts(group, codes, quantities)  # type: ignore[arg-type]  # all ints
+        else:
+            for code, quantity in zip(codes, quantities, strict=True):
+                table.add_row(group, code, quantity)
 
 
 def _null_groups(
@@ -194,10 +211,8 @@ def _messages_results(
                 "requests",
             ),
         )
-        measures: list[Measure] = [
-            (metric, Decimal(value), unit, FLOW)
-            for metric, value, unit in counts
-            if value is not None
+        measures: list[_Amount] = [
+            (metric, value, unit, FLOW) for metric, value, unit in counts if value is not None
         ]
         attributes = {
             name: str(value)
@@ -312,7 +327,7 @@ def _claude_code_results(record: AnthropicClaudeCodeRecord) -> Iterator[_Result]
         ),
     )
     yield _Result(
-        [(m, Decimal(v), u, FLOW) for m, v, u in activity if v is not None],
+        [(m, v, u, FLOW) for m, v, u in activity if v is not None],
         SOURCE_CLAUDE_CODE,
         start,
         end,
@@ -326,7 +341,7 @@ def _claude_code_results(record: AnthropicClaudeCodeRecord) -> Iterator[_Result]
             ("claude_code_tool_rejected", action.rejected),
         )
         yield _Result(
-            [(m, Decimal(v), "actions", FLOW) for m, v in counts if v is not None],
+            [(m, v, "actions", FLOW) for m, v in counts if v is not None],
             SOURCE_CLAUDE_CODE,
             start,
             end,
@@ -336,7 +351,7 @@ def _claude_code_results(record: AnthropicClaudeCodeRecord) -> Iterator[_Result]
         )
     for entry in record.model_breakdown:
         tokens = entry.tokens
-        measures: list[Measure] = []
+        measures: list[_Amount] = []
         if tokens is not None:
             for metric, value in (
                 ("claude_code_input_tokens", tokens.input),
@@ -345,7 +360,7 @@ def _claude_code_results(record: AnthropicClaudeCodeRecord) -> Iterator[_Result]
                 ("claude_code_cache_creation_tokens", tokens.cache_creation),
             ):
                 if value is not None:
-                    measures.append((metric, Decimal(value), "tokens", FLOW))
+                    measures.append((metric, value, "tokens", FLOW))
         estimate = entry.estimated_cost
         if estimate is not None:
             unit = estimate.currency.strip().upper() or "USD"
