@@ -25,6 +25,10 @@ guarantees, in both twins:
   answer (sync: on the consumer's own thread), one request at a time, in the items' order.
 
 Every fetch shares the client's transport: its connection pool, rate limiter and retry policy.
+
+:func:`async_pages_ahead` is the other half of a day walk's overlap, for an endpoint whose pages
+depend on each other (a cursor): it requests each page's successor as soon as the page arrives,
+so that the request is on its way while the consumer normalizes the page.
 """
 
 from __future__ import annotations
@@ -34,12 +38,16 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
+from ._async_transport import AsyncTransport
+from ._cursor import DEFAULT_PAGING, CursorPaging, CursorWalk
 from ._fanout import AsyncFanout, AsyncHandle
+from ._http import RequestSpec
 
-__all__ = ["AsyncAnswers", "async_in_order"]
+__all__ = ["AsyncAnswers", "async_in_order", "async_pages_ahead"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+PageT = TypeVar("PageT")
 
 # unasync: sync Answers = Generator[R, None, None]
 AsyncAnswers = AsyncGenerator[R, None]  # unasync: remove
@@ -79,3 +87,56 @@ async def async_in_order(
             yield answer
             for item in itertools.islice(queue, 1):  # the consumer is back: one more
                 pending.append(await fanout.start(fetch, item))
+
+
+async def async_pages_ahead(
+    transport: AsyncTransport,
+    spec: RequestSpec,
+    page_type: type[PageT],
+    *,
+    paging: CursorPaging = DEFAULT_PAGING,
+) -> AsyncAnswers[PageT]:
+    """Walk a cursor-paginated endpoint one page ahead: each page's successor is requested as
+    soon as the page arrives, so that it is on its way while the consumer works on the page.
+
+    The pages and their order are a sequential walk's (the same cursor logic as the pagers'); at
+    most one request is in flight and two pages are held. A cursor error still comes right
+    after the page that carried it. On an error or an early close the request under way is
+    cancelled (async) or dropped once it ends (sync).
+
+    Args:
+        transport: The client's transport.
+        spec: The first page's request.
+        page_type: The model each page is validated into.
+        paging: Where a page keeps its items and its cursor.
+
+    Yields:
+        The pages, in order.
+
+    Raises:
+        PaginationError: The cursors do not terminate.
+        APIError: A page failed after its retries (and the transport's other errors).
+    """
+    config = transport.config
+    walk = CursorWalk(spec, paging, provider=config.provider, max_pages=config.max_pages)
+
+    async def fetch(request: RequestSpec) -> PageT:
+        page: PageT = await transport.request(request, page_type)
+        return page
+
+    # two slots, one used: a fanout of 1 would run the sync twin's fetch on the caller's thread
+    async with AsyncFanout(2) as fanout:
+        pending: AsyncHandle[PageT] | None = await fanout.start(fetch, spec)
+        while pending is not None:
+            page = await fanout.result(pending)
+            pending = None
+            failure: Exception | None = None
+            try:
+                following = walk.advance(page)
+            except Exception as error:  # raised after its page, as a sequential walk does
+                failure, following = error, None
+            if following is not None:
+                pending = await fanout.start(fetch, following)
+            yield page
+            if failure is not None:
+                raise failure

@@ -14,7 +14,7 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
-from ..._core._async_ordered import async_in_order
+from ..._core._async_ordered import async_in_order, async_pages_ahead
 from ..._core._config import config_from_info
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
 from ..._core._fanout import check_concurrency
@@ -408,23 +408,23 @@ class AsyncAnthropicClient(AsyncClientBase):
         if plan.empty:
             return
         if plan.messages is not None:
-            usage: AsyncPager[AnthropicMessagesPage, AnthropicMessagesBucket] = AsyncPager(
-                self._transport, plan.messages, AnthropicMessagesPage
-            )
-            async for page in usage.iter_pages():
-                yield page
+            usage = async_pages_ahead(self._transport, plan.messages, AnthropicMessagesPage)
+            # unasync: sync with contextlib.closing(usage) as usage_pages:
+            async with contextlib.aclosing(usage) as usage_pages:  # unasync: remove
+                async for page in usage_pages:
+                    yield page
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
             while span is not None:
                 asked, span, yielded = span, None, False
                 spec = cost_spec(*asked, group_by=RECORDS_COST_GROUP_BY)
-                costs: AsyncPager[AnthropicCostPage, AnthropicCostBucket] = AsyncPager(
-                    self._transport, spec, AnthropicCostPage
-                )
+                costs = async_pages_ahead(self._transport, spec, AnthropicCostPage)
                 try:
-                    async for cost_page in costs.iter_pages():
-                        yielded = yielded or any(day.results for day in cost_page.data)
-                        yield cost_page
+                    # unasync: sync with contextlib.closing(costs) as cost_pages:
+                    async with contextlib.aclosing(costs) as cost_pages:  # unasync: remove
+                        async for cost_page in cost_pages:
+                            yielded = yielded or any(day.results for day in cost_page.data)
+                            yield cost_page
                 except BadRequestError as refused:
                     if yielded:  # a record of the span was handed out: too late to shorten it
                         raise

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from ..._core._config import config_from_info
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
 from ..._core._fanout import check_concurrency
-from ..._core._ordered import in_order
+from ..._core._ordered import in_order, pages_ahead
 from ..._core.client import SyncClientBase
 from ..._core.clock import TimeLike, resolve_window, utcnow
 from ..._core.errors import BadRequestError, ConfigError
@@ -395,22 +395,20 @@ class AnthropicClient(SyncClientBase):
         if plan.empty:
             return
         if plan.messages is not None:
-            usage: Pager[AnthropicMessagesPage, AnthropicMessagesBucket] = Pager(
-                self._transport, plan.messages, AnthropicMessagesPage
-            )
-            yield from usage.iter_pages()
+            usage = pages_ahead(self._transport, plan.messages, AnthropicMessagesPage)
+            with contextlib.closing(usage) as usage_pages:
+                yield from usage_pages
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
             while span is not None:
                 asked, span, yielded = span, None, False
                 spec = cost_spec(*asked, group_by=RECORDS_COST_GROUP_BY)
-                costs: Pager[AnthropicCostPage, AnthropicCostBucket] = Pager(
-                    self._transport, spec, AnthropicCostPage
-                )
+                costs = pages_ahead(self._transport, spec, AnthropicCostPage)
                 try:
-                    for cost_page in costs.iter_pages():
-                        yielded = yielded or any(day.results for day in cost_page.data)
-                        yield cost_page
+                    with contextlib.closing(costs) as cost_pages:
+                        for cost_page in cost_pages:
+                            yielded = yielded or any(day.results for day in cost_page.data)
+                            yield cost_page
                 except BadRequestError as refused:
                     if yielded:  # a record of the span was handed out: too late to shorten it
                         raise
