@@ -346,7 +346,9 @@ async def test_claude_code_walks_day_by_day_and_page_by_page(mode: str) -> None:
         route = router.get(CLAUDE_CODE).mock(
             side_effect=[page([record], "page_x"), page([record]), page([])]
         )
-        found = await resolve(client.claude_code_usage("2026-09-01T10:00Z", "2026-09-03"))
+        found = await resolve(
+            client.claude_code_usage("2026-09-01T10:00Z", "2026-09-03", concurrency=1)
+        )
     await close(client)
     days = [dict(query(c.request))["starting_at"] for c in route.calls]
     assert days == ["2026-09-01", "2026-09-01", "2026-09-02"]

@@ -7,20 +7,24 @@ this module only sends them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import ClassVar
 
 import httpx
 from pydantic import SecretStr
 
+from ..._core._async_ordered import async_in_order, async_pages_ahead
 from ..._core._config import config_from_info
+from ..._core._cursor import DEFAULT_PAGING, CursorWalk
+from ..._core._fanout import check_concurrency
 from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, resolve_window, utcnow
 from ..._core.errors import BadRequestError, ConfigError
 from ..._core.pagination import AsyncPager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
+from ..._core.table import RecordTable
 from ..._core.transport import RequestSpec
 from ._info import INFO
 from ._models import (
@@ -31,9 +35,15 @@ from ._models import (
     AnthropicMessagesBucket,
     AnthropicMessagesPage,
 )
-from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
+from ._normalize import (
+    PROVIDER,
+    AnthropicPage,
+    page_records,
+    page_table,
+)
 from ._requests import (
     ANTHROPIC_VERSION,
+    CLAUDE_CODE_CONCURRENCY,
     RECORDS_COST_GROUP_BY,
     RecordsPlan,
     api_headers,
@@ -206,38 +216,80 @@ class AsyncAnthropicClient(AsyncClientBase):
         return AsyncPager(self._transport, spec, AnthropicCostPage)
 
     def claude_code_usage(
-        self, start: TimeLike, end: TimeLike | None = None, *, limit: int | None = None
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
     ) -> AsyncIterator[AnthropicClaudeCodeRecord]:
         """Claude Code usage per actor and day (``usage_report/claude_code``).
 
-        The API answers one UTC day per call; a window is walked day by day, each day page by
-        page, lazily.
+        The API answers one UTC day per call: the window's days are read ``concurrency`` at
+        once (each day's first page; a day's later pages follow in turn when its records are
+        reached), lazily, and the records come day after day, each day page by page, whatever
+        order the answers arrive in. An error is raised at its day's turn (after the days
+        before it); then, as when the iteration is left early, the requests still under way are
+        cancelled (async) or left to end (sync). ``concurrency=1`` reads the days one after
+        another.
 
         Args:
             start: The first day (any time in it).
             end: Window end, exclusive; None for the start's day only.
             limit: Records per page, up to 1000; None for 1000.
+            concurrency: Days read at once (at least 1; default 4, see
+                :data:`~usagekit._providers.anthropic._requests.CLAUDE_CODE_CONCURRENCY`).
 
         Returns:
             An async iterator of records, day after day.
 
         Raises:
-            ConfigError: A malformed window or limit.
+            ConfigError: A malformed window, limit or concurrency.
         """
         days = claude_code_days(start, end)
         specs = [claude_code_spec(day, limit=limit) for day in days]
-        return self._walk_claude_code(specs)
+        where = "anthropic claude_code_usage"
+        return self._walk_claude_code(specs, check_concurrency(concurrency, where=where))
+
+    async def _first_page(self, spec: RequestSpec) -> tuple[RequestSpec, AnthropicClaudeCodePage]:
+        page = await self._transport.request(spec, AnthropicClaudeCodePage)
+        return spec, page
 
     async def _walk_claude_code(
-        self, specs: Sequence[RequestSpec]
-    ) -> AsyncIterator[AnthropicClaudeCodeRecord]:
-        for spec in specs:
-            pager: AsyncPager[AnthropicClaudeCodePage, AnthropicClaudeCodeRecord] = AsyncPager(
-                self._transport, spec, AnthropicClaudeCodePage
-            )
-            # unasync: sync yield from pager
-            async for record in pager:  # unasync: remove
-                yield record  # unasync: remove
+        self, specs: Sequence[RequestSpec], concurrency: int
+    ) -> AsyncGenerator[AnthropicClaudeCodeRecord, None]:
+        pages = self._claude_code_pages(specs, concurrency)
+        # unasync: sync with contextlib.closing(pages) as walk:
+        async with contextlib.aclosing(pages) as walk:  # unasync: remove
+            async for page in walk:
+                # unasync: sync yield from page.data
+                for record in page.data:  # unasync: remove
+                    yield record  # unasync: remove
+
+    async def _claude_code_pages(
+        self, specs: Sequence[RequestSpec], concurrency: int
+    ) -> AsyncGenerator[AnthropicClaudeCodePage, None]:
+        """Every page of the days of ``specs``, in their order; the days' first pages are
+        fetched ``concurrency`` at once, a day's later pages one after another as it is read
+        (so at most ``concurrency`` requests are in flight, and as many pages are held)."""
+        config = self._transport.config
+        # Closed explicitly, so that the requests under way end as soon as this iterator does.
+        walk = async_in_order(self._first_page, specs, limit=concurrency)
+        # unasync: sync with contextlib.closing(walk) as days:
+        async with contextlib.aclosing(walk) as days:  # unasync: remove
+            async for spec, first in days:
+                cursor = CursorWalk(
+                    spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
+                )
+                page: AnthropicClaudeCodePage | None = first
+                while page is not None:
+                    yield page
+                    following = cursor.advance(page)  # a cursor error comes after its page
+                    page = (
+                        None
+                        if following is None
+                        else await self._transport.request(following, AnthropicClaudeCodePage)
+                    )
 
     def records(
         self,
@@ -247,13 +299,16 @@ class AsyncAnthropicClient(AsyncClientBase):
         sources: Sequence[str] | str | None = None,
         bucket_width: str = "1d",
         group_by: Sequence[str] | str | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
     ) -> AsyncIterator[UsageRecord]:
         """Iterate the window's records from the three reports: ``async for r in client.records()``.
 
         Usage (tokens, cache kinds apart), costs (``cost`` in dollars, grouped by workspace and
         description, finished days only: a window reaching into today is clipped and ``collect``
         told so) and Claude Code (per actor and day, its estimated cost a metric of its own).
-        No metric is in two reports, so nothing is counted twice.
+        No metric is in two reports, so nothing is counted twice. The records come report by
+        report in that order; Claude Code's days are read ``concurrency`` at once and come
+        day after day (as :meth:`claude_code_usage`).
 
         Arguments are checked at once; requests are sent when iteration starts.
 
@@ -264,13 +319,17 @@ class AsyncAnthropicClient(AsyncClientBase):
             bucket_width: The usage report's width (``"1m"``, ``"1h"``, ``"1d"``).
             group_by: The usage report's fields (at most five); None for ``model``,
                 ``workspace_id``, ``api_key_id``, ``account_id`` and ``service_tier``.
+            concurrency: Claude Code days read at once (at least 1; default 4); 1 for one
+                after another.
 
         Returns:
             An async iterator of records.
 
         Raises:
-            ConfigError: An unknown source, width or field, or a malformed window.
+            ConfigError: An unknown source, width or field, a malformed window, or a
+                ``concurrency`` below 1.
         """
+        limit = check_concurrency(concurrency, where="anthropic records")
         plan = plan_records(
             start,
             end,
@@ -279,43 +338,101 @@ class AsyncAnthropicClient(AsyncClientBase):
             group_by=group_by,
             fast_mode=self._fast_mode,
         )
-        return self._iter_records(plan)
+        return self._records(plan, limit)
 
-    async def _cost_records(self, span: tuple[datetime, datetime]) -> AsyncIterator[UsageRecord]:
-        spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
-        costs: AsyncPager[AnthropicCostPage, AnthropicCostBucket] = AsyncPager(
-            self._transport, spec, AnthropicCostPage
+    def _record_tables(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | str | None = None,
+        bucket_width: str = "1d",
+        group_by: Sequence[str] | str | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
+    ) -> AsyncGenerator[RecordTable, None]:
+        """What :meth:`records` yields, a page at a time, in columns.
+
+        ``collect`` reads this instead of :meth:`records`, so that the records are never built
+        as objects: the same records, in the same order (one table per page of each report).
+
+        Args:
+            start: Window start (as :meth:`records`).
+            end: Window end.
+            sources: The reports; None for all three.
+            bucket_width: The usage report's width.
+            group_by: The usage report's fields.
+            concurrency: Claude Code days read at once.
+
+        Returns:
+            An async iterator of one table per page.
+
+        Raises:
+            ConfigError: What :meth:`records` refuses, before any request.
+        """
+        limit = check_concurrency(concurrency, where="anthropic records")
+        plan = plan_records(
+            start,
+            end,
+            sources=sources,
+            bucket_width=bucket_width,
+            group_by=group_by,
+            fast_mode=self._fast_mode,
         )
-        async for page in costs.iter_pages():
-            for index, bucket_of_day in enumerate(page.data):
-                for record in cost_records(
-                    bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index
-                ):
+        return self._tables(plan, limit)
+
+    async def _tables(
+        self, plan: RecordsPlan, concurrency: int
+    ) -> AsyncGenerator[RecordTable, None]:
+        pages = self._pages(plan, concurrency)
+        # unasync: sync with contextlib.closing(pages) as walk:
+        async with contextlib.aclosing(pages) as walk:  # unasync: remove
+            async for page in walk:
+                yield page_table(page, group_by=plan.group_by, cost_group_by=RECORDS_COST_GROUP_BY)
+
+    async def _records(self, plan: RecordsPlan, concurrency: int) -> AsyncIterator[UsageRecord]:
+        pages = self._pages(plan, concurrency)
+        # unasync: sync with contextlib.closing(pages) as walk:
+        async with contextlib.aclosing(pages) as walk:  # unasync: remove
+            async for page in walk:
+                records = page_records(
+                    page, group_by=plan.group_by, cost_group_by=RECORDS_COST_GROUP_BY
+                )
+                for record in records:
                     yield record
 
-    async def _iter_records(self, plan: RecordsPlan) -> AsyncIterator[UsageRecord]:
+    async def _pages(
+        self, plan: RecordsPlan, concurrency: int
+    ) -> AsyncGenerator[AnthropicPage, None]:
+        """Every page ``records()`` reads: the usage report's, the cost report's, then each
+        Claude Code day's (``concurrency`` days at once), in that order."""
         if plan.empty:
             return
         if plan.messages is not None:
-            usage: AsyncPager[AnthropicMessagesPage, AnthropicMessagesBucket] = AsyncPager(
-                self._transport, plan.messages, AnthropicMessagesPage
-            )
-            async for bucket in usage:
-                for record in messages_records(bucket, group_by=plan.group_by):
-                    yield record
+            usage = async_pages_ahead(self._transport, plan.messages, AnthropicMessagesPage)
+            # unasync: sync with contextlib.closing(usage) as usage_pages:
+            async with contextlib.aclosing(usage) as usage_pages:  # unasync: remove
+                async for page in usage_pages:
+                    yield page
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
             while span is not None:
                 asked, span, yielded = span, None, False
+                spec = cost_spec(*asked, group_by=RECORDS_COST_GROUP_BY)
+                costs = async_pages_ahead(self._transport, spec, AnthropicCostPage)
                 try:
-                    async for record in self._cost_records(asked):
-                        yielded = True
-                        yield record
+                    # unasync: sync with contextlib.closing(costs) as cost_pages:
+                    async with contextlib.aclosing(costs) as cost_pages:  # unasync: remove
+                        async for cost_page in cost_pages:
+                            yielded = yielded or any(day.results for day in cost_page.data)
+                            yield cost_page
                 except BadRequestError as refused:
-                    if yielded:
+                    if yielded:  # a record of the span was handed out: too late to shorten it
                         raise
                     span = shorter_cost_span(asked, refused)  # or raises a 400 not about dates
-        for day in plan.days:
-            async for entry in self._walk_claude_code([claude_code_spec(day)]):
-                for record in claude_code_records(entry):
-                    yield record
+        if plan.days:
+            specs = [claude_code_spec(day) for day in plan.days]
+            days = self._claude_code_pages(specs, concurrency)
+            # unasync: sync with contextlib.closing(days) as code:
+            async with contextlib.aclosing(days) as code:  # unasync: remove
+                async for code_page in code:
+                    yield code_page

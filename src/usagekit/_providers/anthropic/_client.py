@@ -10,20 +10,24 @@ this module only sends them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+import contextlib
+from collections.abc import Generator, Iterator, Sequence
 from typing import ClassVar
 
 import httpx
 from pydantic import SecretStr
 
 from ..._core._config import config_from_info
+from ..._core._cursor import DEFAULT_PAGING, CursorWalk
+from ..._core._fanout import check_concurrency
+from ..._core._ordered import in_order, pages_ahead
 from ..._core.client import SyncClientBase
 from ..._core.clock import TimeLike, resolve_window, utcnow
 from ..._core.errors import BadRequestError, ConfigError
 from ..._core.pagination import Pager
 from ..._core.records import UsageRecord
 from ..._core.retry import RetryPolicy
+from ..._core.table import RecordTable
 from ..._core.transport import RequestSpec
 from ._info import INFO
 from ._models import (
@@ -34,9 +38,10 @@ from ._models import (
     AnthropicMessagesBucket,
     AnthropicMessagesPage,
 )
-from ._normalize import PROVIDER, claude_code_records, cost_records, messages_records
+from ._normalize import PROVIDER, AnthropicPage, page_records, page_table
 from ._requests import (
     ANTHROPIC_VERSION,
+    CLAUDE_CODE_CONCURRENCY,
     RECORDS_COST_GROUP_BY,
     RecordsPlan,
     api_headers,
@@ -209,36 +214,76 @@ class AnthropicClient(SyncClientBase):
         return Pager(self._transport, spec, AnthropicCostPage)
 
     def claude_code_usage(
-        self, start: TimeLike, end: TimeLike | None = None, *, limit: int | None = None
+        self,
+        start: TimeLike,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
     ) -> Iterator[AnthropicClaudeCodeRecord]:
         """Claude Code usage per actor and day (``usage_report/claude_code``).
 
-        The API answers one UTC day per call; a window is walked day by day, each day page by
-        page, lazily.
+        The API answers one UTC day per call: the window's days are read ``concurrency`` at
+        once (each day's first page; a day's later pages follow in turn when its records are
+        reached), lazily, and the records come day after day, each day page by page, whatever
+        order the answers arrive in. An error is raised at its day's turn (after the days
+        before it); then, as when the iteration is left early, the requests still under way are
+        cancelled (async) or left to end (sync). ``concurrency=1`` reads the days one after
+        another.
 
         Args:
             start: The first day (any time in it).
             end: Window end, exclusive; None for the start's day only.
             limit: Records per page, up to 1000; None for 1000.
+            concurrency: Days read at once (at least 1; default 4, see
+                :data:`~usagekit._providers.anthropic._requests.CLAUDE_CODE_CONCURRENCY`).
 
         Returns:
             An iterator of records, day after day.
 
         Raises:
-            ConfigError: A malformed window or limit.
+            ConfigError: A malformed window, limit or concurrency.
         """
         days = claude_code_days(start, end)
         specs = [claude_code_spec(day, limit=limit) for day in days]
-        return self._walk_claude_code(specs)
+        where = "anthropic claude_code_usage"
+        return self._walk_claude_code(specs, check_concurrency(concurrency, where=where))
+
+    def _first_page(self, spec: RequestSpec) -> tuple[RequestSpec, AnthropicClaudeCodePage]:
+        page = self._transport.request(spec, AnthropicClaudeCodePage)
+        return spec, page
 
     def _walk_claude_code(
-        self, specs: Sequence[RequestSpec]
-    ) -> Iterator[AnthropicClaudeCodeRecord]:
-        for spec in specs:
-            pager: Pager[AnthropicClaudeCodePage, AnthropicClaudeCodeRecord] = Pager(
-                self._transport, spec, AnthropicClaudeCodePage
-            )
-            yield from pager
+        self, specs: Sequence[RequestSpec], concurrency: int
+    ) -> Generator[AnthropicClaudeCodeRecord, None]:
+        pages = self._claude_code_pages(specs, concurrency)
+        with contextlib.closing(pages) as walk:
+            for page in walk:
+                yield from page.data
+
+    def _claude_code_pages(
+        self, specs: Sequence[RequestSpec], concurrency: int
+    ) -> Generator[AnthropicClaudeCodePage, None]:
+        """Every page of the days of ``specs``, in their order; the days' first pages are
+        fetched ``concurrency`` at once, a day's later pages one after another as it is read
+        (so at most ``concurrency`` requests are in flight, and as many pages are held)."""
+        config = self._transport.config
+        # Closed explicitly, so that the requests under way end as soon as this iterator does.
+        walk = in_order(self._first_page, specs, limit=concurrency)
+        with contextlib.closing(walk) as days:
+            for spec, first in days:
+                cursor = CursorWalk(
+                    spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
+                )
+                page: AnthropicClaudeCodePage | None = first
+                while page is not None:
+                    yield page
+                    following = cursor.advance(page)  # a cursor error comes after its page
+                    page = (
+                        None
+                        if following is None
+                        else self._transport.request(following, AnthropicClaudeCodePage)
+                    )
 
     def records(
         self,
@@ -248,13 +293,16 @@ class AnthropicClient(SyncClientBase):
         sources: Sequence[str] | str | None = None,
         bucket_width: str = "1d",
         group_by: Sequence[str] | str | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
     ) -> Iterator[UsageRecord]:
         """Iterate the window's records from the three reports: ``for r in client.records()``.
 
         Usage (tokens, cache kinds apart), costs (``cost`` in dollars, grouped by workspace and
         description, finished days only: a window reaching into today is clipped and ``collect``
         told so) and Claude Code (per actor and day, its estimated cost a metric of its own).
-        No metric is in two reports, so nothing is counted twice.
+        No metric is in two reports, so nothing is counted twice. The records come report by
+        report in that order; Claude Code's days are read ``concurrency`` at once and come
+        day after day (as :meth:`claude_code_usage`).
 
         Arguments are checked at once; requests are sent when iteration starts.
 
@@ -265,13 +313,17 @@ class AnthropicClient(SyncClientBase):
             bucket_width: The usage report's width (``"1m"``, ``"1h"``, ``"1d"``).
             group_by: The usage report's fields (at most five); None for ``model``,
                 ``workspace_id``, ``api_key_id``, ``account_id`` and ``service_tier``.
+            concurrency: Claude Code days read at once (at least 1; default 4); 1 for one
+                after another.
 
         Returns:
             An iterator of records.
 
         Raises:
-            ConfigError: An unknown source, width or field, or a malformed window.
+            ConfigError: An unknown source, width or field, a malformed window, or a
+                ``concurrency`` below 1.
         """
+        limit = check_concurrency(concurrency, where="anthropic records")
         plan = plan_records(
             start,
             end,
@@ -280,40 +332,89 @@ class AnthropicClient(SyncClientBase):
             group_by=group_by,
             fast_mode=self._fast_mode,
         )
-        return self._iter_records(plan)
+        return self._records(plan, limit)
 
-    def _cost_records(self, span: tuple[datetime, datetime]) -> Iterator[UsageRecord]:
-        spec = cost_spec(*span, group_by=RECORDS_COST_GROUP_BY)
-        costs: Pager[AnthropicCostPage, AnthropicCostBucket] = Pager(
-            self._transport, spec, AnthropicCostPage
+    def _record_tables(
+        self,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        sources: Sequence[str] | str | None = None,
+        bucket_width: str = "1d",
+        group_by: Sequence[str] | str | None = None,
+        concurrency: int = CLAUDE_CODE_CONCURRENCY,
+    ) -> Generator[RecordTable, None]:
+        """What :meth:`records` yields, a page at a time, in columns.
+
+        ``collect`` reads this instead of :meth:`records`, so that the records are never built
+        as objects: the same records, in the same order (one table per page of each report).
+
+        Args:
+            start: Window start (as :meth:`records`).
+            end: Window end.
+            sources: The reports; None for all three.
+            bucket_width: The usage report's width.
+            group_by: The usage report's fields.
+            concurrency: Claude Code days read at once.
+
+        Returns:
+            An iterator of one table per page.
+
+        Raises:
+            ConfigError: What :meth:`records` refuses, before any request.
+        """
+        limit = check_concurrency(concurrency, where="anthropic records")
+        plan = plan_records(
+            start,
+            end,
+            sources=sources,
+            bucket_width=bucket_width,
+            group_by=group_by,
+            fast_mode=self._fast_mode,
         )
-        for page in costs.iter_pages():
-            for index, bucket_of_day in enumerate(page.data):
-                yield from cost_records(bucket_of_day, group_by=RECORDS_COST_GROUP_BY, index=index)
+        return self._tables(plan, limit)
 
-    def _iter_records(self, plan: RecordsPlan) -> Iterator[UsageRecord]:
+    def _tables(self, plan: RecordsPlan, concurrency: int) -> Generator[RecordTable, None]:
+        pages = self._pages(plan, concurrency)
+        with contextlib.closing(pages) as walk:
+            for page in walk:
+                yield page_table(page, group_by=plan.group_by, cost_group_by=RECORDS_COST_GROUP_BY)
+
+    def _records(self, plan: RecordsPlan, concurrency: int) -> Iterator[UsageRecord]:
+        pages = self._pages(plan, concurrency)
+        with contextlib.closing(pages) as walk:
+            for page in walk:
+                records = page_records(
+                    page, group_by=plan.group_by, cost_group_by=RECORDS_COST_GROUP_BY
+                )
+                yield from records
+
+    def _pages(self, plan: RecordsPlan, concurrency: int) -> Generator[AnthropicPage, None]:
+        """Every page ``records()`` reads: the usage report's, the cost report's, then each
+        Claude Code day's (``concurrency`` days at once), in that order."""
         if plan.empty:
             return
         if plan.messages is not None:
-            usage: Pager[AnthropicMessagesPage, AnthropicMessagesBucket] = Pager(
-                self._transport, plan.messages, AnthropicMessagesPage
-            )
-            for bucket in usage:
-                for record in messages_records(bucket, group_by=plan.group_by):
-                    yield record
+            usage = pages_ahead(self._transport, plan.messages, AnthropicMessagesPage)
+            with contextlib.closing(usage) as usage_pages:
+                yield from usage_pages
         if "cost_report" in plan.sources:
             span = finished_days(plan.cost_start, plan.cost_end, utcnow())
             while span is not None:
                 asked, span, yielded = span, None, False
+                spec = cost_spec(*asked, group_by=RECORDS_COST_GROUP_BY)
+                costs = pages_ahead(self._transport, spec, AnthropicCostPage)
                 try:
-                    for record in self._cost_records(asked):
-                        yielded = True
-                        yield record
+                    with contextlib.closing(costs) as cost_pages:
+                        for cost_page in cost_pages:
+                            yielded = yielded or any(day.results for day in cost_page.data)
+                            yield cost_page
                 except BadRequestError as refused:
-                    if yielded:
+                    if yielded:  # a record of the span was handed out: too late to shorten it
                         raise
                     span = shorter_cost_span(asked, refused)  # or raises a 400 not about dates
-        for day in plan.days:
-            for entry in self._walk_claude_code([claude_code_spec(day)]):
-                for record in claude_code_records(entry):
-                    yield record
+        if plan.days:
+            specs = [claude_code_spec(day) for day in plan.days]
+            days = self._claude_code_pages(specs, concurrency)
+            with contextlib.closing(days) as code:
+                yield from code

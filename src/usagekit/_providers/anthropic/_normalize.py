@@ -27,18 +27,23 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..._core.errors import ResponseValidationError
-from ..._core.records import FLOW, Measure, UsageRecord
+from ..._core.records import FLOW, Measure, MetricKind, UsageRecord
+from ..._core.table import RecordTable
 from ..._core.wire import parse_utc_date
 from ..._lineitems import anthropic_charge
 from ._models import (
+    AnthropicClaudeCodePage,
     AnthropicClaudeCodeRecord,
     AnthropicCostBucket,
+    AnthropicCostPage,
     AnthropicMessagesBucket,
+    AnthropicMessagesPage,
     cents_to_dollars,
 )
 
@@ -47,10 +52,16 @@ __all__ = [
     "SOURCE_CLAUDE_CODE",
     "SOURCE_COST",
     "SOURCE_MESSAGES",
+    "AnthropicPage",
     "claude_code_records",
     "cost_records",
     "messages_records",
+    "page_records",
+    "page_table",
 ]
+
+AnthropicPage = AnthropicMessagesPage | AnthropicCostPage | AnthropicClaudeCodePage
+"""A page of any of the three reports ``records()`` reads."""
 
 PROVIDER = "anthropic"
 SOURCE_MESSAGES = "messages"
@@ -68,6 +79,83 @@ _USAGE_ATTRIBUTES = (
 )
 _COST_ATTRIBUTES = ("cost_type", "token_type", "service_tier", "context_window", "inference_geo")
 _DAY = timedelta(days=1)
+
+
+_Amount = tuple[str, int | Decimal, str, MetricKind]
+"""A measure whose quantity may still be a plain ``int`` (a count as the API sent it): tables
+keep ints as they are, records get ``Decimal(count)``."""
+
+
+class _Result(NamedTuple):
+    """The records of one result: its measures and what they share (``trusted_many``'s
+    arguments), so that one normalization feeds both records and tables."""
+
+    measures: list[_Amount]
+    source: str
+    start: datetime
+    end: datetime
+    attributes: dict[str, str]
+    organization_id: str | None = None
+    project_id: str | None = None
+    user_id: str | None = None
+    user_email: str | None = None
+    api_key_id: str | None = None
+    model: str | None = None
+    line_item: str | None = None
+
+
+def _decimals(amounts: list[_Amount]) -> list[Measure]:
+    return [(m, q if type(q) is Decimal else Decimal(q), u, k) for m, q, u, k in amounts]
+
+
+def _records(results: Iterable[_Result]) -> list[UsageRecord]:
+    out: list[UsageRecord] = []
+    for result in results:
+        out.extend(
+            UsageRecord.trusted_many(
+                _decimals(result.measures),
+                provider=PROVIDER,
+                source=result.source,
+                start=result.start,
+                end=result.end,
+                organization_id=result.organization_id,
+                project_id=result.project_id,
+                user_id=result.user_id,
+                user_email=result.user_email,
+                api_key_id=result.api_key_id,
+                model=result.model,
+                line_item=result.line_item,
+                attributes=result.attributes,
+            )
+        )
+    return out
+
+
+def _add(table: RecordTable, results: Iterable[_Result]) -> None:
+    """Add results as :meth:`RecordTable.add` would, counts in bulk (``add_counts``)."""
+    intern, shared, code_of = table.intern, table.shared_attributes, table.measure_code
+    for result in results:
+        if not result.measures:
+            continue
+        dimensions = (
+            intern(result.organization_id),
+            intern(result.project_id),
+            intern(result.user_id),
+            intern(result.user_email),
+            intern(result.api_key_id),
+            intern(result.model),
+            intern(result.line_item),
+        )
+        group = table.add_group(
+            PROVIDER, result.source, result.start, result.end, dimensions, shared(result.attributes)
+        )
+        codes = [code_of(metric, unit, kind) for metric, _, unit, kind in result.measures]
+        quantities = [quantity for _, quantity, _, _ in result.measures]
+        if all(type(quantity) is int for quantity in quantities):
+            table.add_counts(group, codes, quantities)  # type: ignore[arg-type]  # all ints
+        else:
+            for code, quantity in zip(codes, quantities, strict=True):
+                table.add_row(group, code, quantity)
 
 
 def _null_groups(
@@ -94,7 +182,12 @@ def messages_records(
     Returns:
         The records, one per count sent, per row.
     """
-    out: list[UsageRecord] = []
+    return _records(_messages_results(bucket, group_by))
+
+
+def _messages_results(
+    bucket: AnthropicMessagesBucket, group_by: Sequence[str]
+) -> Iterator[_Result]:
     for row in bucket.results:
         cache = row.cache_creation
         tools = row.server_tool_use
@@ -118,10 +211,8 @@ def messages_records(
                 "requests",
             ),
         )
-        measures: list[Measure] = [
-            (metric, Decimal(value), unit, FLOW)
-            for metric, value, unit in counts
-            if value is not None
+        measures: list[_Amount] = [
+            (metric, value, unit, FLOW) for metric, value, unit in counts if value is not None
         ]
         attributes = {
             name: str(value)
@@ -129,21 +220,17 @@ def messages_records(
             if (value := getattr(row, name)) is not None
         }
         attributes.update(_null_groups(row, group_by, _NULL_GROUPS_USAGE))
-        out.extend(
-            UsageRecord.trusted_many(
-                measures,
-                provider=PROVIDER,
-                source=SOURCE_MESSAGES,
-                start=bucket.starting_at,
-                end=bucket.ending_at,
-                project_id=row.workspace_id,
-                user_id=row.account_id,
-                api_key_id=row.api_key_id,
-                model=row.model,
-                attributes=attributes,
-            )
+        yield _Result(
+            measures,
+            SOURCE_MESSAGES,
+            bucket.starting_at,
+            bucket.ending_at,
+            attributes,
+            project_id=row.workspace_id,
+            user_id=row.account_id,
+            api_key_id=row.api_key_id,
+            model=row.model,
         )
-    return out
 
 
 def cost_records(
@@ -162,7 +249,12 @@ def cost_records(
     Raises:
         ResponseValidationError: A currency that is not a three-letter code.
     """
-    out: list[UsageRecord] = []
+    return _records(_cost_results(bucket, group_by, index))
+
+
+def _cost_results(
+    bucket: AnthropicCostBucket, group_by: Sequence[str], index: int
+) -> Iterator[_Result]:
     for position, row in enumerate(bucket.results):
         currency = row.currency.strip().upper()
         if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
@@ -179,22 +271,16 @@ def cost_records(
         charge = anthropic_charge(row.token_type, row.cost_type)
         if charge is not None:
             attributes["charge_kind"] = charge
-        out.append(
-            UsageRecord.trusted(
-                provider=PROVIDER,
-                source=SOURCE_COST,
-                start=bucket.starting_at,
-                end=bucket.ending_at,
-                metric="cost",
-                quantity=cents_to_dollars(row.amount),
-                unit=currency,
-                project_id=row.workspace_id,
-                model=row.model,
-                line_item=row.description,
-                attributes=attributes,
-            )
+        yield _Result(
+            [("cost", cents_to_dollars(row.amount), currency, FLOW)],
+            SOURCE_COST,
+            bucket.starting_at,
+            bucket.ending_at,
+            attributes,
+            project_id=row.workspace_id,
+            model=row.model,
+            line_item=row.description,
         )
-    return out
 
 
 def _count(value: int | None) -> Decimal | None:
@@ -210,6 +296,10 @@ def claude_code_records(record: AnthropicClaudeCodeRecord) -> list[UsageRecord]:
     Returns:
         The activity records (no model), then per tool, then per model.
     """
+    return _records(_claude_code_results(record))
+
+
+def _claude_code_results(record: AnthropicClaudeCodeRecord) -> Iterator[_Result]:
     start = parse_utc_date(record.date)
     end = start + _DAY
     actor = record.actor
@@ -222,14 +312,7 @@ def claude_code_records(record: AnthropicClaudeCodeRecord) -> list[UsageRecord]:
             attributes[name] = str(value)
     if record.is_remote is not None:
         attributes["is_remote"] = "true" if record.is_remote else "false"
-    common = {
-        "provider": PROVIDER,
-        "source": SOURCE_CLAUDE_CODE,
-        "start": start,
-        "end": end,
-        "organization_id": record.organization_id,
-        "user_email": actor.email_address,
-    }
+    organization, email = record.organization_id, actor.email_address
     core = record.core_metrics
     lines = None if core is None else core.lines_of_code
     activity = (
@@ -243,26 +326,32 @@ def claude_code_records(record: AnthropicClaudeCodeRecord) -> list[UsageRecord]:
             "pull_requests",
         ),
     )
-    out = UsageRecord.trusted_many(
-        [(m, Decimal(v), u, FLOW) for m, v, u in activity if v is not None],
-        attributes=attributes,
-        **common,  # type: ignore[arg-type]
+    yield _Result(
+        [(m, v, u, FLOW) for m, v, u in activity if v is not None],
+        SOURCE_CLAUDE_CODE,
+        start,
+        end,
+        attributes,
+        organization_id=organization,
+        user_email=email,
     )
     for tool, action in sorted(record.tool_actions.items()):
         counts = (
             ("claude_code_tool_accepted", action.accepted),
             ("claude_code_tool_rejected", action.rejected),
         )
-        out.extend(
-            UsageRecord.trusted_many(
-                [(m, Decimal(v), "actions", FLOW) for m, v in counts if v is not None],
-                attributes={**attributes, "tool": tool},
-                **common,  # type: ignore[arg-type]
-            )
+        yield _Result(
+            [(m, v, "actions", FLOW) for m, v in counts if v is not None],
+            SOURCE_CLAUDE_CODE,
+            start,
+            end,
+            {**attributes, "tool": tool},
+            organization_id=organization,
+            user_email=email,
         )
     for entry in record.model_breakdown:
         tokens = entry.tokens
-        measures: list[Measure] = []
+        measures: list[_Amount] = []
         if tokens is not None:
             for metric, value in (
                 ("claude_code_input_tokens", tokens.input),
@@ -271,17 +360,73 @@ def claude_code_records(record: AnthropicClaudeCodeRecord) -> list[UsageRecord]:
                 ("claude_code_cache_creation_tokens", tokens.cache_creation),
             ):
                 if value is not None:
-                    measures.append((metric, Decimal(value), "tokens", FLOW))
+                    measures.append((metric, value, "tokens", FLOW))
         estimate = entry.estimated_cost
         if estimate is not None:
             unit = estimate.currency.strip().upper() or "USD"
             measures.append(("claude_code_estimated_cost", estimate.dollars, unit, FLOW))
-        out.extend(
-            UsageRecord.trusted_many(
-                measures,
-                model=entry.model,
-                attributes=attributes,
-                **common,  # type: ignore[arg-type]
-            )
+        yield _Result(
+            measures,
+            SOURCE_CLAUDE_CODE,
+            start,
+            end,
+            attributes,
+            organization_id=organization,
+            user_email=email,
+            model=entry.model,
         )
-    return out
+
+
+def page_table(
+    page: AnthropicPage, *, group_by: Sequence[str] = (), cost_group_by: Sequence[str] = ()
+) -> RecordTable:
+    """Normalize a whole page of any report into one table: the records the page's
+    ``*_records`` functions give, in the same order, held as columns.
+
+    Args:
+        page: A usage report, cost report or Claude Code page.
+        group_by: The usage report's ``group_by[]`` fields (a usage page).
+        cost_group_by: The cost report's ``group_by[]`` fields (a cost page).
+
+    Returns:
+        The page's records.
+
+    Raises:
+        ResponseValidationError: A cost in a currency that is not a three-letter code.
+    """
+    table = RecordTable()
+    if isinstance(page, AnthropicMessagesPage):
+        for bucket in page.data:
+            _add(table, _messages_results(bucket, group_by))
+    elif isinstance(page, AnthropicCostPage):
+        for index, day in enumerate(page.data):
+            _add(table, _cost_results(day, cost_group_by, index))
+    else:
+        for record in page.data:
+            _add(table, _claude_code_results(record))
+    return table
+
+
+def page_records(
+    page: AnthropicPage, *, group_by: Sequence[str] = (), cost_group_by: Sequence[str] = ()
+) -> Iterator[UsageRecord]:
+    """The records of one page of ``records()``, bucket by bucket (those :func:`page_table`
+    holds, as objects).
+
+    Args:
+        page: A usage report, cost report or Claude Code page.
+        group_by: The usage report's ``group_by[]`` fields (a usage page).
+        cost_group_by: The cost report's ``group_by[]`` fields (a cost page).
+
+    Yields:
+        The records.
+    """
+    if isinstance(page, AnthropicMessagesPage):
+        for bucket in page.data:
+            yield from messages_records(bucket, group_by=group_by)
+    elif isinstance(page, AnthropicCostPage):
+        for index, day in enumerate(page.data):
+            yield from cost_records(day, group_by=cost_group_by, index=index)
+    else:
+        for entry in page.data:
+            yield from claude_code_records(entry)

@@ -30,6 +30,7 @@ from ..._core.transport import RequestSpec
 __all__ = [
     "ANTHROPIC_VERSION",
     "BUCKET_LIMITS",
+    "CLAUDE_CODE_CONCURRENCY",
     "CLAUDE_CODE_LIMIT",
     "CLAUDE_CODE_PATH",
     "COST_GROUP_BY",
@@ -72,6 +73,19 @@ BUCKET_LIMITS: Mapping[str, tuple[int, int]] = {"1m": (60, 1440), "1h": (24, 168
 
 COST_LIMIT = 31
 """The most days of one cost report page."""
+CLAUDE_CODE_CONCURRENCY = 4
+"""The Claude Code days read at once by default (``claude_code_usage()`` and ``records()``).
+
+The report answers one UTC day per request, so a year is 365 requests: one after another at a
+distant API's latency that is minutes, 4 at once a quarter of it. Anthropic publishes no
+numeric limit for the Admin API's reports: it says they support polling once a minute for
+sustained use and that short bursts (paging) may go faster, and calls the Claude Code report
+free to call; its Enterprise analytics API, the one report API with a published limit, allows
+60 requests a minute per organization. A walk of a few requests at once is such a burst, and
+a 429 is retried after its ``retry-after`` (by every one of the 4, sharing one retry policy
+and, opted in, one adaptive rate limiter that learns the server's pace), so a low bound costs
+little when the server is strict and keeps an organization's other Admin API users (the same
+limits) from being crowded out."""
 
 CLAUDE_CODE_LIMIT = 1000
 """The most records of one Claude Code page."""

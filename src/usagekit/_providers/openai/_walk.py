@@ -21,10 +21,11 @@ With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, th
 Errors come in stream order: the walk raises a failed request's error at that endpoint's turn
 (after the pages yielded before it), a cursor error right after the page that carried it, and
 on any exit (an error, ``break``, ``close``) the requests still under way are cancelled and
-waited for (:mod:`._fanout`). Pages are validated models; turning them into records is the
-consumer's business (``records()`` uses :func:`~usagekit._providers.openai.page_records`), so
-another consumer (a columnar one) can share this walk. The requests share the client's
-transport: its connection pool, rate limiter and retry policy.
+waited for (:mod:`usagekit._core._fanout`). Pages are validated models; turning them into
+records is the consumer's business (``records()`` uses
+:func:`~usagekit._providers.openai.page_records`), so another consumer (a columnar one) can
+share this walk. The requests share the client's transport: its connection pool, rate limiter
+and retry policy.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
+from ..._core._fanout import Fanout, Handle
 from ..._core._transport import Transport
 from ..._core.transport import RequestSpec
-from ._fanout import Fanout, Handle
 from ._models import OpenAIPage
 from ._requests import Endpoint
 

@@ -7,6 +7,7 @@ The sync client is generated from the async one by ``scripts/unasync.py``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -15,7 +16,9 @@ from typing import ClassVar
 import httpx
 from pydantic import SecretStr
 
+from ..._core._async_ordered import async_in_order
 from ..._core._config import config_from_info
+from ..._core._fanout import check_concurrency
 from ..._core.client import AsyncClientBase
 from ..._core.clock import TimeLike, month_start, resolve_window, utcnow
 from ..._core.coverage import declare
@@ -27,6 +30,7 @@ from ._models import OpenRouterActivity, OpenRouterCredits, OpenRouterCreditsRes
 from ._normalize import DayPlan, activity_records, credit_records, plan_days
 from ._requests import (
     AVAILABLE_DAYS,
+    CONCURRENCY,
     CREDITS_SPEC,
     ActivityFilters,
     GroupBy,
@@ -34,7 +38,6 @@ from ._requests import (
     available_days,
     check_day,
 )
-from ._walk import CONCURRENCY, async_in_order
 
 __all__ = ["AsyncOpenRouterClient"]
 
@@ -140,11 +143,17 @@ class AsyncOpenRouterClient(AsyncClientBase):
         workspace_id: str | None = None,
         group_by: GroupBy | None = None,
         credits: bool = True,
+        concurrency: int = CONCURRENCY,
     ) -> AsyncIterator[UsageRecord]:
         """Normalized records of every UTC day of the window, then the credit totals.
 
-        One ``/activity`` call per day the window touches (whole days; the async client has up
-        to four in flight, the sync one reads them in turn), oldest first. Only the last 30
+        One ``/activity`` call per day the window touches (whole days), up to ``concurrency``
+        of them in flight at once (both clients; they share the client's connection pool,
+        rate limiter and retry policy). The records come oldest day first, whatever order the
+        answers arrive in, each day's rows in the order the server sent them; an error is
+        raised at its day's turn (after the days before it), and then, as when the iteration
+        is left early, the requests still under way are cancelled (async) or left to end (sync).
+        ``concurrency=1`` reads the days one after another. Only the last 30
         completed UTC days exist: the window is clipped to them, and the clipping is told to
         :func:`usagekit.collect` (it shows on the provider's status). See
         :func:`~usagekit._providers.openrouter._normalize.activity_records` for the records of
@@ -161,21 +170,25 @@ class AsyncOpenRouterClient(AsyncClientBase):
             workspace_id: Only this workspace's activity (becomes ``project_id``).
             group_by: ``"workspace"`` to split rows per workspace (``project_id``).
             credits: Also read ``/credits`` when the window reaches today.
+            concurrency: Days fetched at once (at least 1; default 4, a polite burst for an
+                API whose limits are per account; see
+                :data:`~usagekit._providers.openrouter._requests.CONCURRENCY`).
 
         Returns:
             An async iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is
             consumed.
 
         Raises:
-            ConfigError: A malformed window, ``start >= end``, or a malformed filter (at once,
-                before any request).
+            ConfigError: A malformed window, ``start >= end``, a malformed filter or a
+                ``concurrency`` below 1 (at once, before any request).
         """
+        limit = check_concurrency(concurrency, where="openrouter records")
         filters = ActivityFilters(api_key_hash, user_id, workspace_id, group_by)
         now = utcnow()
         window = resolve_window(start, end, default_start=month_start(now))
         plan = plan_days(window, now)
         reach_today = window.end is None or window.end > plan.today
-        return self._iter_records(plan, filters, now, credits and reach_today)
+        return self._iter_records(plan, filters, now, credits and reach_today, limit)
 
     async def _day(
         self, filters: ActivityFilters, edges: tuple[date, date], day: date
@@ -191,23 +204,32 @@ class AsyncOpenRouterClient(AsyncClientBase):
             raise
 
     async def _iter_records(
-        self, plan: DayPlan, filters: ActivityFilters, now: datetime, with_credits: bool
+        self,
+        plan: DayPlan,
+        filters: ActivityFilters,
+        now: datetime,
+        with_credits: bool,
+        concurrency: int,
     ) -> AsyncIterator[UsageRecord]:
         if plan.span is not None:
             declare(*plan.span, plan.note)
         fetch = functools.partial(self._day, filters, available_days(now))
-        async for day, answer in async_in_order(fetch, plan.days, limit=CONCURRENCY):
-            if answer is None:
-                start = datetime(day.year, day.month, day.day, tzinfo=plan.today.tzinfo)
-                declare(
-                    start,
-                    start,
-                    f"the server does not answer for {day.isoformat()}: not one of its last "
-                    f"{AVAILABLE_DAYS} completed UTC days by its clock",
-                )
-                continue
-            for record in activity_records(answer, day=day, filters=filters):
-                yield record
+        # Closed explicitly, so that the requests under way end as soon as this iterator does.
+        walk = async_in_order(fetch, plan.days, limit=concurrency)
+        # unasync: sync with contextlib.closing(walk) as days:
+        async with contextlib.aclosing(walk) as days:  # unasync: remove
+            async for day, answer in days:
+                if answer is None:
+                    start = datetime(day.year, day.month, day.day, tzinfo=plan.today.tzinfo)
+                    declare(
+                        start,
+                        start,
+                        f"the server does not answer for {day.isoformat()}: not one of its last "
+                        f"{AVAILABLE_DAYS} completed UTC days by its clock",
+                    )
+                    continue
+                for record in activity_records(answer, day=day, filters=filters):
+                    yield record
         if with_credits:
             for record in credit_records(await self.credits(), now=now):
                 yield record

@@ -10,6 +10,7 @@ The sync client is generated from the async one by ``scripts/unasync.py``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -19,6 +20,8 @@ import httpx
 from pydantic import SecretStr
 
 from ..._core._config import config_from_info
+from ..._core._fanout import check_concurrency
+from ..._core._ordered import in_order
 from ..._core.client import SyncClientBase
 from ..._core.clock import TimeLike, month_start, resolve_window, utcnow
 from ..._core.coverage import declare
@@ -30,6 +33,7 @@ from ._models import OpenRouterActivity, OpenRouterCredits, OpenRouterCreditsRes
 from ._normalize import DayPlan, activity_records, credit_records, plan_days
 from ._requests import (
     AVAILABLE_DAYS,
+    CONCURRENCY,
     CREDITS_SPEC,
     ActivityFilters,
     GroupBy,
@@ -37,7 +41,6 @@ from ._requests import (
     available_days,
     check_day,
 )
-from ._walk import CONCURRENCY, in_order
 
 __all__ = ["OpenRouterClient"]
 
@@ -143,11 +146,17 @@ class OpenRouterClient(SyncClientBase):
         workspace_id: str | None = None,
         group_by: GroupBy | None = None,
         credits: bool = True,
+        concurrency: int = CONCURRENCY,
     ) -> Iterator[UsageRecord]:
         """Normalized records of every UTC day of the window, then the credit totals.
 
-        One ``/activity`` call per day the window touches (whole days; the async client has up
-        to four in flight, the sync one reads them in turn), oldest first. Only the last 30
+        One ``/activity`` call per day the window touches (whole days), up to ``concurrency``
+        of them in flight at once (both clients; they share the client's connection pool,
+        rate limiter and retry policy). The records come oldest day first, whatever order the
+        answers arrive in, each day's rows in the order the server sent them; an error is
+        raised at its day's turn (after the days before it), and then, as when the iteration
+        is left early, the requests still under way are cancelled (async) or left to end (sync).
+        ``concurrency=1`` reads the days one after another. Only the last 30
         completed UTC days exist: the window is clipped to them, and the clipping is told to
         :func:`usagekit.collect` (it shows on the provider's status). See
         :func:`~usagekit._providers.openrouter._normalize.activity_records` for the records of
@@ -164,21 +173,25 @@ class OpenRouterClient(SyncClientBase):
             workspace_id: Only this workspace's activity (becomes ``project_id``).
             group_by: ``"workspace"`` to split rows per workspace (``project_id``).
             credits: Also read ``/credits`` when the window reaches today.
+            concurrency: Days fetched at once (at least 1; default 4, a polite burst for an
+                API whose limits are per account; see
+                :data:`~usagekit._providers.openrouter._requests.CONCURRENCY`).
 
         Returns:
             An iterator of :class:`~usagekit.UsageRecord`; requests are sent as it is
             consumed.
 
         Raises:
-            ConfigError: A malformed window, ``start >= end``, or a malformed filter (at once,
-                before any request).
+            ConfigError: A malformed window, ``start >= end``, a malformed filter or a
+                ``concurrency`` below 1 (at once, before any request).
         """
+        limit = check_concurrency(concurrency, where="openrouter records")
         filters = ActivityFilters(api_key_hash, user_id, workspace_id, group_by)
         now = utcnow()
         window = resolve_window(start, end, default_start=month_start(now))
         plan = plan_days(window, now)
         reach_today = window.end is None or window.end > plan.today
-        return self._iter_records(plan, filters, now, credits and reach_today)
+        return self._iter_records(plan, filters, now, credits and reach_today, limit)
 
     def _day(
         self, filters: ActivityFilters, edges: tuple[date, date], day: date
@@ -192,23 +205,31 @@ class OpenRouterClient(SyncClientBase):
             raise
 
     def _iter_records(
-        self, plan: DayPlan, filters: ActivityFilters, now: datetime, with_credits: bool
+        self,
+        plan: DayPlan,
+        filters: ActivityFilters,
+        now: datetime,
+        with_credits: bool,
+        concurrency: int,
     ) -> Iterator[UsageRecord]:
         if plan.span is not None:
             declare(*plan.span, plan.note)
         fetch = functools.partial(self._day, filters, available_days(now))
-        for day, answer in in_order(fetch, plan.days, limit=CONCURRENCY):
-            if answer is None:
-                start = datetime(day.year, day.month, day.day, tzinfo=plan.today.tzinfo)
-                declare(
-                    start,
-                    start,
-                    f"the server does not answer for {day.isoformat()}: not one of its last "
-                    f"{AVAILABLE_DAYS} completed UTC days by its clock",
-                )
-                continue
-            for record in activity_records(answer, day=day, filters=filters):
-                yield record
+        # Closed explicitly, so that the requests under way end as soon as this iterator does.
+        walk = in_order(fetch, plan.days, limit=concurrency)
+        with contextlib.closing(walk) as days:
+            for day, answer in days:
+                if answer is None:
+                    start = datetime(day.year, day.month, day.day, tzinfo=plan.today.tzinfo)
+                    declare(
+                        start,
+                        start,
+                        f"the server does not answer for {day.isoformat()}: not one of its last "
+                        f"{AVAILABLE_DAYS} completed UTC days by its clock",
+                    )
+                    continue
+                for record in activity_records(answer, day=day, filters=filters):
+                    yield record
         if with_credits:
             for record in credit_records(self.credits(), now=now):
                 yield record

@@ -1,30 +1,38 @@
-"""Bounded concurrency for the page walk: one small primitive per twin, written by hand.
+"""Bounded concurrency for walks of independent requests: one small primitive per twin.
 
-The walk (:mod:`._async_walk` and its generated twin :mod:`._walk`) is written once, async, and
-needs four verbs only: start a call (:meth:`AsyncFanout.start`), wait for its result
-(:meth:`AsyncFanout.result`) and, when the walk ends however it ends, cancel what is still under
-way and wait for it to be gone (leaving the ``with`` block). The two primitives differ only in
-what runs a call:
+A walk (OpenAI's endpoints, OpenRouter's and Anthropic's days) is written once, async, and
+``scripts/unasync.py`` generates its sync twin. It needs four verbs only: start a call
+(:meth:`AsyncFanout.start`), wait for its result (:meth:`AsyncFanout.result`) and, when the walk
+ends however it ends, cancel what is still under way and wait for it to be gone (leaving the
+``with`` block). The common case, "fetch these items at most ``limit`` at once and hand the
+answers back in item order", is written once on top of these verbs
+(:func:`usagekit._core._async_ordered.async_in_order`, generated twin
+:func:`usagekit._core._ordered.in_order`). The two primitives differ only in what runs a call,
+which is why they are the one pair written by hand:
 
 * :class:`AsyncFanout` runs each call as an ``asyncio`` task on the running loop, sharing the
   async client's one ``httpx.AsyncClient``; leaving the block cancels the tasks and awaits them
   (so no "Task was destroyed" warning, no exception left unretrieved);
 * :class:`Fanout` runs each call in a bounded thread pool, sharing the sync client's one
   ``httpx.Client`` (which may be shared between threads), each call in a copy of the caller's
-  context, so that context variables (coverage declarations for ``collect``, the attempt deadline
-  the sync transport publishes) behave as on the caller's thread. With a limit of 1 it starts no
-  thread at all: each call runs on the caller's thread when its result is asked for, exactly the
-  sequential walk. Leaving the block drops calls not started and waits for the running ones
-  (each ends within its request's timeout and retries); on ``KeyboardInterrupt`` or
-  ``SystemExit`` it does not wait, so that the caller gets control back at once.
+  context, so that context variables (coverage declarations for ``collect``, a pinned clock,
+  the attempt deadline the sync transport publishes) behave as on the caller's thread. With a
+  limit of 1 it starts no thread at all: each call runs on the caller's thread when its result
+  is asked for, exactly a sequential walk. Leaving the block drops calls not started and waits
+  for the running ones (each ends within its request's timeout and retries); on
+  ``KeyboardInterrupt`` or ``SystemExit`` it does not wait, so that the caller gets control
+  back at once.
 
-Why threads for the sync twin rather than the event loop ``collect`` runs async clients on: the
+Why threads for the sync twin rather than the event loop ``collect`` runs async clients on: a
 sync client's transport is a sync ``httpx.Client``; driving its fetches on a loop would need an
 async transport beside it (a second connection pool, its own settings, a loop thread that
 outlives the client), and a sync request blocks a loop. A thread per in-flight request (at most
 ``limit``) uses the client's own transport, pool, rate limiter and retry policy as they are: the
 rate limiter is locked (:class:`~usagekit.AdaptiveRateLimiter`), the retry loop is one
 tenacity object per request, and the attempt deadline lives in the calling context.
+
+Nothing here knows a provider: a provider chooses its own limit (and says why, from the API's
+rate limits) and validates a user's with :func:`check_concurrency`.
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, ParamSpec, TypeAlias, TypeVar
 
-__all__ = ["AsyncFanout", "AsyncHandle", "Fanout", "Handle"]
+from .errors import ConfigError
+
+__all__ = ["AsyncFanout", "AsyncHandle", "Fanout", "Handle", "check_concurrency"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -58,6 +68,28 @@ not be sent before the consumer has finished with every page already answered, a
 would lose the overlap it exists for. With these turns the request is on the wire first (on a
 kept-alive connection, httpx 0.28 through usagekit's transport writes it within 4 turns; a new
 connection takes longer, and is made in the first round, while the consumer waits anyway)."""
+
+
+def check_concurrency(concurrency: Any, *, where: str) -> int:
+    """Validate a user's ``concurrency=...`` (requests a walk may have in flight at once).
+
+    Args:
+        concurrency: The value given.
+        where: The call, for the message (e.g. ``"openrouter records"``).
+
+    Returns:
+        The value.
+
+    Raises:
+        ConfigError: Not an integer of at least 1 (a ``bool`` is not one).
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise ConfigError(
+            f"{where}: concurrency must be an integer >= 1, got {type(concurrency).__name__}"
+        )
+    if concurrency < 1:
+        raise ConfigError(f"{where}: concurrency must be >= 1, got {concurrency}")
+    return concurrency
 
 
 def _check_limit(limit: int) -> int:

@@ -1,5 +1,6 @@
-"""The two hand-written concurrency primitives under the page walk: where calls run, what
-leaving the block does to calls under way, and their bound."""
+"""The two hand-written concurrency primitives under the walks (OpenAI's endpoints, the days of
+OpenRouter and Anthropic): where calls run, what leaving the block does to calls under way, and
+their bound."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from usagekit._providers.openai._fanout import AsyncFanout, Fanout
+from usagekit._core._fanout import AsyncFanout, Fanout
 
 MARK: contextvars.ContextVar[str] = contextvars.ContextVar("mark", default="unset")
 
