@@ -104,3 +104,40 @@ def test_naive_times_are_utc_and_records_are_frozen() -> None:
 def test_invalid_records_are_rejected(changes: dict[str, Any]) -> None:
     with pytest.raises(pydantic.ValidationError):
         UsageRecord(**{**BASE, **changes})
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {
+                "provider": "openai",
+                "source": "completions",
+                "metric": "input_tokens",
+                "quantity": Decimal(5),
+                "unit": "tokens",
+                "project_id": "proj_a",
+                "model": "gpt-4o",
+                # the figure's own attributes and the derived ones are not part of the id
+                "attributes": {"batch": "false", "quantity": "3", "charge_kind": "x"},
+            },
+            "5a98a2d949f5abb7e1d5719c6d65bf1560d683fdbf7aaddc",
+        ),
+        (
+            {
+                "provider": "anthropic",
+                "source": "cost_report",
+                "metric": "cost",
+                "quantity": Decimal("1.25"),
+                "unit": "USD",
+                "line_item": "Claude Sonnet, input",
+            },
+            "9484b1a6cd3c67db85ace10a168834053eaeb1c4969e7ac3",
+        ),
+    ],
+)
+def test_record_ids_never_change(fields: dict[str, Any], expected: str) -> None:
+    # ids key every stored record: a changed scheme would store a re-fetch beside its history
+    day = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    record = UsageRecord(start=day, end=day.replace(day=2), **fields)
+    assert record.id == expected

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from hashlib import blake2b
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -97,12 +97,14 @@ def _id_prefix(
 ) -> str:
     """Hash what the records of one result share (128 bits, hex)."""
     parts = [provider, source, _iso(start), _iso(end)]
-    parts.extend(_NONE if value is None else value for value in dimensions)
+    parts += [_NONE if value is None else value for value in dimensions]
     if attributes:
-        for key in sorted(attributes):
-            if key not in MEASURE_ATTRIBUTES and key not in DERIVED_ATTRIBUTES:
-                parts.append(f"{key}={attributes[key]}")
-    return hashlib.blake2b(_SEP.join(parts).encode(), digest_size=16).hexdigest()
+        parts += [f"{key}={attributes[key]}" for key in sorted(attributes) if key not in _NOT_ID]
+    return blake2b(_SEP.join(parts).encode(), digest_size=16).hexdigest()
+
+
+_NOT_ID = MEASURE_ATTRIBUTES | DERIVED_ATTRIBUTES
+"""Attribute keys left out of a record id."""
 
 
 _SUFFIXES: dict[tuple[str, str, str], str] = {}
@@ -114,7 +116,7 @@ def _id_suffix(metric: str, unit: str, kind: str) -> str:
     suffix = _SUFFIXES.get(key)
     if suffix is None:
         text = _SEP.join(key).encode()
-        suffix = hashlib.blake2b(text, digest_size=8).hexdigest()
+        suffix = blake2b(text, digest_size=8).hexdigest()
         if len(_SUFFIXES) > 4096:  # metrics are few; never let odd inputs grow this unbounded
             _SUFFIXES.clear()
         _SUFFIXES[key] = suffix
