@@ -9,7 +9,8 @@
   per step) and stops at a byte limit, so neither a huge body nor a compression bomb is ever
   held in memory.
 - :func:`parse_json` parses JSON and refuses nesting deeper than :data:`MAX_JSON_DEPTH`.
-- :func:`no_cookies` is a cookie jar that never stores nor returns a cookie.
+- :func:`no_cookies` is a cookie jar that never stores nor returns a cookie; :func:`cookieless`
+  makes a client usagekit created skip offering responses to it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -40,10 +41,13 @@ __all__ = [
     "JSONRejected",
     "UndecodableBody",
     "attempt_seconds",
+    "cookieless",
     "install_deadline_hook",
     "no_cookies",
     "parse_json",
 ]
+
+_ClientT = TypeVar("_ClientT", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """64 MiB of decoded body per response: far above any real usage page (a full OpenAI page of
@@ -489,7 +493,8 @@ def _loads(content: bytes | str) -> tuple[Any, bool]:
     if not isinstance(content, (bytes, bytearray)):
         return json.loads(content, parse_float=Decimal), False
     encoding = json.detect_encoding(content)
-    return _DECODER.decode(content.decode(encoding, "surrogatepass")), encoding in ("utf-8", "utf-8-sig")
+    data = _DECODER.decode(content.decode(encoding, "surrogatepass"))
+    return data, encoding in ("utf-8", "utf-8-sig")
 
 
 def parse_json(content: bytes) -> Any:
@@ -516,11 +521,7 @@ def parse_json(content: bytes) -> Any:
         raise JSONRejected(f"not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)") from None
     except ValueError as exc:
         raise JSONRejected(f"not valid JSON ({type(exc).__name__})") from None
-    if (
-        _nests_deeper(bytes(content), MAX_JSON_DEPTH)
-        if utf8
-        else _too_deep(data, MAX_JSON_DEPTH)
-    ):
+    if _nests_deeper(bytes(content), MAX_JSON_DEPTH) if utf8 else _too_deep(data, MAX_JSON_DEPTH):
         raise JSONRejected(f"not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)")
     return data
 
@@ -556,3 +557,34 @@ def no_cookies() -> http.cookiejar.CookieJar:
         The jar, for ``httpx.Client(cookies=...)``.
     """
     return http.cookiejar.CookieJar(policy=_RefuseAll())
+
+
+class _NoCookies(httpx.Cookies):
+    """The cookies of a client usagekit created: the jar refuses every cookie, so reading a
+    response's ``Set-Cookie`` headers (httpx builds urllib request and response views to hand
+    them to the jar, for every response) and writing a request's ``Cookie`` are skipped."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+def cookieless(client: _ClientT) -> _ClientT:
+    """Make a client usagekit created skip the cookie work its refusing jar makes pointless.
+
+    The client keeps :func:`no_cookies` (nothing is ever stored or sent either way); only the
+    per-response work of offering each response to the jar is skipped. A client whose httpx
+    keeps its cookies elsewhere is returned as it is.
+
+    Args:
+        client: A sync or async client created with ``cookies=no_cookies()``.
+
+    Returns:
+        The same client.
+    """
+    cookies = getattr(client, "_cookies", None)
+    if type(cookies) is httpx.Cookies:
+        client._cookies = _NoCookies(cookies.jar)
+    return client
