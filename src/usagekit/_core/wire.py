@@ -13,16 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from dateutil.parser import isoparse
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 __all__ = [
     "EXACT",
@@ -129,26 +120,13 @@ NonNegativeDecimal = Annotated[ExactDecimal, Field(ge=0)]
 """An exact amount the provider documents (or that is by nature) never negative."""
 
 
-_COUNT_LIMIT = 10**EXACT_DIGITS
-
-
-def _count(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """A count's checks in one call: an ``int`` in range (every count on the wire) is taken
-    as it is; anything else is refused if a boolean, then validated as a lax ``int`` >= 0 and
-    held under ``10**EXACT_DIGITS``, in the order, and with the errors, of the constraints
-    ``BeforeValidator(no bool), Field(ge=0, lt=10**EXACT_DIGITS)`` (pydantic applies that ``lt``
-    as a Python check that fails with a ``TypeError`` for so large a bound: so does this)."""
-    if type(value) is int and 0 <= value < _COUNT_LIMIT:
-        return value
+def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
-    result = handler(value)
-    if not result < _COUNT_LIMIT:
-        raise TypeError(f"Unable to apply constraint 'lt' to supplied value {result}")
-    return result
+    return value
 
 
-Count = Annotated[int, Field(ge=0), WrapValidator(_count)]
+Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, lt=10**EXACT_DIGITS)]
 """A count (tokens, requests, images, seconds, bytes, ...): a non-negative JSON integer of at
 most :data:`EXACT_DIGITS` digits, booleans rejected."""
 
