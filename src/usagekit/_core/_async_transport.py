@@ -48,8 +48,8 @@ class AsyncTransport(TransportCore):
     ) -> None:
         super().__init__(config, rate_limiter)
         self._owns_client = http_client is None
-        self.http_client = http_client or httpx.AsyncClient(
-            follow_redirects=False, cookies=bounded.no_cookies()
+        self.http_client = http_client or bounded.cookieless(
+            httpx.AsyncClient(follow_redirects=False, cookies=bounded.no_cookies())
         )
         # unasync: sync bounded.install_deadline_hook(self.http_client)
         self.sleep = sleep

@@ -8,7 +8,6 @@ validates a body into a model. The transport (:mod:`usagekit._core.transport`) b
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,8 @@ __all__ = [
     "Params",
     "RequestSpec",
     "TransportConfig",
+    "Undecoded",
+    "decode",
     "decode_body",
     "params_from",
     "validate_base_url",
@@ -64,7 +65,7 @@ class RequestSpec:
     def with_param(self, key: str, value: str) -> RequestSpec:
         """Return a copy with ``key`` set to ``value`` (replacing any previous values)."""
         kept = tuple((k, v) for k, v in self.params if k != key)
-        return dataclasses.replace(self, params=(*kept, (key, value)))
+        return RequestSpec(self.path, self.endpoint, (*kept, (key, value)), self.method)
 
 
 def params_from(**values: Any) -> Params:
@@ -226,6 +227,49 @@ def _first_error_field(error: ValidationError) -> tuple[str, str]:
     return location, f"{first['msg']} ({first['type']}){extra}"
 
 
+class Undecoded(Exception):
+    """Internal: why a body was refused (the caller raises :class:`ResponseValidationError`).
+
+    Attributes:
+        message: The error's message.
+        field: The first offending field, if any.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def decode(content: bytes, type_: Any) -> Any:
+    """Parse JSON (numbers with a fraction as exact ``Decimal``) and validate it into ``type_``.
+
+    Args:
+        content: The raw body.
+        type_: A pydantic model or any type pydantic can validate.
+
+    Returns:
+        The validated value.
+
+    Raises:
+        Undecoded: The body is refused (see :func:`decode_body`).
+    """
+    try:
+        data = parse_json(content)
+    except JSONRejected as exc:
+        raise Undecoded(f"the body is {exc}") from None
+    try:
+        return _adapter(type_).validate_python(data)
+    except ValidationError as exc:
+        location, message = _first_error_field(exc)
+        raise Undecoded(
+            f"the body does not have the documented shape: {redact(message)}",
+            redact(location) or None,
+        ) from None
+    except (TypeError, ArithmeticError, RecursionError) as exc:  # a validator that gave up
+        raise Undecoded(f"the body could not be validated ({type(exc).__name__})") from None
+
+
 def decode_body(
     content: bytes, type_: Any, *, provider: str, endpoint: str, request_id: str | None = None
 ) -> Any:
@@ -247,26 +291,12 @@ def decode_body(
             the error names the first offending field.
     """
     try:
-        data = parse_json(content)
-    except JSONRejected as exc:
+        return decode(content, type_)
+    except Undecoded as exc:
         raise ResponseValidationError(
-            f"the body is {exc}", provider=provider, endpoint=endpoint, request_id=request_id
-        ) from None
-    try:
-        return _adapter(type_).validate_python(data)
-    except ValidationError as exc:
-        location, message = _first_error_field(exc)
-        raise ResponseValidationError(
-            f"the body does not have the documented shape: {redact(message)}",
+            exc.message,
             provider=provider,
             endpoint=endpoint,
-            field=redact(location) or None,
-            request_id=request_id,
-        ) from None
-    except (TypeError, ArithmeticError, RecursionError) as exc:  # a validator that gave up
-        raise ResponseValidationError(
-            f"the body could not be validated ({type(exc).__name__})",
-            provider=provider,
-            endpoint=endpoint,
+            field=exc.field,
             request_id=request_id,
         ) from None

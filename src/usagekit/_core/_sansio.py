@@ -19,7 +19,7 @@ import httpx
 from tenacity import RetryCallState
 
 from .._version import __version__
-from ._http import Answer, Params, RequestSpec, TransportConfig, decode_body
+from ._http import Answer, Params, RequestSpec, TransportConfig, Undecoded, decode
 from .bounded import (
     ERROR_BODY_LIMIT,
     AttemptClock,
@@ -27,6 +27,7 @@ from .bounded import (
     BodyTooLarge,
     JSONRejected,
     UndecodableBody,
+    attempt_seconds,
     parse_json,
     reset_deadline,
     set_deadline,
@@ -42,7 +43,7 @@ from .errors import (
     UsagekitError,
     error_class_for_status,
 )
-from .logs import SENSITIVE_HEADERS, logger, redact, redact_value
+from .logs import MIN_SECRET_LENGTH, SENSITIVE_HEADERS, logger, redact, redact_value
 from .ratelimit import AdaptiveRateLimiter
 from .retry import parse_retry_after
 
@@ -98,6 +99,13 @@ def _error_message(body: Any) -> str:
     return ""
 
 
+def _redacted(text: str) -> str:
+    """``redact(text)``, skipped for a text too short to hold anything it replaces ("OK"):
+    a secret shorter than ``MIN_SECRET_LENGTH`` is never registered, and the shortest
+    credential header it replaces, ``cookie=x``, is that long too."""
+    return text if len(text) < MIN_SECRET_LENGTH else redact(text)
+
+
 def _request_id(headers: httpx.Headers) -> str | None:
     """The response's request id, redacted (a server may echo a key in it) and cut short."""
     for name in _REQUEST_ID_HEADERS:
@@ -109,6 +117,21 @@ def _request_id(headers: httpx.Headers) -> str | None:
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+class _PublishedDeadline:
+    """The block of a sync attempt: its deadline published for the block's duration."""
+
+    __slots__ = ("_deadline", "_token")
+
+    def __init__(self, deadline: float | None) -> None:
+        self._deadline = deadline
+
+    def __enter__(self) -> None:
+        self._token = set_deadline(self._deadline)
+
+    def __exit__(self, *exc_info: object) -> None:
+        reset_deadline(self._token)
 
 
 class TransportCore:
@@ -127,6 +150,14 @@ class TransportCore:
             rate_limiter = AdaptiveRateLimiter()
         self.rate_limiter = rate_limiter if config.adaptive_rate_limit else None
         self._urls: dict[str, httpx.URL] = {}
+        self._seconds = attempt_seconds(config.timeout)
+        self._headers = {
+            "accept": "application/json",
+            "accept-encoding": _ACCEPT_ENCODING,
+            "user-agent": _USER_AGENT,
+            **config.headers,
+            **{k: v.get_secret_value() for k, v in config.credentials.items()},
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.config.provider!r})"
@@ -143,7 +174,8 @@ class TransportCore:
 
     def start_clock(self) -> AttemptClock:
         """Start the deadline of one attempt (the configured timeout, for the whole attempt)."""
-        return AttemptClock.start(self.config.timeout)
+        seconds = self._seconds
+        return AttemptClock(seconds, None if seconds is None else time.monotonic() + seconds)
 
     def _build(
         self,
@@ -180,20 +212,13 @@ class TransportCore:
         Raises:
             ConfigError: The URL cannot be built (a parameter or path too long or malformed).
         """
-        headers = {
-            "accept": "application/json",
-            "accept-encoding": _ACCEPT_ENCODING,
-            "user-agent": _USER_AGENT,
-        }
-        headers.update(self.config.headers)
-        headers.update({k: v.get_secret_value() for k, v in self.config.credentials.items()})
         try:
             return self._build(
                 client,
                 spec.method,
                 self.url_for(spec),
                 params=spec.params,
-                headers=headers,
+                headers=self._headers,
                 clock=clock or AttemptClock(None, None),
             )
         except httpx.InvalidURL:
@@ -282,13 +307,12 @@ class TransportCore:
 
     def finished(self, response: httpx.Response, body: bytes) -> Answer:
         """The answer with its decoded body; the reason phrase is redacted."""
-        reason = response.reason_phrase
         return Answer(
             response.status_code,
             response.headers,
             body,
             response.request,
-            redact(reason)[:_MAX_REASON] if reason else "",
+            _redacted(response.reason_phrase)[:_MAX_REASON],
         )
 
     def too_large(self, spec: RequestSpec, response: httpx.Response) -> ResponseTooLargeError:
@@ -380,14 +404,22 @@ class TransportCore:
             self.rate_limiter.on_success()
 
     def decode(self, spec: RequestSpec, response: Answer, type_: Any) -> Any:
-        """Validate a 2xx response's body into ``type_`` (see :func:`decode_body`)."""
-        return decode_body(
-            response.content,
-            type_,
-            provider=self.config.provider,
-            endpoint=spec.endpoint,
-            request_id=_request_id(response.headers),
-        )
+        """Validate a 2xx response's body into ``type_``.
+
+        Raises:
+            ResponseValidationError: As :func:`~usagekit._core._http.decode_body` (the
+                response's request id is read only then).
+        """
+        try:
+            return decode(response.content, type_)
+        except Undecoded as exc:
+            raise ResponseValidationError(
+                exc.message,
+                provider=self.config.provider,
+                endpoint=spec.endpoint,
+                field=exc.field,
+                request_id=_request_id(response.headers),
+            ) from None
 
     def deadline_error(self, spec: RequestSpec, clock: AttemptClock) -> APITimeoutError:
         """The error for an attempt that ran past its deadline."""
@@ -473,8 +505,7 @@ class TransportCore:
 
     # -- deadlines ------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def attempt_scope(self, spec: RequestSpec, clock: AttemptClock) -> Iterator[None]:
+    def attempt_scope(self, spec: RequestSpec, clock: AttemptClock) -> _PublishedDeadline:
         """Bound a sync attempt by its deadline, for the block's duration.
 
         The deadline is published (:func:`~usagekit._core.bounded.set_deadline`, this context
@@ -487,14 +518,10 @@ class TransportCore:
             spec: The request (unused here; the async scope names it in its error).
             clock: The attempt's deadline.
 
-        Yields:
-            Nothing; the deadline is withdrawn when the block ends.
+        Returns:
+            A context manager; the deadline is withdrawn when its block ends.
         """
-        token = set_deadline(clock.deadline)
-        try:
-            yield
-        finally:
-            reset_deadline(token)
+        return _PublishedDeadline(clock.deadline)
 
     @contextlib.contextmanager
     def async_attempt_scope(self, spec: RequestSpec, clock: AttemptClock) -> Iterator[None]:

@@ -50,8 +50,8 @@ class Transport(TransportCore):
     ) -> None:
         super().__init__(config, rate_limiter)
         self._owns_client = http_client is None
-        self.http_client = http_client or httpx.Client(
-            follow_redirects=False, cookies=bounded.no_cookies()
+        self.http_client = http_client or bounded.cookieless(
+            httpx.Client(follow_redirects=False, cookies=bounded.no_cookies())
         )
         bounded.install_deadline_hook(self.http_client)
         self.sleep = sleep

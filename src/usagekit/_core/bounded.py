@@ -9,7 +9,8 @@
   per step) and stops at a byte limit, so neither a huge body nor a compression bomb is ever
   held in memory.
 - :func:`parse_json` parses JSON and refuses nesting deeper than :data:`MAX_JSON_DEPTH`.
-- :func:`no_cookies` is a cookie jar that never stores nor returns a cookie.
+- :func:`no_cookies` is a cookie jar that never stores nor returns a cookie; :func:`cookieless`
+  makes a client usagekit created skip offering responses to it.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from __future__ import annotations
 import contextvars
 import http.cookiejar
 import json
+import re
 import time
 import urllib.request
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -39,10 +41,13 @@ __all__ = [
     "JSONRejected",
     "UndecodableBody",
     "attempt_seconds",
+    "cookieless",
     "install_deadline_hook",
     "no_cookies",
     "parse_json",
 ]
+
+_ClientT = TypeVar("_ClientT", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """64 MiB of decoded body per response: far above any real usage page (a full OpenAI page of
@@ -436,6 +441,7 @@ class JSONRejected(ValueError):
 
 
 def _too_deep(value: Any, limit: int) -> bool:
+    """Whether a parsed value nests deeper than ``limit`` levels (a text that is not UTF-8)."""
     if not isinstance(value, (dict, list)):
         return False
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -449,8 +455,53 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+"""What ``json.loads(text, parse_float=Decimal)`` builds on every call, built once."""
+
+_BRACES = bytes.maketrans(b"[]", b"{}")
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+_STRING = re.compile(rb'"[^"]*"')
+"""A string literal of a text reduced to its quotes and braces."""
+
+
+def _nests_deeper(content: bytes, limit: int) -> bool:
+    """Whether valid UTF-8 JSON nests deeper than ``limit`` levels, read from its bytes.
+
+    Outside its strings, a JSON text's brackets nest as its values do. With every bracket made
+    a brace and everything else but quotes dropped, then the strings dropped, each removal of
+    the empty pairs ``{}`` removes exactly the deepest level of every branch: the nesting is
+    the number of removals that empty the text. Every step runs in C over the bytes (no walk
+    of the parsed value, nothing allocated per value).
+    """
+    if content.count(b"[") + content.count(b"{") <= limit:
+        return False  # not enough brackets to nest that deep (a small page)
+    if b"\\" in content:  # escapes: drop escaped backslashes, then escaped quotes
+        content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = content.translate(_BRACES, _NOT_MARKS)
+    braces = marks.replace(b'""', b"")  # each string is an empty pair, unless it holds a bracket
+    if b'"' in braces:  # one does (its opening quote is left): drop the strings whole
+        braces = _STRING.sub(b"", marks)
+    for _ in range(limit):
+        if not braces:
+            return False
+        braces = braces.replace(b"{}", b"")
+    return bool(braces)
+
+
+def _loads(content: bytes | str) -> tuple[Any, bool]:
+    """``json.loads(content, parse_float=Decimal)``, and whether the text was UTF-8 bytes."""
+    if not isinstance(content, (bytes, bytearray)):
+        return json.loads(content, parse_float=Decimal), False
+    encoding = json.detect_encoding(content)
+    data = _DECODER.decode(content.decode(encoding, "surrogatepass"))
+    return data, encoding in ("utf-8", "utf-8-sig")
+
+
 def parse_json(content: bytes) -> Any:
     """Parse JSON with numbers with a fraction as exact ``Decimal``, refusing deep nesting.
+
+    Parses as ``json.loads(content, parse_float=Decimal)`` does (the same text encodings, the
+    same values), with the decoder built once.
 
     Args:
         content: The raw body.
@@ -465,12 +516,12 @@ def parse_json(content: bytes) -> Any:
     if not content.strip():
         raise JSONRejected("empty")
     try:
-        data = json.loads(content, parse_float=Decimal)
+        data, utf8 = _loads(content)
     except RecursionError:
         raise JSONRejected(f"not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)") from None
     except ValueError as exc:
         raise JSONRejected(f"not valid JSON ({type(exc).__name__})") from None
-    if _too_deep(data, MAX_JSON_DEPTH):
+    if _nests_deeper(bytes(content), MAX_JSON_DEPTH) if utf8 else _too_deep(data, MAX_JSON_DEPTH):
         raise JSONRejected(f"not valid JSON (nested deeper than {MAX_JSON_DEPTH} levels)")
     return data
 
@@ -506,3 +557,34 @@ def no_cookies() -> http.cookiejar.CookieJar:
         The jar, for ``httpx.Client(cookies=...)``.
     """
     return http.cookiejar.CookieJar(policy=_RefuseAll())
+
+
+class _NoCookies(httpx.Cookies):
+    """The cookies of a client usagekit created: the jar refuses every cookie, so reading a
+    response's ``Set-Cookie`` headers (httpx builds urllib request and response views to hand
+    them to the jar, for every response) and writing a request's ``Cookie`` are skipped."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+def cookieless(client: _ClientT) -> _ClientT:
+    """Make a client usagekit created skip the cookie work its refusing jar makes pointless.
+
+    The client keeps :func:`no_cookies` (nothing is ever stored or sent either way); only the
+    per-response work of offering each response to the jar is skipped. A client whose httpx
+    keeps its cookies elsewhere is returned as it is.
+
+    Args:
+        client: A sync or async client created with ``cookies=no_cookies()``.
+
+    Returns:
+        The same client.
+    """
+    cookies = getattr(client, "_cookies", None)
+    if type(cookies) is httpx.Cookies:
+        client._cookies = _NoCookies(cookies.jar)
+    return client

@@ -1,0 +1,298 @@
+"""Decoding a body: the same values and the same errors as ``json.loads`` + validation, cheaper.
+
+The transport parses with one prebuilt decoder (``parse_float=Decimal``) and reads the depth of a
+UTF-8 body from its bytes (no walk of the parsed value). These tests hold it to the reference
+(``json.loads(body, parse_float=Decimal)`` and a recursive depth), to the exact errors hostile
+bodies got before, and check that a client usagekit created skips the cookie work its refusing
+jar makes pointless, while a caller's client keeps its own.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import resolve
+from usagekit import ResponseValidationError
+from usagekit._core import logs
+from usagekit._core.bounded import MAX_JSON_DEPTH, JSONRejected, parse_json
+from usagekit._core.transport import decode_body
+from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
+
+from ._fake import BASE_URL, make_client
+
+COMPLETIONS = ENDPOINTS_BY_NAME["completions"].page_type
+COSTS = ENDPOINTS_BY_NAME["costs"].page_type
+DEEP = "the body is not valid JSON (nested deeper than 64 levels)"
+RESULT = "data.0.results.0"
+
+
+def _page(extra: str = "", count: str = "5", amount: str | None = None) -> bytes:
+    """A one-result page with raw JSON text in it (``count``, ``amount``, ``extra`` fields)."""
+    if amount is None:
+        result = (
+            '{"object": "organization.usage.completions.result", "input_tokens": '
+            + count
+            + ', "output_tokens": 1, "num_model_requests": 1'
+            + extra
+            + "}"
+        )
+    else:
+        result = (
+            '{"object": "organization.costs.result", "amount": {"value": '
+            + amount
+            + ', "currency": "usd"}'
+            + extra
+            + "}"
+        )
+    return (
+        '{"object": "page", "data": [{"object": "bucket", "start_time": 1730419200, '
+        '"end_time": 1730422800, "results": [' + result + ']}], "has_more": false, '
+        '"next_page": null}'
+    ).encode()
+
+
+def _nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+# (body, page type, the error's text after "openai usage.completions", its field), as every
+# one of these bodies was refused before the decoder changed.
+HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
+    "deep object": (_nested(65).encode(), COMPLETIONS, DEEP, None),
+    "deep list": (b"[" * 65 + b"]" * 65, COMPLETIONS, DEEP, None),
+    "very deep": (_nested(100_000).encode(), COMPLETIONS, DEEP, None),
+    "deep in an unknown field": (_page(', "x": ' + _nested(61)), COMPLETIONS, DEEP, None),
+    "deep behind escaped quotes": (
+        _page(', "x": "\\"' + "[" * 100 + '\\\\", "y": ' + _nested(61)),
+        COMPLETIONS,
+        DEEP,
+        None,
+    ),
+    "deep in UTF-16": (_nested(70).encode("utf-16-le"), COMPLETIONS, DEEP, None),
+    "a count past 10**1000": (
+        _page(count="1" + "0" * 1000),
+        COMPLETIONS,
+        "the body could not be validated (TypeError)",
+        None,
+    ),
+    "an integer past 4300 digits": (
+        _page(count="1" * 5000),
+        COMPLETIONS,
+        "the body is not valid JSON (ValueError)",
+        None,
+    ),
+    "an unknown integer past 4300 digits": (
+        _page(', "x": ' + "9" * 5000),
+        COMPLETIONS,
+        "the body is not valid JSON (ValueError)",
+        None,
+    ),
+    "a count of 1e5000": (
+        _page(count="1e5000"),
+        COMPLETIONS,
+        "the body does not have the documented shape: Value error, Exceeds the limit (4300 "
+        "digits) for integer string conversion; use sys.set_int_max_str_digits() to increase "
+        "the limit (value_error)",
+        f"{RESULT}.input_tokens",
+    ),
+    "a NaN count": (
+        _page(count="NaN"),
+        COMPLETIONS,
+        "the body does not have the documented shape: Input should be a finite number "
+        "(finite_number)",
+        f"{RESULT}.input_tokens",
+    ),
+    "an infinite amount": (
+        _page(amount="-Infinity"),
+        COSTS,
+        "the body does not have the documented shape: Input should be a finite number "
+        "(finite_number)",
+        f"{RESULT}.amount.value",
+    ),
+    "an amount of 1e5000": (
+        _page(amount="1e5000"),
+        COSTS,
+        "the body does not have the documented shape: Value error, the exponent is beyond "
+        "+/-1000 (value_error)",
+        f"{RESULT}.amount.value",
+    ),
+    "invalid UTF-8": (
+        _page()[:-1] + b', "x": "\xff\xfe"}',
+        COMPLETIONS,
+        "the body is not valid JSON (UnicodeDecodeError)",
+        None,
+    ),
+    "a raw control character": (
+        _page(', "x": "a\tb"'),
+        COMPLETIONS,
+        "the body is not valid JSON (JSONDecodeError)",
+        None,
+    ),
+    "trailing garbage": (
+        _page() + b" x",
+        COMPLETIONS,
+        "the body is not valid JSON (JSONDecodeError)",
+        None,
+    ),
+    "empty": (b" \n ", COMPLETIONS, "the body is empty", None),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_body_gets_the_same_clear_error(name: str) -> None:
+    body, type_, message, field = HOSTILE[name]
+    with pytest.raises(ResponseValidationError) as caught:
+        decode_body(body, type_, provider="openai", endpoint="usage.completions", request_id="r1")
+    error = caught.value
+    where = f", field {field!r}" if field else ""
+    assert str(error) == f"openai usage.completions{where} (request id r1): {message}"
+    assert (error.field, error.request_id, error.endpoint) == (field, "r1", "usage.completions")
+
+
+@pytest.mark.parametrize(
+    ("body", "type_", "path", "value"),
+    [
+        (_page(amount="0.1"), COSTS, "amount", Decimal("0.1")),
+        (_page(amount="1e400"), COSTS, "amount", Decimal("1E+400")),
+        (_page(amount="0." + "1" * 60), COSTS, "amount", Decimal("0." + "1" * 60)),
+        (_page(count="5.0"), COMPLETIONS, "input_tokens", 5),
+        (_page(count="1e400"), COMPLETIONS, "input_tokens", 10**400),
+        (_page(', "x": "' + "[" * 100 + '"'), COMPLETIONS, "x", "[" * 100),  # not nesting
+        (_page(', "x": ' + _nested(59)), COMPLETIONS, "x", json.loads(_nested(59))),
+        (_page(', "x": NaN'), COMPLETIONS, "x", None),
+        (_page(', "x": "\\ud800"'), COMPLETIONS, "x", "\ud800"),
+    ],
+)
+def test_an_unusual_body_keeps_its_values(body: bytes, type_: Any, path: str, value: Any) -> None:
+    for text in (body, b"\xef\xbb\xbf" + body, body.decode("utf-8", "surrogatepass")):
+        page = decode_body(text, type_, provider="openai", endpoint="costs")
+        result = page.data[0].results[0]
+        kept = result.amount.value if path == "amount" else getattr(result, path)
+        if value is None:  # NaN: kept as the float it was parsed as
+            assert kept != kept
+            continue
+        assert kept == value and type(kept) is type(value)
+        if isinstance(value, Decimal):
+            assert kept.as_tuple() == value.as_tuple()
+
+
+# -- against the reference ------------------------------------------------------------------
+
+_TRICKY = st.sampled_from(
+    ["", "[", "]]", "{", '"', "\\", '\\"[', "a[b", "é{", "\u2028", "\\u005b", "x" * 30]
+)
+_ATOMS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.decimals(allow_nan=False, allow_infinity=False, places=6),
+    _TRICKY,
+    st.text(max_size=8),
+)
+_VALUES = st.recursive(
+    _ATOMS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(_TRICKY, st.text(max_size=4)), inner, max_size=3),
+    ),
+    max_leaves=40,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    return 0
+
+
+def _wrap(value: Any, levels: int) -> Any:
+    for index in range(levels):
+        value = [value] if index % 2 else {"k[": value, "s": '"{'}
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=_VALUES,
+    levels=st.integers(0, 70),
+    encoding=st.sampled_from(["utf-8", "utf-16", "utf-16-le", "utf-32", "utf-8-sig"]),
+    ascii_only=st.booleans(),
+    indent=st.sampled_from([None, 1]),
+)
+def test_parse_json_is_json_loads_with_the_depth_limit(
+    value: Any, levels: int, encoding: str, ascii_only: bool, indent: int | None
+) -> None:
+    text = json.dumps(_wrap(value, levels), ensure_ascii=ascii_only, indent=indent, default=float)
+    body = text.encode(encoding)
+    expected = json.loads(body, parse_float=Decimal)
+    if _depth(expected) > MAX_JSON_DEPTH:
+        with pytest.raises(JSONRejected, match="nested deeper than 64 levels"):
+            parse_json(body)
+        return
+    parsed = parse_json(body)
+    assert parsed == expected
+    assert json.dumps(parsed, default=repr) == json.dumps(expected, default=repr)  # same types
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1])
+@pytest.mark.parametrize("decoy", ["", '"[[[["', '"\\"{{{"', '"\\\\"'])
+def test_the_depth_limit_is_exact_whatever_the_strings_hold(depth: int, decoy: str) -> None:
+    inner = "[" * (depth - 1) + (decoy or "1") + "]" * (depth - 1)
+    body = f'{{"s": "]]]]}}}}", "v": {inner}, "t": {decoy or 0}}}'.encode()
+    assert _depth(json.loads(body)) == depth
+    if depth > MAX_JSON_DEPTH:
+        with pytest.raises(JSONRejected):
+            parse_json(body)
+    else:
+        assert parse_json(body) == json.loads(body, parse_float=Decimal)
+
+
+# -- cookies --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("supplied", [False, True])
+async def test_only_a_callers_client_offers_responses_to_its_jar(
+    mode: str, supplied: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offered: list[str] = []
+    real = http.cookiejar.CookieJar.extract_cookies
+
+    def spy(jar: http.cookiejar.CookieJar, response: Any, request: Any) -> None:
+        offered.append(request.get_full_url())
+        real(jar, response, request)
+
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", spy)
+    http_client: Any = None
+    if supplied:
+        http_client = httpx.Client() if mode == "sync" else httpx.AsyncClient()
+    client = make_client(mode, max_retries=0, http_client=http_client)
+    reply = httpx.Response(200, json={"id": 1}, headers={"set-cookie": "sid=abcdef; Path=/"})
+    with respx.mock(base_url=BASE_URL) as router:
+        router.get("/thing").mock(return_value=reply)
+        assert (await resolve(client.get())).id == 1
+    if supplied:
+        assert offered == [f"{BASE_URL}/thing"]  # the caller's jar works as the caller set it
+        assert [c.name for c in http_client.cookies.jar] == ["sid"]
+        await resolve(http_client.aclose() if mode == "async" else http_client.close())
+    else:
+        assert offered == []
+        assert len(client._transport.http_client.cookies.jar) == 0
+
+
+def test_a_text_too_short_for_a_secret_is_never_redacted() -> None:
+    # The transport skips redacting a reason phrase shorter than MIN_SECRET_LENGTH ("OK"):
+    # no registered form is shorter, no run is, and no credential header match is.
+    assert logs.PARTIAL_MATCH_LENGTH >= logs.MIN_SECRET_LENGTH
+    assert min(len(name) for name in logs.SENSITIVE_HEADERS) + 2 >= logs.MIN_SECRET_LENGTH
+    assert logs.redact("cookie=x") != "cookie=x"  # the shortest a header match can be
