@@ -223,6 +223,34 @@ def child_store(url: str, hours: int) -> dict[str, Any]:
     return {"rows": result.written, "wall": wall, "cpu": cpu, "bytes": size}
 
 
+def run_store(smoke: bool = False) -> dict[str, dict[str, Any]]:
+    """Only the store part: ``sync`` into a new file at N and 16N, as :func:`run` measures it.
+
+    ``python -m benchmarks.bench_scale --store [--smoke]`` prints these figures as JSON, for
+    working on the store without the rest of the benchmark's minutes.
+
+    Returns:
+        The figures of :func:`child_store` per size, and the rate and growth.
+    """
+    from .dataserver import serve_data
+
+    unit = SMOKE_HOURS if smoke else N_HOURS
+    sizes = {"N": unit, "16N": 16 * unit}
+    now = (START + timedelta(hours=sizes["16N"])).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store: dict[str, dict[str, Any]] = {}
+    with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
+        _warm(server.url, sizes["16N"])
+        for label, hours in sizes.items():
+            store[label] = run_child(_MODULE, ["--child", "store", server.url, str(hours)])
+    top = store["16N"]
+    store["summary"] = {
+        "rows_per_s": _rate(top["rows"], top["wall"]),
+        "cpu_growth": _growth(store["N"], top, count="rows"),
+        "bytes_per_row": top["bytes"] / max(1, top["rows"]),
+    }
+    return store
+
+
 def _warm(url: str, hours: int) -> None:
     """Walk the span once at the client's query, so the server has every bucket encoded."""
     import httpx
@@ -363,7 +391,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "HOURS"))
     parser.add_argument("--exports", action="store_true")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--store", action="store_true", help="only the store part, as JSON")
     args = parser.parse_args(argv)
+    if args.store:
+        print(json.dumps(run_store(smoke=args.smoke), indent=1))
+        return
     if args.child is None:
         print(run(smoke=args.smoke).line())
         return

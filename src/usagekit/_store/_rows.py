@@ -36,6 +36,7 @@ __all__ = [
     "check_batch_size",
     "decode_rows",
     "from_micros",
+    "row_extra",
     "to_micros",
     "upsert_rows",
     "write_rows",
@@ -141,8 +142,15 @@ def check_batch_size(value: object) -> int:
     return value
 
 
-def _extra(attributes: Mapping[str, str]) -> str | None:
-    """The attributes an id leaves out, as stored on the row (None when there are none)."""
+def row_extra(attributes: Mapping[str, str]) -> str | None:
+    """The attributes an id leaves out, as stored on the row (None when there are none).
+
+    Args:
+        attributes: A record's attributes.
+
+    Returns:
+        Those in :data:`~._series.NON_IDENTITY`, as compact key-sorted JSON, or None.
+    """
     kept = {k: v for k, v in attributes.items() if k in NON_IDENTITY}
     return dumps(kept) if kept else None
 
@@ -177,15 +185,39 @@ class RowEncoder:
         self._provider = provider
         self._run_id = run_id
         self._known: dict[GroupKey, dict[str, tuple[int, bytes]]] = {}
+        self._generation = series.generation
         self._last: tuple[Any, ...] = ({}, (), None, 0, None, 0)
         self._lengths: dict[GroupKey, int] = {}
         self.first_start: dict[str, int] = {}
+
+    @property
+    def run_id(self) -> int | None:
+        """The sync run written on every row (None: not a sync)."""
+        return self._run_id
 
     def take_lengths(self) -> dict[GroupKey, int]:
         """Per group of the rows encoded since the last call, their longest interval
         (microseconds): what :meth:`SeriesCache.prepare` needs with those rows."""
         lengths, self._lengths = self._lengths, {}
         return lengths
+
+    def carry(self, key: GroupKey, length: int) -> None:
+        """Count a group going on from the last batch (its interval ``length``) in the next."""
+        if length > self._lengths.get(key, 0):
+            self._lengths[key] = length
+
+    def refresh(self) -> bool:
+        """Forget the series ids met so far when provisional ones got their real ids (or were
+        dropped with a rolled-back batch) since the last look; call it before each batch.
+
+        Returns:
+            Whether they were forgotten: ids looked up before then must be looked up again.
+        """
+        if self._series.generation == self._generation:
+            return False
+        self._generation = self._series.generation
+        self._known.clear()
+        return True
 
     def batches(self, records: Iterable[object], size: int) -> Iterator[list[Row]]:
         """Encode a stream of records lazily into lists of ``size`` rows (the last shorter).
@@ -198,8 +230,6 @@ class RowEncoder:
                 provider than the encoder's, or has an id that is not 48 lower-case hex
                 characters.
         """
-        series = self._series
-        generation = series.generation
         run_id = self._run_id
         prefix = "\x00"  # no id starts so: the first record opens a group
         key: GroupKey = ()
@@ -215,7 +245,9 @@ class RowEncoder:
             rows: list[Row] = []
             append = rows.append
             if key:  # a result going on from the last batch
-                self._lengths[key] = max(self._lengths.get(key, 0), end_us - start_us)
+                self.carry(key, end_us - start_us)
+            if self.refresh():  # provisional series got their ids: look them up again
+                prefix = "\x00"
             for record in islice(stream, size):
                 if type(record) is not record_type and not isinstance(record, record_type):
                     raise ConfigError(
@@ -241,7 +273,7 @@ class RowEncoder:
                     own = None
                 else:
                     if attributes is not last_attributes and attributes != last_attributes:
-                        extra = _extra(attributes)
+                        extra = row_extra(attributes)
                         last_attributes = attributes
                     own = extra
                 series_id, tail = found
@@ -252,10 +284,6 @@ class RowEncoder:
                 yield rows
             if len(rows) < size:
                 return
-            if series.generation != generation:  # provisional series got their ids
-                generation = series.generation
-                self._known.clear()
-                prefix = "\x00"
 
     # The steps a result's rows take, on values (a columnar page can take them without
     # building records): the group once, then each metric not met yet.
@@ -370,7 +398,7 @@ class RowEncoder:
                 f"a record's id must be 48 lower-case hex characters, got {record_id!r}"
             )
         series_id = self._series_id(key, (record.metric, record.unit, record.kind))
-        extra = _extra(record.attributes)
+        extra = row_extra(record.attributes)
         return (start_us, blob, end_us, series_id, str(record.quantity), extra, self._run_id)
 
 

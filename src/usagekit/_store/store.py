@@ -277,15 +277,33 @@ class Store:
     ) -> Iterator[int]:
         """Encode a stream of records and write it in transactions of ``size`` rows.
 
+        Returns:
+            An iterator of how many rows each transaction wrote, once it committed (see
+            :meth:`_write_batches`: nothing is written until it is consumed).
+        """
+        return self._write_batches(
+            encoder.batches(records, size), encoder, snapshot_id=snapshot_id, upsert=upsert
+        )
+
+    def _write_batches(
+        self,
+        batches: Iterable[list[Row]],
+        encoder: RowEncoder,
+        *,
+        snapshot_id: int | None = None,
+        upsert: bool = True,
+    ) -> Iterator[int]:
+        """Write each batch of an encoder's rows (as it gives them) in a transaction of its own.
+
         Yields:
             How many rows each transaction wrote, once it committed.
 
         Raises:
-            ConfigError: What :meth:`RowEncoder.batches` refuses (nothing of its batch is
-                written; the batches before it are kept).
+            ConfigError: What the encoding refuses (nothing of its batch is written; the
+                batches before it are kept).
             StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
         """
-        for rows in encoder.batches(records, size):
+        for rows in batches:
             lengths, committed = encoder.take_lengths(), False
             try:  # one transaction, the rows with what they need of their series
                 with self._write() as conn:
