@@ -34,9 +34,7 @@ _Found = tuple[int, bytes]
 """A measure's series id in its group and the last 8 bytes of its records' ids."""
 
 
-def table_batches(
-    encoder: RowEncoder, tables: Iterable[object], size: int
-) -> Iterator[list[Row]]:
+def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> Iterator[list[Row]]:
     """Encode a stream of record tables lazily into lists of ``size`` rows (the last shorter).
 
     The rows are those :meth:`RowEncoder.batches` gives for the tables' records, in the same

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from .._core.clock import TimeLike
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
-from ._query import extent, in_series
 from ._columns import table_batches
+from ._query import extent, in_series
 from ._rows import Row, RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -186,9 +186,7 @@ class SyncSession:
         return self._encoder
 
     def _write_all(self, batches: Iterable[list[Row]], encoder: RowEncoder) -> None:
-        for written in self._store._write_batches(
-            batches, encoder, snapshot_id=self._snapshot_id
-        ):
+        for written in self._store._write_batches(batches, encoder, snapshot_id=self._snapshot_id):
             self._written += written
 
     def commit(self, *, supersede: bool = True) -> int:
