@@ -29,9 +29,11 @@ best of N), garbage collector on:
   first, as a long-running program has them): ``report.to_csv``, ``report.to_parquet`` and
   ``report.to_pandas()``, records per second each (at 16N) and CPU per record 16N/N;
 * ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
-  (the wrapper reads an open end as the end of the size): rows per second written at 16N, end
-  to end (the fetch and normalization included, which the 16N stream time shows), CPU per
-  row 16N/N, and bytes a row on disk.
+  (through :class:`HourlySync`, which reads an open end as the end of the size and keeps
+  sync's columnar path for usagekit's client): rows per second written at 16N, end to end
+  (the fetch and normalization included, which the 16N stream time shows), CPU per row
+  16N/N, and bytes a row on disk (the store's files once closed). ``python -m
+  benchmarks.bench_scale --store`` runs only this part.
 
 Every figure is printed with its target; ``python -m benchmarks scale`` takes a few minutes on
 a quiet 2-CPU machine (the year is fetched and normalized five times).
@@ -203,9 +205,46 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
     return out
 
 
+class HourlySync:
+    """The OpenAI client as ``sync`` sees it, reading completions at ``1h`` up to ``until``.
+
+    ``sync`` calls ``records(start, None)``, or, for usagekit's own clients, reads the same
+    records page by page as tables (``_record_tables``): it does when the class defining
+    ``_record_tables`` also defines the ``records`` in use (``usagekit._collect._tables_of``),
+    as here, so the benchmark times the path ``usagekit.sync(store, [client])`` takes. Both
+    pass the benchmark's sources and width on; an open end means ``until``.
+
+    Args:
+        client: A sync ``usagekit.OpenAIClient``.
+        until: What an open end (``end=None``, as ``sync`` asks) means.
+    """
+
+    provider = "openai"
+
+    def __init__(self, client: Any, until: datetime) -> None:
+        self._client = client
+        self._until = until
+
+    def records(self, start: Any = None, end: Any = None) -> Iterable[Any]:
+        """The client's records of completions at ``1h``."""
+        records: Iterable[Any] = self._client.records(
+            start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
+        )
+        return records
+
+    def _record_tables(self, start: Any = None, end: Any = None) -> Iterable[Any]:
+        """The same records, page by page, as the client's record tables."""
+        tables: Iterable[Any] = self._client._record_tables(
+            start, self._until if end is None else end, sources=list(SOURCES), bucket_width="1h"
+        )
+        return tables
+
+
 def child_store(url: str, hours: int) -> dict[str, Any]:
-    """``sync`` into a new store from the year's start, ``hours`` hours."""
+    """``usagekit.sync`` into a new store from the year's start, ``hours`` hours, end to end
+    (the requests to the data server, the decoding and normalizing, the writes)."""
     import usagekit
+    from usagekit._collect import _tables_of
 
     client = _client(url)
     with tempfile.TemporaryDirectory(prefix="usagekit-bench-store-") as directory:
@@ -213,14 +252,15 @@ def child_store(url: str, hours: int) -> dict[str, Any]:
         with usagekit.Store(path) as store:
             gc.collect()
             began = _clock()
-            source = Hourly(client, until=START + timedelta(hours=hours))
+            source = HourlySync(client, until=START + timedelta(hours=hours))
             result = usagekit.sync(store, [source], since=START)
             wall, cpu = _since(began)
         if not result.ok:
             raise RuntimeError(f"sync failed: {[p.error for p in result.failures]}")
         size = sum(f.stat().st_size for f in Path(directory).iterdir() if f.is_file())
     client.close()
-    return {"rows": result.written, "wall": wall, "cpu": cpu, "bytes": size}
+    path_taken = "_record_tables" if _tables_of(source) is not None else "records"
+    return {"rows": result.written, "wall": wall, "cpu": cpu, "bytes": size, "path": path_taken}
 
 
 def run_store(smoke: bool = False) -> dict[str, dict[str, Any]]:
