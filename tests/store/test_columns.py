@@ -205,6 +205,27 @@ def test_tables_of_every_shape_store_what_their_records_store(
     write_both(tmp_path, shaped(seed, parts), size)
 
 
+@pytest.mark.parametrize("seed", [3, 1729])
+def test_upserting_a_table_stores_what_upserting_its_records_stores(
+    tmp_path: Path, seed: int
+) -> None:
+    merged = RecordTable()
+    for table in shaped(seed, 4):
+        merged.extend(table)  # one record per id, the last value of each
+    for name, records in (("records", list(merged)), ("tables", merged)):
+        with Store(tmp_path / f"{name}.sqlite") as store:
+            assert store.upsert(records, batch_size=17) == len(merged)
+    assert dump(tmp_path / "tables.sqlite") == dump(tmp_path / "records.sqlite")
+
+
+def test_a_report_is_upserted_from_its_columns(tmp_path: Path) -> None:
+    report = usagekit.UsageReport.from_records(openai_like(BASE + 5 * HOUR))
+    assert isinstance(report.records, RecordTable)
+    with Store(tmp_path / "usage.sqlite") as store:
+        assert store.upsert(report.records) == len(report.records)
+        assert sorted(r.id for r in store.records()) == sorted(r.id for r in report.records)
+
+
 def test_a_group_whose_rows_are_not_in_one_run_is_stored_as_its_records(tmp_path: Path) -> None:
     data = openai_like(BASE + 3 * HOUR)
     table = RecordTable.from_records(data[:6], unique=True)

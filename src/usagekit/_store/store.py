@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 from .._core.clock import TimeLike, as_utc, resolve_window
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
+from .._core.table import RecordTable
+from ._columns import table_batches
 from ._errors import store_error
 from ._files import open_store
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
@@ -243,6 +245,8 @@ class Store:
 
         Records are streamed in batches of ``batch_size``, each its own transaction: memory
         stays bounded whatever the input's size, and a failure keeps every batch before it.
+        A report's records (``report.records``) are written from their columns, without
+        building a record each: the same rows.
 
         Args:
             records: The records (any iterable, consumed once).
@@ -257,7 +261,10 @@ class Store:
                 failed batch is rolled back; the batches before it are kept).
         """
         size = check_batch_size(batch_size)
-        return sum(self._write_stream(records, size, RowEncoder(self._writing_series())))
+        encoder = RowEncoder(self._writing_series())
+        if isinstance(records, RecordTable):  # a report's records: encoded from the columns
+            return sum(self._write_batches(table_batches(encoder, (records,), size), encoder))
+        return sum(self._write_stream(records, size, encoder))
 
     def _writing_series(self) -> SeriesCache:
         """The series cache, loaded, for a writer (raises StoreError when it cannot be)."""
