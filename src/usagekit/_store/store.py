@@ -22,10 +22,11 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 :class:`~usagekit.StoreError` whose message says what to do.
 
 The parts: ``_schema`` (the tables, what a store file is), ``_files`` (opening and creating the
-file), ``_rows`` (the row codec both ways and the write statements), ``_series`` (the shared
-part of a series' rows), ``_query`` (filters, bounded reads), ``_session`` (a sync run,
-:class:`SyncSession`), ``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and
-``_errors`` (SQLite failures as StoreError).
+file), ``_rows`` (the row codec both ways and the write statements), ``_columns`` (the same rows
+encoded from record tables' columns), ``_series`` (the shared part of a series' rows),
+``_query`` (filters, bounded reads), ``_session`` (a sync run, :class:`SyncSession`),
+``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and ``_errors`` (SQLite
+failures as StoreError).
 """
 
 from __future__ import annotations
@@ -264,7 +265,7 @@ class Store:
         encoder = RowEncoder(self._writing_series())
         if isinstance(records, RecordTable):  # a report's records: encoded from the columns
             return sum(self._write_batches(table_batches(encoder, (records,), size), encoder))
-        return sum(self._write_stream(records, size, encoder))
+        return sum(self._write_batches(encoder.batches(records, size), encoder))
 
     def _writing_series(self) -> SeriesCache:
         """The series cache, loaded, for a writer (raises StoreError when it cannot be)."""
@@ -272,25 +273,6 @@ class Store:
         with self._reading():
             self._series.load(self._conn)
         return self._series
-
-    def _write_stream(
-        self,
-        records: Iterable[object],
-        size: int,
-        encoder: RowEncoder,
-        *,
-        snapshot_id: int | None = None,
-        upsert: bool = True,
-    ) -> Iterator[int]:
-        """Encode a stream of records and write it in transactions of ``size`` rows.
-
-        Returns:
-            An iterator of how many rows each transaction wrote, once it committed (see
-            :meth:`_write_batches`: nothing is written until it is consumed).
-        """
-        return self._write_batches(
-            encoder.batches(records, size), encoder, snapshot_id=snapshot_id, upsert=upsert
-        )
 
     def _write_batches(
         self,
@@ -497,9 +479,8 @@ class Store:
         encoder = RowEncoder(self._writing_series(), provider=name)
         snapshot_id = self._open_snapshot(name, fetched_at)
         try:
-            for _ in self._write_stream(
-                records, size, encoder, snapshot_id=snapshot_id, upsert=False
-            ):
+            batches = encoder.batches(records, size)
+            for _ in self._write_batches(batches, encoder, snapshot_id=snapshot_id, upsert=False):
                 pass
             self._close_snapshot(snapshot_id)
         except BaseException:

@@ -176,6 +176,11 @@ def sync(
     did not write again are deleted as stale (a partial bucket whose end moved with the fetch
     time, as Daramex's does). Current-period providers are exempt: they forget past periods.
 
+    usagekit's own OpenAI client is read page by page in columns (its ``_record_tables``, the
+    pages its ``records()`` builds its records from), and rows are encoded straight from them:
+    the same rows as from its records, without a record object each. Every other client (and
+    a subclass overriding ``records``) is read through ``records()``.
+
     Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
     a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.
 
