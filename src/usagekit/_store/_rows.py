@@ -14,6 +14,7 @@ it has none; and the sync run that wrote it.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -63,14 +64,35 @@ _VALUES = "(?, ?, ?, ?, ?, ?, ?)"
 UPSERT = f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES {_VALUES}{_ON_CONFLICT}"
 """Write a row (a :class:`RowEncoder` row) keyed by its start and id: a record's id determines
 its start, so the pair is as unique as the id, and keeps rows in time order on disk."""
-_CHUNK = 100
-"""Rows per statement of :data:`_UPSERT_CHUNK` (700 parameters: under SQLite's oldest limit,
-999); one statement for many rows saves most of the per-statement cost of a row."""
-_UPSERT_CHUNK = (
-    f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES "
-    + ", ".join([_VALUES] * _CHUNK)
-    + _ON_CONFLICT
-)
+_CHUNKS = (4000, 100)
+"""Rows per statement, largest first: one statement for many rows saves most of the
+per-statement cost of a row, and SQLite writes a statement's rows without holding Python's
+GIL, so a long one lets the client's other threads (the next page's decoding) run meanwhile.
+4,000 rows is 28,000 parameters (SQLite's limit is 32,766 since 3.32); 100 rows, 700, fit the
+oldest limit, 999. A size over the connection's limit is not used."""
+
+
+_LIMIT_VARIABLE_NUMBER = 9
+"""``sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER`` (named by Python 3.11 and later)."""
+
+
+@functools.lru_cache(maxsize=len(_CHUNKS))
+def _upsert_many(rows: int) -> str:
+    """:data:`UPSERT` of ``rows`` rows in one statement."""
+    return (
+        f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES "
+        + ", ".join([_VALUES] * rows)
+        + _ON_CONFLICT
+    )
+
+
+def _chunks(conn: sqlite3.Connection) -> tuple[int, ...]:
+    """The sizes of :data:`_CHUNKS` whose parameters fit the connection's limit."""
+    limit = getattr(conn, "getlimit", None)  # Python 3.11 and later
+    most = limit(_LIMIT_VARIABLE_NUMBER) if callable(limit) else 999
+    return tuple(size for size in _CHUNKS if 7 * size <= most)
+
+
 SNAPSHOT_INSERT = (
     f"INSERT OR REPLACE INTO snapshot_records (snapshot_id, {ROW_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -110,15 +132,20 @@ def write_rows(
 
 
 def upsert_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
-    """Upsert rows (:data:`UPSERT`'s parameters each), :data:`_CHUNK` to a statement; a row
-    meeting one before it in the same statement is upserted over it, as one at a time."""
-    whole = len(rows) - len(rows) % _CHUNK
-    if whole:
-        flat = list(chain.from_iterable(rows[:whole]))
-        width = 7 * _CHUNK
-        conn.executemany(_UPSERT_CHUNK, [flat[i : i + width] for i in range(0, len(flat), width)])
-    if whole < len(rows):
-        conn.executemany(UPSERT, rows[whole:])
+    """Upsert rows (:data:`UPSERT`'s parameters each), as many to a statement as
+    :data:`_CHUNKS` allow; a row meeting one before it in the same statement is upserted over
+    it, as one at a time."""
+    done = 0
+    for size in _chunks(conn):
+        whole = done + (len(rows) - done) // size * size
+        if whole > done:
+            flat = list(chain.from_iterable(rows[done:whole]))
+            width = 7 * size
+            statement = _upsert_many(size)
+            conn.executemany(statement, [flat[i : i + width] for i in range(0, len(flat), width)])
+            done = whole
+    if done < len(rows):
+        conn.executemany(UPSERT, rows[done:])
 
 
 def to_micros(moment: datetime) -> int:
