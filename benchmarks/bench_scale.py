@@ -29,9 +29,11 @@ best of N), garbage collector on:
   first, as a long-running program has them): ``report.to_csv``, ``report.to_parquet`` and
   ``report.to_pandas()``, records per second each (at 16N) and CPU per record 16N/N;
 * ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
-  (the wrapper reads an open end as the end of the size): rows per second written at 16N, end
-  to end (the fetch and normalization included, which the 16N stream time shows), CPU per
-  row 16N/N, and bytes a row on disk.
+  (through :func:`hourly`, which reads an open end as the end of the size and keeps
+  sync's columnar path for usagekit's client): rows per second written at 16N, end to end
+  (the fetch and normalization included, which the 16N stream time shows), CPU per row
+  16N/N, and bytes a row on disk (the store's files once closed). ``python -m
+  benchmarks.bench_scale --store`` runs only this part.
 
 Every figure is printed with its target; ``python -m benchmarks scale`` takes a few minutes on
 a quiet 2-CPU machine (the year is fetched and normalized five times).
@@ -82,8 +84,6 @@ class Hourly:
     """
 
     provider = "openai"
-    path = "records"
-    """The path ``collect`` takes through this source."""
 
     def __init__(self, client: Any, until: datetime | None = None) -> None:
         self._client = client
@@ -103,8 +103,6 @@ class HourlyTables(Hourly):
     ``collect`` and ``sync`` take a source's ``_record_tables`` only from the class that also
     defines its ``records``: both are defined here.
     """
-
-    path = "_record_tables"
 
     def records(self, start: Any = None, end: Any = None) -> Iterable[Any]:
         """The client's records of completions at ``1h``."""
@@ -171,6 +169,7 @@ def child_stream(url: str, hours: int) -> dict[str, Any]:
 def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
     """``collect`` over ``hours`` hours with its memory; then the exports when asked."""
     import usagekit
+    from usagekit._collect import _tables_of
 
     client = _client(url)
     source = hourly(client)
@@ -194,7 +193,7 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
         "baseline": baseline,
         "peak": peak - baseline,
         "held": held,
-        "path": source.path,
+        "path": "_record_tables" if _tables_of(source) is not None else "records",
     }
     if exports:
         import pandas  # imported before timing, as a long-running program has them
@@ -209,20 +208,24 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
             }
             for name, work in works.items():
                 gc.collect()
+                system = os.times().system
                 began = _clock()
                 written = work()
                 wall, cpu = _since(began)
+                system = os.times().system - system  # the kernel's part (fresh memory: faults)
                 if written != count:
                     raise RuntimeError(f"{name} wrote {written} records of {count}")
-                out[name] = {"wall": wall, "cpu": cpu}
+                out[name] = {"wall": wall, "cpu": cpu, "system": system}
         out["peak_after_exports"] = peak_rss_bytes() - baseline
     client.close()
     return out
 
 
 def child_store(url: str, hours: int) -> dict[str, Any]:
-    """``sync`` into a new store from the year's start, ``hours`` hours."""
+    """``usagekit.sync`` into a new store from the year's start, ``hours`` hours, end to end
+    (the requests to the data server, the decoding and normalizing, the writes)."""
     import usagekit
+    from usagekit._collect import _tables_of
 
     client = _client(url)
     with tempfile.TemporaryDirectory(prefix="usagekit-bench-store-") as directory:
@@ -237,7 +240,36 @@ def child_store(url: str, hours: int) -> dict[str, Any]:
             raise RuntimeError(f"sync failed: {[p.error for p in result.failures]}")
         size = sum(f.stat().st_size for f in Path(directory).iterdir() if f.is_file())
     client.close()
-    return {"rows": result.written, "wall": wall, "cpu": cpu, "bytes": size}
+    path_taken = "_record_tables" if _tables_of(source) is not None else "records"
+    return {"rows": result.written, "wall": wall, "cpu": cpu, "bytes": size, "path": path_taken}
+
+
+def run_store(smoke: bool = False) -> dict[str, dict[str, Any]]:
+    """Only the store part: ``sync`` into a new file at N and 16N, as :func:`run` measures it.
+
+    ``python -m benchmarks.bench_scale --store [--smoke]`` prints these figures as JSON, for
+    working on the store without the rest of the benchmark's minutes.
+
+    Returns:
+        The figures of :func:`child_store` per size, and the rate and growth.
+    """
+    from .dataserver import serve_data
+
+    unit = SMOKE_HOURS if smoke else N_HOURS
+    sizes = {"N": unit, "16N": 16 * unit}
+    now = (START + timedelta(hours=sizes["16N"])).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store: dict[str, dict[str, Any]] = {}
+    with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
+        _warm(server.url, sizes["16N"])
+        for label, hours in sizes.items():
+            store[label] = run_child(_MODULE, ["--child", "store", server.url, str(hours)])
+    top = store["16N"]
+    store["summary"] = {
+        "rows_per_s": _rate(top["rows"], top["wall"]),
+        "cpu_growth": _growth(store["N"], top, count="rows"),
+        "bytes_per_row": top["bytes"] / max(1, top["rows"]),
+    }
+    return store
 
 
 def _warm(url: str, hours: int) -> None:
@@ -335,6 +367,24 @@ def run(smoke: bool = False) -> Result:
         f"{name} {year[name]['wall']:.1f} s ({rates[name] / 1000:.0f}k/s)" for name in exports
     )
     growth_text = ", ".join(f"{name} {value:.2f}x" for name, value in growth.items())
+    split = {  # CPU per record 16N/N of each export, the program's part and the kernel's
+        name: (
+            _growth(
+                {"cpu": small[name]["cpu"] - small[name]["system"], "records": small["records"]},
+                {"cpu": year[name]["cpu"] - year[name]["system"], "records": count},
+            ),
+            year[name]["system"] / max(1e-9, year[name]["cpu"]),
+        )
+        for name in exports
+    }
+    growth_text += (
+        " (user CPU alone: "
+        + ", ".join(
+            f"{name} {user:.2f}x, {share:.0%} system at 16N"
+            for name, (user, share) in split.items()
+        )
+        + ")"
+    )
     checks = (
         Check("stream CPU/record 16N/N", growth["stream"], CPU_GROWTH, style="ratio"),
         Check("to_pandas CPU/record 16N/N", growth["pandas"], CPU_GROWTH, style="ratio"),
@@ -380,7 +430,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "HOURS"))
     parser.add_argument("--exports", action="store_true")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--store", action="store_true", help="only the store part, as JSON")
     args = parser.parse_args(argv)
+    if args.store:
+        print(json.dumps(run_store(smoke=args.smoke), indent=1))
+        return
     if args.child is None:
         print(run(smoke=args.smoke).line())
         return

@@ -80,10 +80,22 @@ def foreign_application(path: Path) -> None:
     conn.close()
 
 
+def page_size(data: bytes) -> int:
+    """The page size a SQLite file's header names (bytes 16-17; 1 means 65536)."""
+    size = int.from_bytes(data[16:18], "big")
+    return 65536 if size == 1 else size
+
+
 def damaged_pages(path: Path) -> None:
+    """A store whose record pages (its ``records`` table's root and the pages after it) are
+    damaged: 64 bytes in every eighth of each page."""
     make_store(path)
+    conn = sqlite3.connect(path)
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'records'").fetchone()
+    conn.close()
     data = bytearray(path.read_bytes())
-    for offset in range(len(data) // 3, len(data) // 3 + 32768, 512):
+    size = page_size(data)
+    for offset in range((root - 1) * size, len(data), size // 8):
         data[offset : offset + 64] = bytes(range(64))
     path.write_bytes(bytes(data))
 
@@ -98,7 +110,8 @@ def damaged_header(path: Path) -> None:
 def damaged_schema(path: Path) -> None:
     make_store(path)
     data = bytearray(path.read_bytes())
-    data[100:4096] = b"\x07" * 3996  # page 1 below the header: the schema table
+    size = page_size(data)
+    data[100:size] = b"\x07" * (size - 100)  # page 1 below the header: the schema table
     path.write_bytes(bytes(data))
 
 
@@ -316,9 +329,15 @@ def test_opening_a_current_store_takes_no_lock(tmp_path: Path) -> None:
 def test_a_full_disk_is_a_store_error_and_keeps_the_earlier_batches(tmp_path: Path) -> None:
     path = tmp_path / "usage.sqlite"
     data = openai_like(BASE + timedelta(days=20))
+    count = "PRAGMA page_count"
+    with Store(tmp_path / "probe.sqlite") as probe:  # the pages the data takes, at any page size
+        empty = probe._conn.execute(count).fetchone()[0]
+        probe.upsert(data)
+        needed = probe._conn.execute(count).fetchone()[0] - empty
     with Store(path) as store:
-        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-        store._conn.execute(f"PRAGMA max_page_count = {pages + 40}")  # a nearly full disk
+        pages = store._conn.execute(count).fetchone()[0]
+        room = needed * 3 // 4  # a nearly full disk: room for part of the data
+        store._conn.execute(f"PRAGMA max_page_count = {pages + room}")
         with pytest.raises(StoreError, match="full") as caught:
             store.upsert(data, batch_size=100)
         assert caught.value.reason == "full"

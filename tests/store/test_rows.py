@@ -293,3 +293,35 @@ def test_many_rows_to_a_statement_upsert_as_one_at_a_time(tmp_path: Path) -> Non
         newer.write_stream(figures(4)[:180], batch_size=1000)
         older.write_stream(figures(5), batch_size=1000)  # started first: loses where both wrote
         assert exact(store.records()) == exact(figures(4)[:180] + figures(5)[180:])
+
+
+@pytest.mark.parametrize("sizes", [(4000, 100), (100,), ()])
+def test_long_statements_upsert_as_one_row_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, ...]
+) -> None:
+    """Rows are upserted up to 4,000 to a statement (100 where SQLite's limit is the oldest
+    one): a row meeting an earlier one of the same batch, in its statement or another, ends as
+    if the rows had been written one by one (the newest run's value)."""
+    from usagekit._store import _rows
+    from usagekit._store._schema import create_schema
+
+    rng = random.Random(7)
+    keys = [(1_000 + n // 300, rng.randbytes(24)) for n in range(8_213)]
+    rows = [(start, key, start + 9, 1, str(n), None, n % 3 or None) for n, (start, key) in
+            enumerate(keys)]  # fmt: skip
+    for at in (0, 99, 100, 3_999, 4_000, 4_099, 8_150, 8_212):  # repeats across every boundary
+        start, key = keys[rng.randrange(len(keys))]
+        rows[at] = (start, key, start + 9, 1, f"again {at}", '{"quantity":"1"}', rng.choice([1, 2]))
+
+    def stored(write: Any) -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        create_schema(conn)
+        write(conn)
+        found = conn.execute("SELECT * FROM records ORDER BY start_us, id").fetchall()
+        conn.close()
+        return found
+
+    expected = stored(lambda conn: conn.executemany(_rows.UPSERT, rows))
+    monkeypatch.setattr(_rows, "_chunks", lambda conn: sizes)
+    assert stored(lambda conn: _rows.upsert_rows(conn, rows)) == expected
+    assert len(expected) < len(rows)

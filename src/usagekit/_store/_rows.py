@@ -14,6 +14,7 @@ it has none; and the sync run that wrote it.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,6 +37,7 @@ __all__ = [
     "check_batch_size",
     "decode_rows",
     "from_micros",
+    "row_extra",
     "to_micros",
     "upsert_rows",
     "write_rows",
@@ -62,14 +64,35 @@ _VALUES = "(?, ?, ?, ?, ?, ?, ?)"
 UPSERT = f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES {_VALUES}{_ON_CONFLICT}"
 """Write a row (a :class:`RowEncoder` row) keyed by its start and id: a record's id determines
 its start, so the pair is as unique as the id, and keeps rows in time order on disk."""
-_CHUNK = 100
-"""Rows per statement of :data:`_UPSERT_CHUNK` (700 parameters: under SQLite's oldest limit,
-999); one statement for many rows saves most of the per-statement cost of a row."""
-_UPSERT_CHUNK = (
-    f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES "
-    + ", ".join([_VALUES] * _CHUNK)
-    + _ON_CONFLICT
-)
+_CHUNKS = (4000, 100)
+"""Rows per statement, largest first: one statement for many rows saves most of the
+per-statement cost of a row, and SQLite writes a statement's rows without holding Python's
+GIL, so a long one lets the client's other threads (the next page's decoding) run meanwhile.
+4,000 rows is 28,000 parameters (SQLite's limit is 32,766 since 3.32); 100 rows, 700, fit the
+oldest limit, 999. A size over the connection's limit is not used."""
+
+
+_LIMIT_VARIABLE_NUMBER = 9
+"""``sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER`` (named by Python 3.11 and later)."""
+
+
+@functools.lru_cache(maxsize=len(_CHUNKS))
+def _upsert_many(rows: int) -> str:
+    """:data:`UPSERT` of ``rows`` rows in one statement."""
+    return (
+        f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES "
+        + ", ".join([_VALUES] * rows)
+        + _ON_CONFLICT
+    )
+
+
+def _chunks(conn: sqlite3.Connection) -> tuple[int, ...]:
+    """The sizes of :data:`_CHUNKS` whose parameters fit the connection's limit."""
+    limit = getattr(conn, "getlimit", None)  # Python 3.11 and later
+    most = limit(_LIMIT_VARIABLE_NUMBER) if callable(limit) else 999
+    return tuple(size for size in _CHUNKS if 7 * size <= most)
+
+
 SNAPSHOT_INSERT = (
     f"INSERT OR REPLACE INTO snapshot_records (snapshot_id, {ROW_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -109,15 +132,20 @@ def write_rows(
 
 
 def upsert_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
-    """Upsert rows (:data:`UPSERT`'s parameters each), :data:`_CHUNK` to a statement; a row
-    meeting one before it in the same statement is upserted over it, as one at a time."""
-    whole = len(rows) - len(rows) % _CHUNK
-    if whole:
-        flat = list(chain.from_iterable(rows[:whole]))
-        width = 7 * _CHUNK
-        conn.executemany(_UPSERT_CHUNK, [flat[i : i + width] for i in range(0, len(flat), width)])
-    if whole < len(rows):
-        conn.executemany(UPSERT, rows[whole:])
+    """Upsert rows (:data:`UPSERT`'s parameters each), as many to a statement as
+    :data:`_CHUNKS` allow; a row meeting one before it in the same statement is upserted over
+    it, as one at a time."""
+    done = 0
+    for size in _chunks(conn):
+        whole = done + (len(rows) - done) // size * size
+        if whole > done:
+            flat = list(chain.from_iterable(rows[done:whole]))
+            width = 7 * size
+            statement = _upsert_many(size)
+            conn.executemany(statement, [flat[i : i + width] for i in range(0, len(flat), width)])
+            done = whole
+    if done < len(rows):
+        conn.executemany(UPSERT, rows[done:])
 
 
 def to_micros(moment: datetime) -> int:
@@ -141,8 +169,15 @@ def check_batch_size(value: object) -> int:
     return value
 
 
-def _extra(attributes: Mapping[str, str]) -> str | None:
-    """The attributes an id leaves out, as stored on the row (None when there are none)."""
+def row_extra(attributes: Mapping[str, str]) -> str | None:
+    """The attributes an id leaves out, as stored on the row (None when there are none).
+
+    Args:
+        attributes: A record's attributes.
+
+    Returns:
+        Those in :data:`~._series.NON_IDENTITY`, as compact key-sorted JSON, or None.
+    """
     kept = {k: v for k, v in attributes.items() if k in NON_IDENTITY}
     return dumps(kept) if kept else None
 
@@ -177,15 +212,39 @@ class RowEncoder:
         self._provider = provider
         self._run_id = run_id
         self._known: dict[GroupKey, dict[str, tuple[int, bytes]]] = {}
+        self._generation = series.generation
         self._last: tuple[Any, ...] = ({}, (), None, 0, None, 0)
         self._lengths: dict[GroupKey, int] = {}
         self.first_start: dict[str, int] = {}
+
+    @property
+    def run_id(self) -> int | None:
+        """The sync run written on every row (None: not a sync)."""
+        return self._run_id
 
     def take_lengths(self) -> dict[GroupKey, int]:
         """Per group of the rows encoded since the last call, their longest interval
         (microseconds): what :meth:`SeriesCache.prepare` needs with those rows."""
         lengths, self._lengths = self._lengths, {}
         return lengths
+
+    def carry(self, key: GroupKey, length: int) -> None:
+        """Count a group going on from the last batch (its interval ``length``) in the next."""
+        if length > self._lengths.get(key, 0):
+            self._lengths[key] = length
+
+    def refresh(self) -> bool:
+        """Forget the series ids met so far when provisional ones got their real ids (or were
+        dropped with a rolled-back batch) since the last look; call it before each batch.
+
+        Returns:
+            Whether they were forgotten: ids looked up before then must be looked up again.
+        """
+        if self._series.generation == self._generation:
+            return False
+        self._generation = self._series.generation
+        self._known.clear()
+        return True
 
     def batches(self, records: Iterable[object], size: int) -> Iterator[list[Row]]:
         """Encode a stream of records lazily into lists of ``size`` rows (the last shorter).
@@ -198,8 +257,6 @@ class RowEncoder:
                 provider than the encoder's, or has an id that is not 48 lower-case hex
                 characters.
         """
-        series = self._series
-        generation = series.generation
         run_id = self._run_id
         prefix = "\x00"  # no id starts so: the first record opens a group
         key: GroupKey = ()
@@ -215,7 +272,9 @@ class RowEncoder:
             rows: list[Row] = []
             append = rows.append
             if key:  # a result going on from the last batch
-                self._lengths[key] = max(self._lengths.get(key, 0), end_us - start_us)
+                self.carry(key, end_us - start_us)
+            if self.refresh():  # provisional series got their ids: look them up again
+                prefix = "\x00"
             for record in islice(stream, size):
                 if type(record) is not record_type and not isinstance(record, record_type):
                     raise ConfigError(
@@ -241,7 +300,7 @@ class RowEncoder:
                     own = None
                 else:
                     if attributes is not last_attributes and attributes != last_attributes:
-                        extra = _extra(attributes)
+                        extra = row_extra(attributes)
                         last_attributes = attributes
                     own = extra
                 series_id, tail = found
@@ -252,10 +311,6 @@ class RowEncoder:
                 yield rows
             if len(rows) < size:
                 return
-            if series.generation != generation:  # provisional series got their ids
-                generation = series.generation
-                self._known.clear()
-                prefix = "\x00"
 
     # The steps a result's rows take, on values (a columnar page can take them without
     # building records): the group once, then each metric not met yet.
@@ -370,7 +425,7 @@ class RowEncoder:
                 f"a record's id must be 48 lower-case hex characters, got {record_id!r}"
             )
         series_id = self._series_id(key, (record.metric, record.unit, record.kind))
-        extra = _extra(record.attributes)
+        extra = row_extra(record.attributes)
         return (start_us, blob, end_us, series_id, str(record.quantity), extra, self._run_id)
 
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from .._core.clock import TimeLike
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
+from ._columns import table_batches
 from ._query import extent, in_series
-from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
+from ._rows import Row, RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
     from .store import Store
@@ -152,15 +153,40 @@ class SyncSession:
             StoreError: The store is read-only, locked past the timeout, full or damaged (the
                 batch is rolled back; the batches before it are kept).
         """
-        self._check_open()
+        encoder = self._encoding()
         size = check_batch_size(batch_size)
+        self._write_all(encoder.batches(records, size), encoder)
+
+    def _write_tables(self, tables: Iterable[object], *, batch_size: int) -> None:
+        """:meth:`write_stream` for the records of a stream of record tables (usagekit's own
+        OpenAI clients' pages, see :func:`usagekit.sync`), encoded from their columns: the
+        same rows in the same transactions as :meth:`write_stream` of their records.
+
+        Args:
+            tables: :class:`~usagekit._core.table.RecordTable` objects of the session's
+                provider (any iterable, consumed once).
+            batch_size: Records per transaction.
+
+        Raises:
+            ConfigError: The session has ended, a bad batch size, an item that is not a
+                table, or records of another provider (nothing of their batch is written).
+            StoreError: As :meth:`write_stream`.
+        """
+        encoder = self._encoding()
+        size = check_batch_size(batch_size)
+        self._write_all(table_batches(encoder, tables, size), encoder)
+
+    def _encoding(self) -> RowEncoder:
+        """The session's encoder (made on first use), once the session is checked open."""
+        self._check_open()
         if self._encoder is None:
             self._encoder = RowEncoder(
                 self._store._writing_series(), provider=self.provider, run_id=self.run_id
             )
-        for written in self._store._write_stream(
-            records, size, self._encoder, snapshot_id=self._snapshot_id
-        ):
+        return self._encoder
+
+    def _write_all(self, batches: Iterable[list[Row]], encoder: RowEncoder) -> None:
+        for written in self._store._write_batches(batches, encoder, snapshot_id=self._snapshot_id):
             self._written += written
 
     def commit(self, *, supersede: bool = True) -> int:

@@ -22,10 +22,11 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 :class:`~usagekit.StoreError` whose message says what to do.
 
 The parts: ``_schema`` (the tables, what a store file is), ``_files`` (opening and creating the
-file), ``_rows`` (the row codec both ways and the write statements), ``_series`` (the shared
-part of a series' rows), ``_query`` (filters, bounded reads), ``_session`` (a sync run,
-:class:`SyncSession`), ``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and
-``_errors`` (SQLite failures as StoreError).
+file), ``_rows`` (the row codec both ways and the write statements), ``_columns`` (the same rows
+encoded from record tables' columns), ``_series`` (the shared part of a series' rows),
+``_query`` (filters, bounded reads), ``_session`` (a sync run, :class:`SyncSession`),
+``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and ``_errors`` (SQLite
+failures as StoreError).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 from .._core.clock import TimeLike, as_utc, resolve_window
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
+from .._core.table import RecordTable
+from ._columns import table_batches
 from ._errors import store_error
 from ._files import open_store
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
@@ -243,6 +246,8 @@ class Store:
 
         Records are streamed in batches of ``batch_size``, each its own transaction: memory
         stays bounded whatever the input's size, and a failure keeps every batch before it.
+        A report's records (``report.records``) are written from their columns, without
+        building a record each: the same rows.
 
         Args:
             records: The records (any iterable, consumed once).
@@ -257,7 +262,10 @@ class Store:
                 failed batch is rolled back; the batches before it are kept).
         """
         size = check_batch_size(batch_size)
-        return sum(self._write_stream(records, size, RowEncoder(self._writing_series())))
+        encoder = RowEncoder(self._writing_series())
+        if isinstance(records, RecordTable):  # a report's records: encoded from the columns
+            return sum(self._write_batches(table_batches(encoder, (records,), size), encoder))
+        return sum(self._write_batches(encoder.batches(records, size), encoder))
 
     def _writing_series(self) -> SeriesCache:
         """The series cache, loaded, for a writer (raises StoreError when it cannot be)."""
@@ -266,26 +274,25 @@ class Store:
             self._series.load(self._conn)
         return self._series
 
-    def _write_stream(
+    def _write_batches(
         self,
-        records: Iterable[object],
-        size: int,
+        batches: Iterable[list[Row]],
         encoder: RowEncoder,
         *,
         snapshot_id: int | None = None,
         upsert: bool = True,
     ) -> Iterator[int]:
-        """Encode a stream of records and write it in transactions of ``size`` rows.
+        """Write each batch of an encoder's rows (as it gives them) in a transaction of its own.
 
         Yields:
             How many rows each transaction wrote, once it committed.
 
         Raises:
-            ConfigError: What :meth:`RowEncoder.batches` refuses (nothing of its batch is
-                written; the batches before it are kept).
+            ConfigError: What the encoding refuses (nothing of its batch is written; the
+                batches before it are kept).
             StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
         """
-        for rows in encoder.batches(records, size):
+        for rows in batches:
             lengths, committed = encoder.take_lengths(), False
             try:  # one transaction, the rows with what they need of their series
                 with self._write() as conn:
@@ -472,9 +479,8 @@ class Store:
         encoder = RowEncoder(self._writing_series(), provider=name)
         snapshot_id = self._open_snapshot(name, fetched_at)
         try:
-            for _ in self._write_stream(
-                records, size, encoder, snapshot_id=snapshot_id, upsert=False
-            ):
+            batches = encoder.batches(records, size)
+            for _ in self._write_batches(batches, encoder, snapshot_id=snapshot_id, upsert=False):
                 pass
             self._close_snapshot(snapshot_id)
         except BaseException:

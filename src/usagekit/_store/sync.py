@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from .._collect import _tables_of
 from .._core.clock import TimeLike, as_utc, utcnow
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
@@ -175,6 +176,11 @@ def sync(
     did not write again are deleted as stale (a partial bucket whose end moved with the fetch
     time, as Daramex's does). Current-period providers are exempt: they forget past periods.
 
+    usagekit's own OpenAI client is read page by page in columns (its ``_record_tables``, the
+    pages its ``records()`` builds its records from), and rows are encoded straight from them:
+    the same rows as from its records, without a record object each. Every other client (and
+    a subclass overriding ``records``) is read through ``records()``.
+
     Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
     a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.
 
@@ -247,14 +253,27 @@ def _close(stream: object) -> None:
         close()
 
 
-def _fetch(session: SyncSession, client: SyncClient) -> Iterable[UsageRecord]:
-    """Start the client's fetch: ``sync_records`` (in the stored buckets) when it has one."""
+def _fetch(
+    session: SyncSession, client: SyncClient
+) -> tuple[Iterable[UsageRecord] | None, Iterable[object] | None]:
+    """Start the client's fetch: ``sync_records`` (in the stored buckets) when it has one,
+    else the pages of usagekit's own columnar stream when it has one (see
+    :func:`usagekit._collect._tables_of`: the class defining ``_record_tables`` also defines
+    the ``records`` in use), else ``records``.
+
+    Returns:
+        The stream of records, or (the other one None) the stream of record tables.
+    """
     in_stored_buckets = getattr(client, "sync_records", None)
     if callable(in_stored_buckets):
         lengths: Mapping[str, timedelta] = session.bucket_lengths()
         stream: Iterable[UsageRecord] = in_stored_buckets(session.start, bucket_lengths=lengths)
-        return stream
-    return client.records(start=session.start, end=None)
+        return stream, None
+    tables = _tables_of(client)
+    if tables is not None:
+        pages: Iterable[object] = tables(session.start, None)
+        return None, pages
+    return client.records(start=session.start, end=None), None
 
 
 def _sync_one(
@@ -274,14 +293,18 @@ def _sync_one(
         with session:
             if current_period:
                 session.open_snapshot(fetched_at)
-            stream = _fetch(session, client)
+            records, tables = _fetch(session, client)
+            stream = records if tables is None else tables
             if inspect.isawaitable(stream) or hasattr(stream, "__aiter__"):
                 _close(stream)
                 raise ConfigError(
                     f"the {provider} client is async; sync() needs the sync client of the provider"
                 )
             try:
-                session.write_stream(stream, batch_size=batch_size)
+                if tables is not None:  # the same rows, encoded from the pages' columns
+                    session._write_tables(tables, batch_size=batch_size)
+                elif records is not None:
+                    session.write_stream(records, batch_size=batch_size)
             finally:
                 _close(stream)
             # A current-period provider forgets past periods: its fetch supersedes nothing.

@@ -1,0 +1,150 @@
+"""Rows straight from columns: what :class:`~._rows.RowEncoder` makes of records, made from a
+:class:`~usagekit._core.table.RecordTable`'s columns without building a record.
+
+:func:`usagekit.sync` reads usagekit's own OpenAI clients page by page as tables (their
+``_record_tables``). :func:`table_batches` gives exactly the rows, in exactly the batches, that
+:meth:`RowEncoder.batches` gives for the records the tables hold, in their order, with the same
+bookkeeping (the series met, each source's first start, each group's longest interval): what
+is stored is the same, byte for byte. A table's records share their group's values, so those
+(the interval, the series group, the id's first 16 bytes) are computed once per group, and each
+measure's series once per group and table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from .._core.errors import ConfigError
+from .._core.records import MetricKind
+from .._core.table import (
+    G_ATTRIBUTES,
+    G_END,
+    G_PREFIX,
+    G_PROVIDER,
+    G_SOURCE,
+    G_START,
+    RecordTable,
+)
+from ._rows import Row, RowEncoder, row_extra
+from ._series import GroupKey
+
+__all__ = ["table_batches"]
+
+_Found = tuple[int, bytes]
+"""A measure's series id in its group and the last 8 bytes of its records' ids."""
+
+
+def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> Iterator[list[Row]]:
+    """Encode a stream of record tables lazily into lists of ``size`` rows (the last shorter).
+
+    The rows are those :meth:`RowEncoder.batches` gives for the tables' records, in the same
+    lists; write each list before taking the next (a list may name series that only its write
+    transaction stores).
+
+    Args:
+        encoder: The encoder (its series cache, provider check, run id and bookkeeping).
+        tables: The tables (any iterable, consumed once).
+        size: Rows per list.
+
+    Yields:
+        The lists of rows.
+
+    Raises:
+        ConfigError: An item is not a record table, or holds records of another provider than
+            the encoder's.
+    """
+    run_id = encoder.run_id
+    rows: list[Row] = []
+    encoder.refresh()
+    for table in tables:
+        if not isinstance(table, RecordTable):
+            raise ConfigError(f"record tables expected, got {type(table).__name__}")
+        groups, measures = table.groups(), table.measures()
+        codes, ints = table.measure_index(), table.int_quantities()
+        decimals, overrides = table.decimal_quantities(), table.row_attributes()
+        plain_values = not decimals and not overrides
+        lookups: dict[GroupKey, list[_Found | None]] = {}  # by group, each measure's series
+        for number, first, end in _runs(table):
+            group = groups[number]
+            key, start_us, end_us = encoder.group(
+                group[G_PROVIDER],
+                group[G_SOURCE],
+                group[G_START],
+                group[G_END],
+                (group[5], group[6], group[7], group[8], group[9], group[10], group[11]),
+                group[G_ATTRIBUTES],
+            )
+            head = bytes.fromhex(group[G_PREFIX])
+            plain = len(key[-1])  # the group's identity attributes
+            attributes = group[G_ATTRIBUTES]
+            shared = None if len(attributes) == plain else row_extra(attributes)
+            row = first
+            while row < end:
+                lookup = lookups.get(key)
+                if lookup is None:
+                    lookup = lookups[key] = [None] * len(measures)
+                stop = min(end, row + size - len(rows))
+                series = [
+                    lookup[code] or _meet(encoder, key, lookup, measures[code], code)
+                    for code in codes[row:stop]
+                ]
+                if plain_values:
+                    rows.extend(
+                        [
+                            (start_us, head + tail, end_us, series_id, str(q), shared, run_id)
+                            for (series_id, tail), q in zip(series, ints[row:stop], strict=True)
+                        ]
+                    )
+                else:
+                    for offset, (series_id, tail) in enumerate(series, row):
+                        value = decimals.get(offset)
+                        own = shared
+                        if overrides:
+                            changed = overrides.get(offset)
+                            if changed is not None:
+                                own = None if len(changed) == plain else row_extra(changed)
+                        text = str(ints[offset]) if value is None else str(value)
+                        rows.append((start_us, head + tail, end_us, series_id, text, own, run_id))
+                row = stop
+                if len(rows) == size:
+                    yield rows
+                    rows = []
+                    encoder.carry(key, end_us - start_us)  # the group goes on in the next
+                    if encoder.refresh():  # provisional series got their ids
+                        lookups.clear()
+    if rows:
+        yield rows
+
+
+def _meet(
+    encoder: RowEncoder,
+    key: GroupKey,
+    lookup: list[_Found | None],
+    measure: tuple[str, str, MetricKind, str],
+    code: int,
+) -> _Found:
+    """A measure's series in a group, first met in this table: kept in ``lookup``."""
+    metric, unit, kind, tail = measure
+    known = encoder.known(key)
+    found = known.get(tail)
+    if found is None:
+        found = encoder.meet(key, known, tail, (metric, unit, kind))
+    lookup[code] = found
+    return found
+
+
+def _runs(table: RecordTable) -> Iterator[tuple[int, int, int]]:
+    """Each run of one group's consecutive rows: ``(group, first row, end row)``, in order."""
+    try:
+        spans = list(table.group_spans())
+    except ValueError:  # some group's rows are not in one run (a table merged with repeats)
+        index = table.group_index()
+        first = 0
+        for row in range(1, len(index) + 1):
+            if row == len(index) or index[row] != index[first]:
+                yield index[first], first, row
+                first = row
+        return
+    for number, (first, end) in enumerate(spans):
+        if first < end:
+            yield number, first, end
