@@ -302,10 +302,10 @@ def test_money_keeps_every_digit_it_was_sent_with(value: str, quantity: str) -> 
     assert record.attributes["quantity"] == str(Decimal(quantity))
 
 
-def _stream_of(pages: list[dict[str, Any]], columnar: bool) -> list[str] | str:
+def _stream_of(pages: list[dict[str, Any]], columnar: bool, held: int = 1 << 19) -> list[str] | str:
     """The ids a stream emits page by page (or the error it stops with)."""
     endpoint = ENDPOINTS_BY_NAME["completions"]
-    seen = UniqueRecords()
+    seen = UniqueRecords(held=held)
     out: list[str] = []
     try:
         for body in pages:
@@ -347,12 +347,54 @@ _buckets = st.builds(
 )
 
 
-@given(st.lists(st.lists(_buckets, max_size=3), max_size=4))
+@given(st.lists(st.lists(_buckets, max_size=3), max_size=4), st.sampled_from([1, 3, 1 << 19]))
 @settings(max_examples=300, deadline=None)
 def test_the_columnar_repeat_check_is_the_record_by_record_one(
-    data: list[list[dict[str, Any]]],
+    data: list[list[dict[str, Any]]], held: int
 ) -> None:
     # buckets and results drawn from a small pool: repeats in a page, across pages, and the
-    # same id with another figure all happen; both checks must keep and refuse the same
+    # same id with another figure all happen; both checks must keep and refuse the same,
+    # whether the old buckets are still held record by record or only as digests
     pages = [{"object": "page", "data": buckets, "has_more": False} for buckets in data]
-    assert _stream_of(pages, columnar=True) == _stream_of(pages, columnar=False)
+    assert _stream_of(pages, True, held) == _stream_of(pages, False, held)
+
+
+def _bucket(hour: int, *tokens: int) -> dict[str, Any]:
+    results = [
+        {
+            "object": "organization.usage.completions.result",
+            "project_id": f"p{number}",
+            "input_tokens": count,
+            "output_tokens": 1,
+            "num_model_requests": 1,
+        }
+        for number, count in enumerate(tokens)
+    ]
+    start = 1704067200 + 3600 * hour
+    return {"object": "bucket", "start_time": start, "end_time": start + 3600, "results": results}
+
+
+def test_an_old_bucket_held_as_a_digest_is_dropped_when_repeated_and_refused_when_changed() -> None:
+    pages = [
+        {"object": "page", "data": [_bucket(hour, 5, 7)], "has_more": False} for hour in range(6)
+    ]
+    first = _stream_of(pages, True, held=4)
+    assert isinstance(first, list) and len(first) == 36  # 6 buckets of 2 results of 3 records
+    again = [*pages, pages[0]]  # the first bucket, long evicted, exactly as it was: dropped
+    assert _stream_of(again, True, held=4) == first
+    changed = {"object": "page", "data": [_bucket(0, 5, 8)], "has_more": False}
+    assert _stream_of([*pages, changed], True, held=4) == "refused after 36 records"
+    longer = {"object": "page", "data": [_bucket(0, 5, 7, 9)], "has_more": False}
+    assert _stream_of([*pages, longer], True, held=4) == "refused after 36 records"
+    # held record by record, one more result in a bucket is simply new records
+    assert len(_stream_of([*pages, longer], True)) == 39
+
+
+def test_the_repeat_check_holds_a_bounded_number_of_records() -> None:
+    endpoint = ENDPOINTS_BY_NAME["completions"]
+    seen = UniqueRecords(held=100)
+    for hour in range(200):
+        body = {"object": "page", "data": [_bucket(hour, 1, 2, 3)], "has_more": False}
+        table = page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
+        assert len(table) == 9
+    assert sum(len(names) for names, _ in seen._buckets.values()) <= 100

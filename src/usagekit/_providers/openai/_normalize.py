@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -234,16 +234,26 @@ class UniqueRecords:
     already emitted with the same quantity (and the same measure attributes) is an exact
     duplicate: it is dropped. The same id with another value is a
     :class:`~usagekit.ResponseValidationError`: one of the two figures is wrong and neither
-    summing them nor keeping either would be safe. Memory stays small: 16 bytes per record
-    (64-bit hashes of its id and of its value), packed per bucket.
+    summing them nor keeping either would be safe.
+
+    Memory is bounded, whatever the stream's length: the buckets of the last ``held`` records
+    (by default 2**19, 8 MB: several pages of every endpoint, where a repeated bucket comes
+    from) are kept record by record (64-bit hashes of each id and of its value); an older
+    bucket is kept as one 64-bit digest of all of them. An old bucket that comes again exactly
+    as it was is dropped whole; with any difference (even one more record) it is refused, since
+    it can no longer be told record by record what changed.
 
     Args:
         provider: The provider, for errors.
+        held: The most records kept record by record.
     """
 
-    def __init__(self, provider: str = PROVIDER) -> None:
+    def __init__(self, provider: str = PROVIDER, *, held: int = 1 << 19) -> None:
         self.provider = provider
+        self._held = held
+        self._count = 0
         self._buckets: dict[_Bucket, tuple[array[int], array[int]]] = {}
+        self._digests: dict[_Bucket, int] = {}
 
     def unique(
         self, records: Sequence[UsageRecord], *, endpoint: str, field: str | None = None
@@ -261,24 +271,22 @@ class UniqueRecords:
         Raises:
             ResponseValidationError: A group seen before with different figures.
         """
-        out: list[UsageRecord] = []
-        known: dict[_Bucket, dict[int, int]] = {}
-        for record in records:
+        by_bucket: dict[_Bucket, tuple[list[int], list[int], list[int]]] = {}
+        for position, record in enumerate(records):
             key = (record.source, record.start, record.end)
-            hashes = known.get(key)
-            if hashes is None:
-                hashes = known[key] = self._known(key)
+            rows, names, figures = by_bucket.setdefault(key, ([], [], []))
             record_id = record.id
-            name = hash(record_id[:32]) ^ hash(record_id[32:])
-            value = _figure(record.quantity, _measure_attributes(record.attributes))
-            previous = hashes.get(name)
-            if previous is None:
-                hashes[name] = value
-                out.append(record)
-            elif previous != value:
-                raise self._conflict(record.start, record.end, record.metric, endpoint, field)
-        self._remember(known)
-        return out
+            rows.append(position)
+            names.append(hash(record_id[:32]) ^ hash(record_id[32:]))
+            figures.append(_figure(record.quantity, _measure_attributes(record.attributes)))
+
+        def conflict(key: _Bucket, row: int) -> ResponseValidationError:
+            return self._conflict(key, records[row].metric, endpoint, field)
+
+        dropped: set[int] = set()
+        for key, (rows, names, figures) in by_bucket.items():
+            dropped.update(self._check(key, rows, names, figures, conflict))
+        return [record for position, record in enumerate(records) if position not in dropped]
 
     def unique_table(
         self,
@@ -288,7 +296,7 @@ class UniqueRecords:
         buckets: Sequence[int] = (),
         field: str | None = None,
     ) -> RecordTable:
-        """Return the table without the groups this stream has emitted, and remember them.
+        """Return the table without the records this stream has emitted, and remember them.
 
         Args:
             table: The records of one response (each group's rows in one run).
@@ -317,6 +325,13 @@ class UniqueRecords:
                 by_bucket[key] = [number]
             else:
                 numbers.append(number)
+
+        def conflict(key: _Bucket, row: int) -> ResponseValidationError:
+            where = field
+            if buckets:
+                where = f"data.{bisect_right(buckets, table.group_index()[row]) - 1}"
+            return self._conflict(key, table.measures()[codes[row]][0], endpoint, where)
+
         dropped: list[int] = []
         for key, numbers in by_bucket.items():
             names: list[int] = []
@@ -341,50 +356,73 @@ class UniqueRecords:
                 if tail is None:
                     tail = measured[id(attributes)] = hash(_measure_attributes(attributes))
                 figures += [hash(q) ^ tail for q in ints[first:end]]
-            packed = self._buckets.get(key)
-            if packed is None and len(set(names)) == len(names):  # a new bucket: the usual case
-                self._buckets[key] = (array("q", names), array("q", figures))
+            new = key not in self._buckets and key not in self._digests
+            if new and len(set(names)) == len(names):  # a new bucket: the usual case
+                self._keep(key, names, figures)
                 continue
-            hashes = {} if packed is None else dict(zip(*packed, strict=True))
-            rows = (row for number in numbers for row in range(*spans[number]))
-            for row, name, value in zip(rows, names, figures, strict=True):
-                previous = hashes.get(name)
-                if previous is None:
-                    hashes[name] = value
-                elif previous == value:
-                    dropped.append(row)
-                else:
-                    number = table.group_index()[row]
-                    where = field
-                    if buckets:
-                        where = f"data.{bisect_right(buckets, number) - 1}"
-                    raise self._conflict(
-                        key[1], key[2], table.measures()[codes[row]][0], endpoint, where
-                    )
-            self._buckets[key] = (array("q", hashes.keys()), array("q", hashes.values()))
+            rows = [row for number in numbers for row in range(*spans[number])]
+            dropped += self._check(key, rows, names, figures, conflict)
         if not dropped:
             return table
         gone = set(dropped)
         return table.subset(r for r in range(len(table)) if r not in gone)
 
-    def _known(self, key: _Bucket) -> dict[int, int]:
+    def _check(
+        self,
+        key: _Bucket,
+        rows: list[int],
+        names: list[int],
+        figures: list[int],
+        conflict: Callable[[_Bucket, int], ResponseValidationError],
+    ) -> list[int]:
+        """Check one bucket's records against what the stream kept of it; the rows to drop."""
+        digest = self._digests.get(key)
         packed = self._buckets.get(key)
-        return {} if packed is None else dict(zip(*packed, strict=True))
+        hashes: dict[int, int] = {} if packed is None else dict(zip(*packed, strict=True))
+        dropped: list[int] = []
+        for row, name, value in zip(rows, names, figures, strict=True):
+            previous = hashes.get(name)
+            if previous is None:
+                hashes[name] = value
+            elif previous == value:
+                dropped.append(row)
+            else:
+                raise conflict(key, row)
+        if digest is not None:  # an old bucket again: exactly as it was, or refused
+            if _digest(hashes.keys(), hashes.values()) != digest:
+                raise conflict(key, rows[0])
+            return rows
+        self._keep(key, hashes.keys(), hashes.values())
+        return dropped
 
-    def _remember(self, known: dict[_Bucket, dict[int, int]]) -> None:
-        for key, hashes in known.items():
-            self._buckets[key] = (array("q", hashes.keys()), array("q", hashes.values()))
+    def _keep(self, key: _Bucket, names: Iterable[int], figures: Iterable[int]) -> None:
+        """Keep a bucket's records (its newest state); older buckets become digests."""
+        old = self._buckets.pop(key, None)
+        if old is not None:
+            self._count -= len(old[0])
+        packed = self._buckets[key] = (array("q", names), array("q", figures))
+        self._count += len(packed[0])
+        while self._count > self._held and len(self._buckets) > 1:
+            oldest = next(iter(self._buckets))
+            old_names, old_figures = self._buckets.pop(oldest)
+            self._count -= len(old_names)
+            self._digests[oldest] = _digest(old_names, old_figures)
 
     def _conflict(
-        self, start: datetime, end: datetime, metric: str, endpoint: str, field: str | None
+        self, key: _Bucket, metric: str, endpoint: str, field: str | None
     ) -> ResponseValidationError:
         return ResponseValidationError(
-            f"the bucket {start.isoformat()} to {end.isoformat()} came twice with different "
+            f"the bucket {key[1].isoformat()} to {key[2].isoformat()} came twice with different "
             f"values of {metric} for one group; refusing to sum or to pick one",
             provider=self.provider,
             endpoint=endpoint,
             field=field,
         )
+
+
+def _digest(names: Iterable[int], figures: Iterable[int]) -> int:
+    """One 64-bit digest of a bucket's records, whatever their order."""
+    return sum(map(hash, zip(names, figures, strict=True))) & 0xFFFFFFFFFFFFFFFF
 
 
 def _figure(quantity: Decimal | int, extra: tuple[tuple[str, str], ...]) -> int:
