@@ -398,3 +398,43 @@ def test_the_repeat_check_holds_a_bounded_number_of_records() -> None:
         table = page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
         assert len(table) == 9
     assert sum(len(names) for names, _ in seen._buckets.values()) <= 100
+
+
+def test_an_old_bucket_seen_in_parts_is_refused_when_one_part_comes_back() -> None:
+    # held record by record, a part seen before is a plain repeat; as a digest of the whole
+    # bucket, a part can not be proven a repeat, so it is refused (never emitted twice)
+    second = _bucket(0, 0, 7)
+    second["results"] = second["results"][1:]  # only project p1 this time
+    parts = [
+        {"object": "page", "data": [_bucket(0, 5)], "has_more": False},
+        {"object": "page", "data": [second], "has_more": False},
+    ]
+    others = [
+        {"object": "page", "data": [_bucket(hour, 1, 2)], "has_more": False} for hour in (1, 2, 3)
+    ]
+    pages = [*parts, *others, parts[0]]
+    assert len(_stream_of(pages, True)) == 6 + 18
+    assert _stream_of(pages, True, held=40) == "refused after 24 records"
+    endpoint = ENDPOINTS_BY_NAME["completions"]
+    seen = UniqueRecords(held=40)
+    for body in pages[:-1]:
+        page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
+    with pytest.raises(ResponseValidationError, match="came again, long after"):
+        page_table(endpoint, endpoint.page_type.model_validate(pages[-1]), seen=seen)
+
+
+def test_the_repeat_check_memory_grows_with_buckets_not_records() -> None:
+    import tracemalloc
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    seen = UniqueRecords()
+    tracemalloc.start()
+    try:
+        for minute in range(100_000):  # a one-record bucket a minute: the worst case per record
+            moment = start + timedelta(minutes=minute)
+            seen._keep(("completions", moment, moment + timedelta(minutes=1)), [minute], [1])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 24e6, peak  # ~8 MB held record by record, ~100 B a bucket beyond
+    assert len(seen._buckets) < 20_000 and len(seen._digests) > 80_000

@@ -147,6 +147,28 @@ def test_a_snapshot_written_from_tables_is_the_one_written_from_records(
     assert dump(tmp_path / "tables.sqlite") == dump(tmp_path / "records.sqlite")
 
 
+def test_anthropic_written_from_tables_is_what_its_records_write(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    """Anthropic's client is read in columns by sync too (its tables are not de-duplicated,
+    hold Decimal costs and Claude Code rows): the same rows as from its records."""
+    with sb.anthropic_client() as client:
+        assert _tables_of(client) is not None
+    for name in ("records", "tables"):
+        with Store(tmp_path / f"{name}.sqlite") as store, sb.anthropic_client() as client:
+            with store.begin_sync("anthropic", NOW, since=SINCE) as session:
+                if name == "tables":
+                    session._write_tables(client._record_tables(SINCE, NOW), batch_size=7)
+                else:
+                    session.write_stream(client.records(SINCE, NOW), batch_size=7)
+                session.commit()
+            assert store.count() > 100
+    found = dump(tmp_path / "tables.sqlite")
+    assert found == dump(tmp_path / "records.sqlite")
+    sources = {row[3] for row in found["series"]}
+    assert {"messages", "cost_report", "claude_code"} <= sources, sources
+
+
 # ------------------------------------------------------------------ tables of every shape
 
 

@@ -226,6 +226,22 @@ def test_an_async_client_fails_clearly(path: str) -> None:
     assert failure.error is not None and "async" in failure.error
 
 
+class GivesNothing:
+    provider = "basedash"
+
+    def records(self, start: Any = None, end: Any = None) -> Any:
+        return None
+
+
+def test_a_client_whose_records_are_not_iterable_fails_clearly(path: str) -> None:
+    with Store(path) as store:
+        result = sync(store, [GivesNothing()])
+        assert store.count() == 0
+    (failure,) = result.failures
+    assert not result.ok and isinstance(failure.exception, ConfigError)
+    assert failure.error is not None and "not an iterable of records" in failure.error
+
+
 @pytest.mark.parametrize(
     ("clients", "kwargs", "message"),
     [

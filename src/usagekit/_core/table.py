@@ -387,41 +387,9 @@ class RecordTable(Sequence[UsageRecord]):
         return self._record(index % size if index < 0 else index)
 
     def __iter__(self) -> Iterator[UsageRecord]:
-        # :meth:`_record` inlined: iterating is the hot path of ``records()``
-        groups, measures, decimals, row_attrs = (
-            self._groups,
-            self._measures,
-            self._decimals,
-            self._row_attrs,
-        )
-        for row, (number, code, count) in enumerate(
-            zip(self._row_group, self._row_measure, self._ints, strict=True)
-        ):
-            group = groups[number]
-            metric, unit, kind, suffix = measures[code]
-            value = decimals.get(row) if decimals else None
-            attributes = row_attrs.get(row, group[12]) if row_attrs else group[12]
-            yield built(
-                {
-                    "id": group[0] + suffix,
-                    "provider": group[1],
-                    "source": group[2],
-                    "start": group[3],
-                    "end": group[4],
-                    "metric": metric,
-                    "quantity": Decimal(count) if value is None else value,
-                    "unit": unit,
-                    "kind": kind,
-                    "organization_id": group[5],
-                    "project_id": group[6],
-                    "user_id": group[7],
-                    "user_email": group[8],
-                    "api_key_id": group[9],
-                    "model": group[10],
-                    "line_item": group[11],
-                    "attributes": attributes.copy() if attributes else {},  # the record's own
-                }
-            )
+        record = self._record
+        for row in range(len(self._row_group)):
+            yield record(row)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, RecordTable):

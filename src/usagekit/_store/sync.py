@@ -176,10 +176,10 @@ def sync(
     did not write again are deleted as stale (a partial bucket whose end moved with the fetch
     time, as Daramex's does). Current-period providers are exempt: they forget past periods.
 
-    usagekit's own OpenAI client is read page by page in columns (its ``_record_tables``, the
-    pages its ``records()`` builds its records from), and rows are encoded straight from them:
-    the same rows as from its records, without a record object each. Every other client (and
-    a subclass overriding ``records``) is read through ``records()``.
+    usagekit's own OpenAI and Anthropic clients are read page by page in columns (their
+    ``_record_tables``, the pages their ``records()`` build records from), and rows are encoded
+    straight from them: the same rows as from their records, without a record object each.
+    Every other client (and a subclass overriding ``records``) is read through ``records()``.
 
     Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
     a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.
@@ -303,7 +303,12 @@ def _sync_one(
             try:
                 if tables is not None:  # the same rows, encoded from the pages' columns
                     session._write_tables(tables, batch_size=batch_size)
-                elif records is not None:
+                elif records is None or not hasattr(records, "__iter__"):
+                    raise ConfigError(
+                        f"the {provider} client's records() gave {type(records).__name__}, "
+                        "not an iterable of records"
+                    )
+                else:
                     session.write_stream(records, batch_size=batch_size)
             finally:
                 _close(stream)
