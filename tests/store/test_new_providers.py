@@ -91,12 +91,15 @@ class Clients:
         return iter((self.anthropic, self.openrouter))
 
     def days(self, path_end: str, parameter: str) -> list[date]:
-        """The days asked of one endpoint, in order."""
-        return [
+        """The days asked of one endpoint, oldest first (each as often as it was asked).
+
+        Sorted: the day walks ask a few days at once, so they reach the server in any order.
+        """
+        return sorted(
             date.fromisoformat(url.params[parameter][:10])
             for url in self.log
             if url.path.endswith(path_end)
-        ]
+        )
 
     def close(self) -> None:
         self.anthropic.close()
