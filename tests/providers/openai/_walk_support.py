@@ -172,51 +172,6 @@ async def close_http(client: httpx.Client | httpx.AsyncClient) -> None:
         client.close()  # noqa: ASYNC212 - an in-memory or loopback pool: closes at once
 
 
-def walk_threads() -> list[threading.Thread]:
-    """The page walk's worker threads still alive."""
-    return [t for t in threading.enumerate() if t.name.startswith("usagekit-walk")]
-
-
-def other_tasks() -> set[asyncio.Task[Any]]:
-    """The tasks of the running loop other than the current one (none outside a loop)."""
-    try:
-        current = asyncio.current_task()
-    except RuntimeError:
-        return set()
-    return {t for t in asyncio.all_tasks() if t is not current and not t.done()}
-
-
-async def take(iterator: Any, count: int) -> list[Any]:
-    """The first ``count`` items of a sync or async iterator (which stays open)."""
-    out = []
-    for _ in range(count):
-        out.append(await anext(iterator) if hasattr(iterator, "__anext__") else next(iterator))
-    return out
-
-
-async def close_iterator(iterator: Any) -> None:
-    """Close a sync or async generator early."""
-    if hasattr(iterator, "aclose"):
-        await iterator.aclose()
-    else:
-        iterator.close()
-
-
-async def drain_until_error(iterator: Any) -> tuple[list[Any], BaseException | None]:
-    """Every item of a sync or async iterator up to its error (None when it ended)."""
-    out: list[Any] = []
-    try:
-        if hasattr(iterator, "__anext__"):
-            async for item in iterator:
-                out.append(item)
-        else:
-            for item in iterator:
-                out.append(item)
-    except Exception as error:
-        return out, error
-    return out, None
-
-
 def at(number: int) -> datetime:
     """The start of page ``number``'s bucket."""
     return T0 + (number - 1) * DAY

@@ -20,21 +20,8 @@ from usagekit import (
 )
 from usagekit._core.coverage import capture, declare
 
-from ._walk_support import (
-    DAY,
-    T0,
-    Page,
-    PagesTransport,
-    at,
-    close_http,
-    close_iterator,
-    drain_until_error,
-    http_client_for,
-    other_tasks,
-    page_of,
-    take,
-    walk_threads,
-)
+from .._gated import close_iterator, drain_until_error, other_tasks, take, walk_threads
+from ._walk_support import DAY, T0, Page, PagesTransport, at, close_http, http_client_for, page_of
 
 # Five endpoints of 3, 1, 2, 1 and 2 pages: A = completions, B = embeddings, C = moderations,
 # D = images, E = audio_speeches, in table order.

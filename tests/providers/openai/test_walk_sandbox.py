@@ -16,7 +16,8 @@ import usagekit
 from tests.conftest import resolve
 from usagekit._providers.openai._plan import plan_records
 
-from ._walk_support import CountingTransport, walk_threads
+from .._gated import walk_threads
+from ._walk_support import CountingTransport
 
 sandbox_module = pytest.importorskip("usagekit.sandbox")
 
