@@ -6,11 +6,12 @@ pages in an order that depends only on the data, never on timing:
 * up to ``concurrency`` endpoints are read at once (the *rotation*), taken in table order;
 * the rotation is served round-robin, one page per endpoint per turn: endpoint 1 page 1,
   endpoint 2 page 1, ..., endpoint 4 page 1, endpoint 1 page 2, ...;
-* when an endpoint's last page has been yielded, the next endpoint of the table takes its place
+* when an endpoint's last page is handed over, the next endpoint of the table takes its place
   in the rotation (its first page comes at that place's next turn);
-* each endpoint in the rotation has exactly one request under way or answered: its next page is
-  requested once the consumer has taken its previous one, so at most ``concurrency`` requests
-  are in flight and at most ``concurrency`` pages wait besides the one being consumed (memory is
+* each endpoint in the rotation has exactly one request under way or answered: its next page
+  (or its successor's first) is requested as its previous one is handed to the consumer, so it
+  is under way while the consumer works on that page; at most ``concurrency`` requests are in
+  flight and at most ``concurrency`` pages wait besides the one being consumed (memory is
   bounded by pages, never by endpoints).
 
 With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, then endpoint 2...
@@ -33,6 +34,7 @@ from typing import Any
 
 from ..._core._async_transport import AsyncTransport
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
+from ..._core.errors import PaginationError
 from ..._core._fanout import AsyncFanout, AsyncHandle
 from ..._core.transport import RequestSpec
 from ._models import OpenAIPage
@@ -100,11 +102,17 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
         turn = 0
         while rotation:
             reading = rotation[turn]
+            endpoint = reading.endpoint
             page = await fanout.result(reading.pending)
-            yield reading.endpoint, page
-            spec = reading.walk.advance(page)  # a cursor error comes right after its page
+            try:
+                spec = reading.walk.advance(page)
+            except PaginationError:  # a cursor error comes right after its page
+                yield endpoint, page
+                raise
+            # The request that takes this page's place goes out before the page is handed
+            # over, so that it is under way while the consumer works on this one.
             if spec is not None:
-                reading.pending = await fanout.start(fetch, reading.endpoint, spec)
+                reading.pending = await fanout.start(fetch, endpoint, spec)
                 turn += 1
             elif (successor := await enter()) is not None:
                 rotation[turn] = successor
@@ -113,3 +121,4 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
                 del rotation[turn]
             if turn >= len(rotation):
                 turn = 0
+            yield endpoint, page

@@ -9,11 +9,12 @@ pages in an order that depends only on the data, never on timing:
 * up to ``concurrency`` endpoints are read at once (the *rotation*), taken in table order;
 * the rotation is served round-robin, one page per endpoint per turn: endpoint 1 page 1,
   endpoint 2 page 1, ..., endpoint 4 page 1, endpoint 1 page 2, ...;
-* when an endpoint's last page has been yielded, the next endpoint of the table takes its place
+* when an endpoint's last page is handed over, the next endpoint of the table takes its place
   in the rotation (its first page comes at that place's next turn);
-* each endpoint in the rotation has exactly one request under way or answered: its next page is
-  requested once the consumer has taken its previous one, so at most ``concurrency`` requests
-  are in flight and at most ``concurrency`` pages wait besides the one being consumed (memory is
+* each endpoint in the rotation has exactly one request under way or answered: its next page
+  (or its successor's first) is requested as its previous one is handed to the consumer, so it
+  is under way while the consumer works on that page; at most ``concurrency`` requests are in
+  flight and at most ``concurrency`` pages wait besides the one being consumed (memory is
   bounded by pages, never by endpoints).
 
 With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, then endpoint 2...
@@ -37,6 +38,7 @@ from typing import Any
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
 from ..._core._fanout import Fanout, Handle
 from ..._core._transport import Transport
+from ..._core.errors import PaginationError
 from ..._core.transport import RequestSpec
 from ._models import OpenAIPage
 from ._requests import Endpoint
@@ -102,11 +104,17 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
         turn = 0
         while rotation:
             reading = rotation[turn]
+            endpoint = reading.endpoint
             page = fanout.result(reading.pending)
-            yield reading.endpoint, page
-            spec = reading.walk.advance(page)  # a cursor error comes right after its page
+            try:
+                spec = reading.walk.advance(page)
+            except PaginationError:  # a cursor error comes right after its page
+                yield endpoint, page
+                raise
+            # The request that takes this page's place goes out before the page is handed
+            # over, so that it is under way while the consumer works on this one.
             if spec is not None:
-                reading.pending = fanout.start(fetch, reading.endpoint, spec)
+                reading.pending = fanout.start(fetch, endpoint, spec)
                 turn += 1
             elif (successor := enter()) is not None:
                 rotation[turn] = successor
@@ -115,3 +123,4 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
                 del rotation[turn]
             if turn >= len(rotation):
                 turn = 0
+            yield endpoint, page
