@@ -81,8 +81,9 @@ HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
     "a count past 10**1000": (
         _page(count="1" + "0" * 1000),
         COMPLETIONS,
-        "the body could not be validated (TypeError)",
-        None,
+        "the body does not have the documented shape: Value error, more than 1000 digits "
+        "(value_error)",
+        "data.0.results.0.input_tokens",
     ),
     "an integer past 4300 digits": (
         _page(count="1" * 5000),
@@ -99,9 +100,15 @@ HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
     "a count of 1e5000": (
         _page(count="1e5000"),
         COMPLETIONS,
-        "the body does not have the documented shape: Value error, Exceeds the limit (4300 "
-        "digits) for integer string conversion; use sys.set_int_max_str_digits() to increase "
-        "the limit (value_error)",
+        "the body does not have the documented shape: Value error, more than 1000 digits "
+        "(value_error)",
+        f"{RESULT}.input_tokens",
+    ),
+    "a count of 1e100000000 (refused before it is built as an int)": (
+        _page(count="1e100000000"),
+        COMPLETIONS,
+        "the body does not have the documented shape: Value error, more than 1000 digits "
+        "(value_error)",
         f"{RESULT}.input_tokens",
     ),
     "a NaN count": (

@@ -25,7 +25,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, overload
 
-from .records import Measure, MetricKind, UsageRecord, _id_prefix, _id_suffix, built
+from ._table_read import all_records
+from .records import Measure, MetricKind, UsageRecord, _id_prefix, _id_suffix
 
 __all__ = [
     "G_ATTRIBUTES",
@@ -387,9 +388,7 @@ class RecordTable(Sequence[UsageRecord]):
         return self._record(index % size if index < 0 else index)
 
     def __iter__(self) -> Iterator[UsageRecord]:
-        record = self._record
-        for row in range(len(self._row_group)):
-            yield record(row)
+        return all_records(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, RecordTable):
@@ -407,30 +406,7 @@ class RecordTable(Sequence[UsageRecord]):
         return f"<RecordTable: {len(self):,} records in {len(self._groups):,} groups>"
 
     def _record(self, row: int) -> UsageRecord:
-        (ident, provider, source, start, end, metric, quantity, unit, kind) = (v := self.row(row))[
-            :9
-        ]
-        return built(
-            {
-                "id": ident,
-                "provider": provider,
-                "source": source,
-                "start": start,
-                "end": end,
-                "metric": metric,
-                "quantity": quantity,
-                "unit": unit,
-                "kind": kind,
-                "organization_id": v[9],
-                "project_id": v[10],
-                "user_id": v[11],
-                "user_email": v[12],
-                "api_key_id": v[13],
-                "model": v[14],
-                "line_item": v[15],
-                "attributes": v[16].copy() if v[16] else {},  # the record's own
-            }
-        )
+        return next(all_records(self, row, row + 1))
 
     def row(self, row: int) -> Row:
         """One record as a plain tuple (see :data:`Row`), without building the record.

@@ -34,8 +34,8 @@ from typing import Any
 
 from ..._core._async_transport import AsyncTransport
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
-from ..._core.errors import PaginationError
 from ..._core._fanout import AsyncFanout, AsyncHandle
+from ..._core.errors import PaginationError
 from ..._core.transport import RequestSpec
 from ._models import OpenAIPage
 from ._requests import Endpoint
