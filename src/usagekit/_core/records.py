@@ -96,7 +96,19 @@ def _id_prefix(
     attributes: Mapping[str, str],
 ) -> str:
     """Hash what the records of one result share (128 bits, hex)."""
-    parts = [provider, source, _iso(start), _iso(end)]
+    return _id_prefix_in(_id_head(provider, source, start, end), dimensions, attributes)
+
+
+def _id_head(provider: str, source: str, start: datetime, end: datetime) -> str:
+    """What the records of one bucket share in :func:`_id_prefix` (computed once a bucket)."""
+    return _SEP.join((provider, source, _iso(start), _iso(end)))
+
+
+def _id_prefix_in(
+    head: str, dimensions: tuple[str | None, ...], attributes: Mapping[str, str]
+) -> str:
+    """:func:`_id_prefix` of a result of the bucket whose :func:`_id_head` is ``head``."""
+    parts = [head]
     parts += [_NONE if value is None else value for value in dimensions]
     if attributes:
         parts += [f"{key}={attributes[key]}" for key in sorted(attributes) if key not in _NOT_ID]

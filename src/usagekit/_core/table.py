@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Final, overload
 
 from ._table_read import all_records
-from .records import Measure, MetricKind, UsageRecord, _id_prefix, _id_suffix
+from .records import Measure, MetricKind, UsageRecord, _id_head, _id_prefix_in, _id_suffix
 
 __all__ = [
     "G_ATTRIBUTES",
@@ -190,6 +190,7 @@ class RecordTable(Sequence[UsageRecord]):
         end: datetime,
         dimensions: tuple[str | None, ...],
         attributes: dict[str, str],
+        head: str | None = None,
     ) -> int:
         """Add the shared part of one result's records (call :meth:`add_row` for each after).
 
@@ -203,11 +204,15 @@ class RecordTable(Sequence[UsageRecord]):
             end: Interval end, aware UTC.
             dimensions: The seven values of :data:`usagekit.DIMENSIONS`, in order.
             attributes: Provider-specific dimensions (kept shared; never mutated).
+            head: ``_id_head(provider, source, start, end)``, when the caller adds many
+                results of one bucket (computed here when None).
 
         Returns:
             The group's number.
         """
-        prefix = _id_prefix(provider, source, start, end, dimensions, attributes)
+        if head is None:
+            head = _id_head(provider, source, start, end)
+        prefix = _id_prefix_in(head, dimensions, attributes)
         number = len(self._groups)
         self._groups.append((prefix, provider, source, start, end, *dimensions, attributes))  # type: ignore[arg-type]
         self._first.append(len(self._row_group))

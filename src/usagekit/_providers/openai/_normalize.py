@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from ..._core.errors import ResponseValidationError
-from ..._core.records import FLOW, MEASURE_ATTRIBUTES, UsageRecord
+from ..._core.records import FLOW, MEASURE_ATTRIBUTES, UsageRecord, _id_head
 from ..._core.table import G_ATTRIBUTES, G_END, G_PREFIX, G_SOURCE, G_START, RecordTable
 from ..._lineitems import charge_attributes, parse_line_item
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
@@ -53,31 +54,80 @@ def _attribute(value: Any) -> str:
     return str(value)
 
 
+_Fields = Callable[[dict[str, Any]], tuple[Any, ...]]
+
+
+def _fields(names: Sequence[str], declared: Container[str]) -> _Fields:
+    """Read ``names`` from a result's ``__dict__`` as a tuple, at C speed when it can.
+
+    A validated model's ``__dict__`` holds every field its class declares (None when not
+    sent), so declared fields are read with one ``itemgetter``; a name the class does not
+    declare (a dimension another endpoint has) reads as None.
+    """
+    if names and all(name in declared for name in names):
+        if len(names) > 1:
+            getter: _Fields = itemgetter(*names)
+            return getter
+        only = names[0]
+        return lambda values: (values[only],)
+    return lambda values: tuple(values.get(name) for name in names)
+
+
+_DIMENSIONS = ("project_id", "user_id", "api_key_id", "model")
+_READERS: dict[tuple[str, type[Any]], tuple[_Fields, _Fields, _Fields]] = {}
+
+
+def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> tuple[_Fields, _Fields, _Fields]:
+    """An endpoint's counts, dimensions and attributes readers for its result class (cached)."""
+    key = (endpoint.name, result_type)
+    readers = _READERS.get(key)
+    if readers is None:
+        declared = getattr(result_type, "model_fields", {})
+        readers = _READERS[key] = (
+            _fields([metric.field for metric in endpoint.metrics], declared),
+            _fields(_DIMENSIONS, declared),
+            _fields(endpoint.attributes, declared),
+        )
+    return readers
+
+
 def _usage_rows(table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucket[Any]) -> None:
+    results = bucket.results
+    if not results:
+        return
     start = bucket.start_time
     end = bucket.end_time
     source = endpoint.name
-    codes = [(m.field, table.measure_code(m.field, m.unit, m.kind)) for m in endpoint.metrics]
-    fields = [field for field, _ in codes]
+    codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
     attribute_fields = endpoint.attributes
+    head = _id_head(PROVIDER, source, start, end)
     intern, shared = table.intern, table.shared_attributes
     add_group, add_counts = table.add_group, table.add_counts
-    for result in bucket.results:
+    result_type: type[Any] | None = None
+    for result in results:
+        if type(result) is not result_type:  # the same class for every result of a page
+            result_type = type(result)
+            counts_of, dimensions_of, attributes_of = _readers(endpoint, result_type)
         values: dict[str, Any] = result.__dict__
-        present = [code for field, code in codes if values.get(field) is not None]
-        if not present:
-            continue
+        counts: Sequence[Any] = counts_of(values)
+        present: Sequence[int] = codes
+        if None in counts:
+            present = [code for code, count in zip(codes, counts, strict=True) if count is not None]
+            if not present:
+                continue
+            counts = [count for count in counts if count is not None]
         attributes = (
             shared(
                 {
-                    name: _attribute(values[name])
-                    for name in attribute_fields
-                    if values.get(name) is not None
+                    name: _attribute(value)
+                    for name, value in zip(attribute_fields, attributes_of(values), strict=True)
+                    if value is not None
                 }
             )
             if attribute_fields
             else _NO_ATTRIBUTES
         )
+        project_id, user_id, api_key_id, model = dimensions_of(values)
         group = add_group(
             PROVIDER,
             source,
@@ -85,16 +135,17 @@ def _usage_rows(table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucke
             end,
             (
                 None,
-                intern(values.get("project_id")),
-                intern(values.get("user_id")),
+                intern(project_id),
+                intern(user_id),
                 None,
-                intern(values.get("api_key_id")),
-                intern(values.get("model")),
+                intern(api_key_id),
+                intern(model),
                 None,
             ),
             attributes,
+            head,
         )
-        add_counts(group, present, [v for field in fields if (v := values.get(field)) is not None])
+        add_counts(group, present, counts)
 
 
 _NO_ATTRIBUTES: dict[str, str] = {}
