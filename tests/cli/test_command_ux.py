@@ -170,7 +170,14 @@ def test_ctrl_c_ends_within_a_second(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.5)  # started, and waiting on its first (8-second) answers
+        # started, and waiting on its first (8-second) answers: its first connection is open
+        # (however long the imports take on a loaded machine)
+        server = slow._server
+        assert server is not None
+        deadline = time.monotonic() + 60
+        while not server._connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
         assert child.poll() is None
         began = time.monotonic()
         child.send_signal(signal.SIGINT)
@@ -180,3 +187,18 @@ def test_ctrl_c_ends_within_a_second(tmp_path: Path) -> None:
     assert "interrupted" in err
     assert "Traceback" not in err
     assert took < 1.5
+
+
+def test_ctrl_c_while_the_command_imports_ends_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # On a loaded machine Ctrl-C can come while the parser imports the sandbox and providers.
+    from usagekit._cli import _main
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_main, "build_parser", interrupted)
+    assert main(["report"]) == 130
+    err = capsys.readouterr().err
+    assert err == "usagekit: interrupted\n"

@@ -120,7 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0, 1 or 2 (see the module docstring), 130 after Ctrl-C; argparse's
         code for ``--help``, ``--version`` and malformed arguments (0 or 2).
     """
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports the sandbox and the providers: Ctrl-C may come here
+    except KeyboardInterrupt:
+        say("usagekit: interrupted")
+        return 130
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad argument (argparse said why)
