@@ -386,6 +386,7 @@ class UniqueRecords:
                 where = f"data.{bisect_right(buckets, table.group_index()[row]) - 1}"
             return self._conflict(key, table.measures()[codes[row]][0], endpoint, where)
 
+        tails_of: dict[bytes, tuple[int, ...]] = {}  # a group's measure codes -> their tails
         dropped: list[int] = []
         for key, numbers in by_bucket.items():
             names: list[int] = []
@@ -393,8 +394,13 @@ class UniqueRecords:
             for number in numbers:
                 first, end = spans[number]
                 group = groups[number]
-                head = hash(group[G_PREFIX])
-                names += [head ^ tails[code] for code in codes[first:end]]
+                measured_codes = codes[first:end].tobytes()  # most groups share a few such runs
+                group_tails = tails_of.get(measured_codes)
+                if group_tails is None:
+                    group_tails = tails_of[measured_codes] = tuple(
+                        tails[code] for code in codes[first:end]
+                    )
+                names.extend(map(hash(group[G_PREFIX]).__xor__, group_tails))
                 attributes = group[G_ATTRIBUTES]
                 if decimals or row_attrs:
                     extra = _measure_attributes(attributes)
@@ -409,7 +415,7 @@ class UniqueRecords:
                 tail = measured.get(id(attributes))
                 if tail is None:
                     tail = measured[id(attributes)] = hash(_measure_attributes(attributes))
-                figures += [hash(q) ^ tail for q in ints[first:end]]
+                figures.extend(map(tail.__xor__, map(hash, ints[first:end])))
             new = key not in self._buckets and hash(key) not in self._digests
             if new and len(set(names)) == len(names):  # a new bucket: the usual case
                 self._keep(key, names, figures)
