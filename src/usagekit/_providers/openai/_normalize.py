@@ -91,14 +91,20 @@ def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> tuple[_Fields, 
     return readers
 
 
-def _usage_rows(table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucket[Any]) -> None:
+def _usage_rows(
+    table: RecordTable,
+    endpoint: Endpoint[Any],
+    bucket: OpenAIBucket[Any],
+    codes: list[int] | None = None,
+) -> None:
     results = bucket.results
     if not results:
         return
     start = bucket.start_time
     end = bucket.end_time
     source = endpoint.name
-    codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
+    if codes is None:  # the table's codes of the endpoint's metrics (a page passes them)
+        codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
     attribute_fields = endpoint.attributes
     head = _id_head(PROVIDER, source, start, end)
     intern, shared = table.intern, table.shared_attributes
@@ -193,12 +199,16 @@ def _cost_rows(
 
 
 def _bucket_rows(
-    table: RecordTable, endpoint: Endpoint[Any], bucket: OpenAIBucket[Any], index: int
+    table: RecordTable,
+    endpoint: Endpoint[Any],
+    bucket: OpenAIBucket[Any],
+    index: int,
+    codes: list[int] | None = None,
 ) -> None:
     if endpoint.is_costs:
         _cost_rows(table, bucket, index=index)
     else:
-        _usage_rows(table, endpoint, bucket)
+        _usage_rows(table, endpoint, bucket, codes)
 
 
 def bucket_records(
@@ -246,9 +256,13 @@ def page_table(
     """
     table = RecordTable(unique=seen is not None)
     buckets: list[int] = []  # the first group of each bucket, to name a bucket in errors
+    codes: list[int] | None = None  # the endpoint's measures, coded at its first bucket
+    groups = table.groups()
     for index, bucket in enumerate(page.data):
-        buckets.append(len(table.groups()))
-        _bucket_rows(table, endpoint, bucket, index)
+        buckets.append(len(groups))
+        if codes is None:
+            codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
+        _bucket_rows(table, endpoint, bucket, index, codes)
     if seen is None:
         return table
     return seen.unique_table(table, endpoint=endpoint.qualified_name, buckets=buckets)
