@@ -25,7 +25,8 @@ from .._core.table import (
     G_START,
     RecordTable,
 )
-from ._rows import Row, RowEncoder, row_extra
+from ._batch import Batch
+from ._rows import RowEncoder, row_extra
 from ._series import GroupKey
 
 __all__ = ["table_batches"]
@@ -34,27 +35,31 @@ _Found = tuple[int, bytes]
 """A measure's series id in its group and the last 8 bytes of its records' ids."""
 
 
-def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> Iterator[list[Row]]:
-    """Encode a stream of record tables lazily into lists of ``size`` rows (the last shorter).
+def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> Iterator[Batch]:
+    """Encode a stream of record tables lazily into batches of ``size`` rows (the last shorter).
 
     The rows are those :meth:`RowEncoder.batches` gives for the tables' records, in the same
-    lists; write each list before taking the next (a list may name series that only its write
-    transaction stores).
+    batches; plan each batch's series (:meth:`~._series.SeriesCache.plan`) before taking the
+    next (a batch may name series that only its write transaction stores).
+
+    A run of a group's rows is added column by column: its measures' series and id tails are
+    looked up once per group and run of measure codes (a page's groups mostly repeat one run),
+    its quantities taken straight from the table's int64 column.
 
     Args:
         encoder: The encoder (its series cache, provider check, run id and bookkeeping).
         tables: The tables (any iterable, consumed once).
-        size: Rows per list.
+        size: Rows per batch.
 
     Yields:
-        The lists of rows.
+        The batches.
 
     Raises:
         ConfigError: An item is not a record table, or holds records of another provider than
             the encoder's.
     """
     run_id = encoder.run_id
-    rows: list[Row] = []
+    batch = Batch(run_id)
     encoder.refresh()
     for table in tables:
         if not isinstance(table, RecordTable):
@@ -64,6 +69,7 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
         decimals, overrides = table.decimal_quantities(), table.row_attributes()
         plain_values = not decimals and not overrides
         lookups: dict[GroupKey, list[_Found | None]] = {}  # by group, each measure's series
+        runs: dict[tuple[GroupKey, bytes], tuple[list[int], list[bytes]]] = {}
         for number, first, end in _runs(table):
             group = groups[number]
             key, start_us, end_us = encoder.group(
@@ -74,46 +80,56 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
                 (group[5], group[6], group[7], group[8], group[9], group[10], group[11]),
                 group[G_ATTRIBUTES],
             )
-            head = bytes.fromhex(group[G_PREFIX])
+            head = bytearray.fromhex(group[G_PREFIX])  # bound as it is (see ._batch)
             plain = len(key[-1])  # the group's identity attributes
             attributes = group[G_ATTRIBUTES]
             shared = None if len(attributes) == plain else row_extra(attributes)
             row = first
             while row < end:
-                lookup = lookups.get(key)
-                if lookup is None:
-                    lookup = lookups[key] = [None] * len(measures)
-                stop = min(end, row + size - len(rows))
-                series = [
-                    lookup[code] or _meet(encoder, key, lookup, measures[code], code)
-                    for code in codes[row:stop]
-                ]
-                if plain_values:
-                    rows.extend(
-                        [
-                            (start_us, head + tail, end_us, series_id, str(q), shared, run_id)
-                            for (series_id, tail), q in zip(series, ints[row:stop], strict=True)
-                        ]
+                stop = min(end, row + size - len(batch))
+                count = stop - row
+                span = codes[row:stop]
+                found = runs.get((key, span.tobytes()))
+                if found is None:
+                    lookup = lookups.get(key)
+                    if lookup is None:
+                        lookup = lookups[key] = [None] * len(measures)
+                    met = [
+                        lookup[code] or _meet(encoder, key, lookup, measures[code], code)
+                        for code in span
+                    ]
+                    found = runs[key, span.tobytes()] = (
+                        [series_id for series_id, _ in met],
+                        [tail for _, tail in met],
                     )
+                series, tails = found
+                batch.starts += [start_us] * count
+                batch.ids += map(head.__add__, tails)
+                batch.ends += [end_us] * count
+                batch.series += series
+                if plain_values:
+                    batch.quantities += ints[row:stop]
+                    batch.attributes += [shared] * count
                 else:
-                    for offset, (series_id, tail) in enumerate(series, row):
+                    for offset in range(row, stop):
                         value = decimals.get(offset)
                         own = shared
                         if overrides:
                             changed = overrides.get(offset)
                             if changed is not None:
                                 own = None if len(changed) == plain else row_extra(changed)
-                        text = str(ints[offset]) if value is None else str(value)
-                        rows.append((start_us, head + tail, end_us, series_id, text, own, run_id))
+                        batch.quantities.append(ints[offset] if value is None else str(value))
+                        batch.attributes.append(own)
                 row = stop
-                if len(rows) == size:
-                    yield rows
-                    rows = []
+                if len(batch) == size:
+                    yield batch
+                    batch = Batch(run_id)
                     encoder.carry(key, end_us - start_us)  # the group goes on in the next
                     if encoder.refresh():  # provisional series got their ids
                         lookups.clear()
-    if rows:
-        yield rows
+                        runs.clear()
+    if len(batch):
+        yield batch
 
 
 def _meet(

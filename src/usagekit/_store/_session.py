@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 from .._core.clock import TimeLike
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
+from ._batch import Batch
 from ._columns import table_batches
 from ._query import extent, in_series
-from ._rows import Row, RowEncoder, check_batch_size, from_micros, to_micros
+from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
     from .store import Store
@@ -157,15 +158,24 @@ class SyncSession:
         size = check_batch_size(batch_size)
         self._write_all(encoder.batches(records, size), encoder)
 
-    def _write_tables(self, tables: Iterable[object], *, batch_size: int) -> None:
+    def _write_tables(
+        self, tables: Iterable[object], *, batch_size: int, overlap: bool = True
+    ) -> None:
         """:meth:`write_stream` for the records of a stream of record tables (usagekit's own
         OpenAI clients' pages, see :func:`usagekit.sync`), encoded from their columns: the
         same rows in the same transactions as :meth:`write_stream` of their records.
+
+        The stream is taken and encoded on this thread while a writer thread writes the
+        batches (see :class:`~._writer.BatchWriter`): the fetch of the next pages overlaps
+        SQLite's work. The stream must not use this session's store meanwhile (usagekit's
+        clients never do).
 
         Args:
             tables: :class:`~usagekit._core.table.RecordTable` objects of the session's
                 provider (any iterable, consumed once).
             batch_size: Records per transaction.
+            overlap: Write on the writer thread; False: one batch after the other on this
+                thread (the same transactions).
 
         Raises:
             ConfigError: The session has ended, a bad batch size, an item that is not a
@@ -174,7 +184,7 @@ class SyncSession:
         """
         encoder = self._encoding()
         size = check_batch_size(batch_size)
-        self._write_all(table_batches(encoder, tables, size), encoder)
+        self._write_all(table_batches(encoder, tables, size), encoder, overlap=overlap)
 
     def _encoding(self) -> RowEncoder:
         """The session's encoder (made on first use), once the session is checked open."""
@@ -185,9 +195,19 @@ class SyncSession:
             )
         return self._encoder
 
-    def _write_all(self, batches: Iterable[list[Row]], encoder: RowEncoder) -> None:
-        for written in self._store._write_batches(batches, encoder, snapshot_id=self._snapshot_id):
-            self._written += written
+    def _write_all(
+        self, batches: Iterable[Batch], encoder: RowEncoder, *, overlap: bool = False
+    ) -> None:
+        self._store._write_batches(
+            batches,
+            encoder,
+            snapshot_id=self._snapshot_id,
+            overlap=overlap,
+            committed=self._count,
+        )
+
+    def _count(self, written: int) -> None:
+        self._written += written
 
     def commit(self, *, supersede: bool = True) -> int:
         """Finish the run, in one transaction with its clean-up and its snapshot's closing.

@@ -35,7 +35,7 @@ import dataclasses
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -45,6 +45,7 @@ from .._core.clock import TimeLike, as_utc, resolve_window
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
 from .._core.table import RecordTable
+from ._batch import ROW_COLUMNS, Batch, write_batch
 from ._columns import table_batches
 from ._errors import store_error
 from ._files import open_store
@@ -52,17 +53,15 @@ from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
 from ._query import FILTERS, bucket_lengths, check_text, in_series, provider_spans, where_clause
 from ._rows import (
     DEFAULT_BATCH_SIZE,
-    ROW_COLUMNS,
     Row,
     RowEncoder,
     check_batch_size,
     decode_rows,
     from_micros,
     to_micros,
-    write_rows,
 )
 from ._schema import SCHEMA_VERSION
-from ._series import SeriesCache, SeriesInfo
+from ._series import SeriesCache, SeriesInfo, SeriesPlan
 from ._session import (
     Snapshot,
     SyncSession,
@@ -71,6 +70,7 @@ from ._session import (
     insert_snapshot,
     plan_run,
 )
+from ._writer import BatchWriter
 
 if TYPE_CHECKING:
     from .._report import UsageReport
@@ -139,6 +139,7 @@ class Store:
         self._conn, self._read_only = opened.conn, opened.read_only
         self._legacy = opened.version < SCHEMA_VERSION  # an older usagekit's, read-only
         self._series = SeriesCache()
+        self._writer: BatchWriter[Any] | None = None  # while a sync's writer thread owns it
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
@@ -179,6 +180,7 @@ class Store:
     @contextmanager
     def _reading(self) -> Iterator[None]:
         """Turn a SQLite failure while reading into a StoreError."""
+        self._check_thread()
         try:
             yield
         except sqlite3.Error as exc:
@@ -196,8 +198,18 @@ class Store:
     def _series_of(self, series_id: int) -> SeriesInfo:
         return self._series.info(self._conn, series_id)
 
+    def _check_thread(self) -> None:
+        """Refuse the connection to any thread but a sync's writer while that writes."""
+        writer = self._writer
+        if writer is not None and not writer.on_thread():
+            raise ConfigError(
+                f"the store {self.path!r} is being written by a sync on its writer thread; a "
+                "Store belongs to one thread at a time: open another Store to read meanwhile"
+            )
+
     def _check_writable(self) -> None:
         """Raise StoreError at once when the store is closed or open read-only."""
+        self._check_thread()
         if self._closed:
             raise StoreError(
                 f"the store {self.path!r} is closed; open a new Store",
@@ -264,8 +276,8 @@ class Store:
         size = check_batch_size(batch_size)
         encoder = RowEncoder(self._writing_series())
         if isinstance(records, RecordTable):  # a report's records: encoded from the columns
-            return sum(self._write_batches(table_batches(encoder, (records,), size), encoder))
-        return sum(self._write_batches(encoder.batches(records, size), encoder))
+            return self._write_batches(table_batches(encoder, (records,), size), encoder)
+        return self._write_batches(encoder.batches(records, size), encoder)
 
     def _writing_series(self) -> SeriesCache:
         """The series cache, loaded, for a writer (raises StoreError when it cannot be)."""
@@ -276,31 +288,98 @@ class Store:
 
     def _write_batches(
         self,
-        batches: Iterable[list[Row]],
+        batches: Iterable[Batch],
         encoder: RowEncoder,
         *,
         snapshot_id: int | None = None,
         upsert: bool = True,
-    ) -> Iterator[int]:
-        """Write each batch of an encoder's rows (as it gives them) in a transaction of its own.
+        overlap: bool = False,
+        committed: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write each batch of an encoder's (as it gives them) in a transaction of its own.
 
-        Yields:
-            How many rows each transaction wrote, once it committed.
+        With ``overlap``, the transactions run on a writer thread (:class:`BatchWriter`) while
+        this thread takes the next batches: the same transactions in the same order, the
+        stream consumed and encoded here, at most two batches waiting. A batch naming series
+        not stored yet is written before the next is encoded (it gives them their ids). The
+        stream and the writer may fail in either order: what happened first in the stream
+        wins, as one after the other, so a failed write is raised even when the stream failed
+        after it, and the batches before a failure of the stream are written.
+
+        Args:
+            batches: The encoder's batches.
+            encoder: Their encoder.
+            snapshot_id: Also keep the rows in this snapshot.
+            upsert: Upsert the rows into ``records``.
+            overlap: Write on a writer thread while the stream goes on.
+            committed: Called with each batch's row count once it committed, in order.
+
+        Returns:
+            How many rows were written.
 
         Raises:
             ConfigError: What the encoding refuses (nothing of its batch is written; the
                 batches before it are kept).
-            StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
+            StoreError: The store is read-only, or SQLite failed (the batch is rolled back;
+                the batches before it are kept).
         """
-        for rows in batches:
-            lengths, committed = encoder.take_lengths(), False
-            try:  # one transaction, the rows with what they need of their series
-                with self._write() as conn:
-                    write_rows(conn, self._series, rows, lengths, snapshot_id, upsert=upsert)
-                committed = True
-            finally:
-                self._series.settle(committed)
-            yield len(rows)
+        series = self._series
+        total = 0
+
+        def write(job: tuple[Batch, SeriesPlan]) -> None:
+            batch, plan = job
+            with self._write() as conn:
+                plan.apply(conn)
+                batch.series = plan.resolve(batch.series)
+                write_batch(conn, batch, snapshot_id, upsert=upsert)
+
+        def settle(job: tuple[Batch, SeriesPlan], written: bool) -> None:
+            nonlocal total
+            series.settle(job[1], written)
+            if written:
+                total += len(job[0])
+                if committed is not None:
+                    committed(len(job[0]))
+
+        if not overlap:
+            try:
+                for batch in batches:
+                    job, written = (batch, series.plan(encoder.take_lengths())), False
+                    try:
+                        write(job)
+                        written = True
+                    finally:
+                        settle(job, written)
+            except BaseException:
+                series.discard()
+                raise
+            return total
+        self._check_writable()
+        writer: BatchWriter[tuple[Batch, SeriesPlan]] = BatchWriter(write, self._conn.interrupt)
+        self._writer = writer
+        ended = False
+        try:
+            with writer:
+                for batch in batches:
+                    plan = series.plan(encoder.take_lengths())
+                    writer.submit((batch, plan))
+                    if plan.pending:  # its series' ids, before the next batch names them
+                        writer.drain()
+                    while writer.done:
+                        settle(*writer.done.popleft())
+                writer.drain()
+            ended = True
+        except Exception:
+            if writer.error is not None:  # a write failed before the stream did
+                raise writer.error from None
+            raise
+        finally:
+            self._writer = None
+            while writer.done:
+                settle(*writer.done.popleft())
+            if not ended:
+                series.discard()
+        return total
 
     def records(
         self,
@@ -480,8 +559,7 @@ class Store:
         snapshot_id = self._open_snapshot(name, fetched_at)
         try:
             batches = encoder.batches(records, size)
-            for _ in self._write_batches(batches, encoder, snapshot_id=snapshot_id, upsert=False):
-                pass
+            self._write_batches(batches, encoder, snapshot_id=snapshot_id, upsert=False)
             self._close_snapshot(snapshot_id)
         except BaseException:
             self._drop_snapshot(snapshot_id)
