@@ -13,6 +13,7 @@ measure's series once per group and table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .._core.errors import ConfigError
 from .._core.records import MetricKind
@@ -26,10 +27,13 @@ from .._core.table import (
     RecordTable,
 )
 from ._batch import Batch
-from ._rows import RowEncoder, row_extra
+from ._rows import RowEncoder, identity_of, row_extra
 from ._series import GroupKey
 
 __all__ = ["table_batches"]
+
+_DIMENSIONS = G_END + 1
+"""Where a group's seven dimensions start (they end at ``G_ATTRIBUTES``)."""
 
 _Found = tuple[int, bytes]
 """A measure's series id in its group and the last 8 bytes of its records' ids."""
@@ -60,6 +64,7 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
     """
     run_id = encoder.run_id
     batch = Batch(run_id)
+    filled = 0  # rows in the batch
     encoder.refresh()
     for table in tables:
         if not isinstance(table, RecordTable):
@@ -70,37 +75,30 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
         plain_values = not decimals and not overrides
         lookups: dict[GroupKey, list[_Found | None]] = {}  # by group, each measure's series
         runs: dict[tuple[GroupKey, bytes], tuple[list[int], list[bytes]]] = {}
+        shapes: dict[int, tuple[tuple[tuple[str, str], ...], str | None]] = {}
         for number, first, end in _runs(table):
             group = groups[number]
-            key, start_us, end_us = encoder.group(
-                group[G_PROVIDER],
-                group[G_SOURCE],
-                group[G_START],
-                group[G_END],
-                (group[5], group[6], group[7], group[8], group[9], group[10], group[11]),
-                group[G_ATTRIBUTES],
-            )
-            head = bytearray.fromhex(group[G_PREFIX])  # bound as it is (see ._batch)
-            plain = len(key[-1])  # the group's identity attributes
             attributes = group[G_ATTRIBUTES]
-            shared = None if len(attributes) == plain else row_extra(attributes)
+            shape = shapes.get(id(attributes))  # the table holds its attribute dicts
+            if shape is None:
+                identity = identity_of(attributes)
+                extra = None if len(attributes) == len(identity) else row_extra(attributes)
+                shape = shapes[id(attributes)] = (identity, extra)
+            identity, shared = shape
+            key, start_us, end_us = encoder.group_of(
+                group[G_PROVIDER], group[G_SOURCE], group[G_START], group[G_END],
+                _dimensions(group), identity,
+            )  # fmt: skip
+            head = bytearray.fromhex(group[G_PREFIX])  # bound as it is (see ._batch)
             row = first
             while row < end:
-                stop = min(end, row + size - len(batch))
+                stop = min(end, row + size - filled)
                 count = stop - row
-                span = codes[row:stop]
-                found = runs.get((key, span.tobytes()))
+                span = codes[row:stop].tobytes()
+                found = runs.get((key, span))
                 if found is None:
-                    lookup = lookups.get(key)
-                    if lookup is None:
-                        lookup = lookups[key] = [None] * len(measures)
-                    met = [
-                        lookup[code] or _meet(encoder, key, lookup, measures[code], code)
-                        for code in span
-                    ]
-                    found = runs[key, span.tobytes()] = (
-                        [series_id for series_id, _ in met],
-                        [tail for _, tail in met],
+                    found = runs[key, span] = _series(
+                        encoder, key, lookups, measures, codes[row:stop]
                     )
                 series, tails = found
                 batch.starts += [start_us] * count
@@ -111,6 +109,7 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
                     batch.quantities += ints[row:stop]
                     batch.attributes += [shared] * count
                 else:
+                    plain = len(identity)
                     for offset in range(row, stop):
                         value = decimals.get(offset)
                         own = shared
@@ -120,16 +119,32 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
                                 own = None if len(changed) == plain else row_extra(changed)
                         batch.quantities.append(ints[offset] if value is None else str(value))
                         batch.attributes.append(own)
+                filled += count
                 row = stop
-                if len(batch) == size:
+                if filled == size:
                     yield batch
-                    batch = Batch(run_id)
+                    batch, filled = Batch(run_id), 0
                     encoder.carry(key, end_us - start_us)  # the group goes on in the next
                     if encoder.refresh():  # provisional series got their ids
                         lookups.clear()
                         runs.clear()
     if len(batch):
         yield batch
+
+
+def _series(
+    encoder: RowEncoder,
+    key: GroupKey,
+    lookups: dict[GroupKey, list[_Found | None]],
+    measures: list[tuple[str, str, MetricKind, str]],
+    codes: Iterable[int],
+) -> tuple[list[int], list[bytes]]:
+    """The series ids and id tails of a run of a group's measures (by their codes)."""
+    lookup = lookups.get(key)
+    if lookup is None:
+        lookup = lookups[key] = [None] * len(measures)
+    met = [lookup[code] or _meet(encoder, key, lookup, measures[code], code) for code in codes]
+    return [series_id for series_id, _ in met], [tail for _, tail in met]
 
 
 def _meet(
@@ -147,6 +162,12 @@ def _meet(
         found = encoder.meet(key, known, tail, (metric, unit, kind))
     lookup[code] = found
     return found
+
+
+def _dimensions(group: tuple[Any, ...]) -> tuple[str | None, ...]:
+    """A group's seven dimensions."""
+    dimensions: tuple[str | None, ...] = group[_DIMENSIONS:G_ATTRIBUTES]
+    return dimensions
 
 
 def _runs(table: RecordTable) -> Iterator[tuple[int, int, int]]:

@@ -34,6 +34,7 @@ __all__ = [
     "check_batch_size",
     "decode_rows",
     "from_micros",
+    "identity_of",
     "row_extra",
     "to_micros",
 ]
@@ -65,6 +66,14 @@ def check_batch_size(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {value!r}")
     return value
+
+
+def identity_of(attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The attributes that are part of a record's id, as sorted pairs (a group key's last
+    item)."""
+    if not attributes:
+        return ()
+    return tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
 
 
 def row_extra(attributes: Mapping[str, str]) -> str | None:
@@ -227,19 +236,31 @@ class RowEncoder:
         Raises:
             ConfigError: The result is of another provider than the encoder's.
         """
-        if self._provider is not None and provider != self._provider:
-            raise ConfigError(f"records of {self._provider!r} expected, got one of {provider!r}")
         last = self._last  # the previous result's: usually the same attributes and times
-        if attributes != last[0]:
-            identity = (
-                tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
-                if attributes
-                else ()
-            )
-            last = self._last = (attributes, identity, *last[2:])
+        if attributes is not last[0] and attributes != last[0]:
+            last = self._last = (attributes, identity_of(attributes), *last[2:])
+        return self.group_of(provider, source, start, end, dimensions, last[1])
+
+    def group_of(
+        self,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        dimensions: tuple[str | None, ...],
+        identity: tuple[tuple[str, str], ...],
+    ) -> tuple[GroupKey, int, int]:
+        """:meth:`group`, the identity attributes given (:func:`identity_of` its attributes).
+
+        Raises:
+            ConfigError: The result is of another provider than the encoder's.
+        """
+        if provider != self._provider and self._provider is not None:
+            raise ConfigError(f"records of {self._provider!r} expected, got one of {provider!r}")
+        last = self._last
         if start is not last[2] or end is not last[4]:
             last = self._last = (*last[:2], start, to_micros(start), end, to_micros(end))
-        identity, start_us, end_us = last[1], last[3], last[5]
+        start_us, end_us = last[3], last[5]
         first = self.first_start.get(source)
         if first is None or start_us < first:
             self.first_start[source] = start_us
