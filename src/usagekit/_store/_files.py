@@ -236,6 +236,7 @@ class _Opening:
                 timeout=self.timeout,
                 isolation_level=None,
                 uri=uri,
+                # used from one thread at a time: a sync's writer thread borrows it (._writer)
                 check_same_thread=False,
             )
         except sqlite3.Error as exc:

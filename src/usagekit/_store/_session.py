@@ -8,19 +8,20 @@ rows) is all here.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .._core.clock import TimeLike
+from .._core.clock import TimeLike, as_utc
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
-from ._batch import Batch
+from ._batch import ROW_COLUMNS, Batch
 from ._columns import table_batches
-from ._query import extent, in_series
+from ._legacy import LEGACY_COLUMN_LIST
+from ._query import check_text, extent, in_series
 from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ __all__ = [
     "drop_snapshot",
     "insert_snapshot",
     "plan_run",
+    "read_snapshots",
 ]
 
 
@@ -439,3 +441,50 @@ def drop_snapshot(conn: sqlite3.Connection, snapshot_id: int) -> None:
     """Delete a snapshot and its records."""
     conn.execute("DELETE FROM snapshot_records WHERE snapshot_id = ?", (snapshot_id,))
     conn.execute("DELETE FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
+
+
+def read_snapshots(
+    store: Store, provider: str | None, start: TimeLike | None, end: TimeLike | None
+) -> Iterator[Snapshot]:
+    """:meth:`Store.snapshots`: the complete snapshots fetched in ``[start, end)``, oldest
+    first, each with its records.
+
+    Raises:
+        ConfigError: A bad provider or time.
+        StoreError: SQLite failed to read.
+    """
+    clauses = ["complete = 1"]
+    params: list[Any] = []
+    if provider is not None:
+        clauses.append("provider = ?")
+        params.append(check_text(provider, "provider"))
+    if start is not None:
+        clauses.append("fetched_at_us >= ?")
+        params.append(to_micros(as_utc(start, name="start")))
+    if end is not None:
+        clauses.append("fetched_at_us < ?")
+        params.append(to_micros(as_utc(end, name="end")))
+    conn = store._conn
+    with store._reading():
+        heads = conn.execute(
+            "SELECT snapshot_id, provider, fetched_at_us FROM snapshots WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY fetched_at_us, snapshot_id",
+            params,
+        ).fetchall()
+    for snapshot_id, snapshot_provider, fetched_at_us in heads:
+        legacy = store._layout()
+        columns = LEGACY_COLUMN_LIST if legacy else ROW_COLUMNS
+        with store._reading():
+            rows = conn.execute(
+                f"SELECT {columns} FROM snapshot_records WHERE snapshot_id = ? "
+                "ORDER BY start_us, id",
+                (snapshot_id,),
+            ).fetchall()
+            records = tuple(store._decoded(rows, legacy=legacy))
+        yield Snapshot(
+            snapshot_id=snapshot_id,
+            provider=snapshot_provider,
+            fetched_at=from_micros(fetched_at_us),
+            records=records,
+        )

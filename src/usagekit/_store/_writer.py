@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-__all__ = ["BatchWriter"]
+from ._batch import Batch
+from ._rows import RowEncoder
+from ._series import SeriesCache, SeriesPlan
+
+__all__ = ["BatchWriter", "write_batches"]
 
 _Job = TypeVar("_Job")
 
@@ -172,3 +176,98 @@ class BatchWriter(Generic[_Job]):
                     self._error = failure
                 self.done.append((job, written))
                 self._cond.notify_all()
+
+
+def write_batches(
+    series: SeriesCache,
+    batches: Iterable[Batch],
+    encoder: RowEncoder,
+    write: Callable[[Batch, SeriesPlan], None],
+    *,
+    interrupt: Callable[[], None] | None = None,
+    lend: Callable[[BatchWriter[Any] | None], None] = lambda writer: None,
+    committed: Callable[[int], None] | None = None,
+) -> int:
+    """Write each batch of an encoder's (as it gives them) in a transaction of its own.
+
+    Each batch's series are planned here (:meth:`SeriesCache.plan`), applied by ``write`` in
+    its transaction and settled here once it ended. With ``interrupt``, the transactions run
+    on a :class:`BatchWriter` thread while this thread takes the next batches: the same
+    transactions in the same order, the stream consumed and encoded here, at most two batches
+    waiting. A batch naming series not stored yet is written before the next is encoded (it
+    gives them their ids). The stream and the writer may fail in either order: what happened
+    first in the stream wins, as one after the other would have it, so a failed write is
+    raised even when the stream failed after it, and the batches before a failure of the
+    stream are written.
+
+    Args:
+        series: The store's series cache.
+        batches: The encoder's batches.
+        encoder: Their encoder.
+        write: Writes one batch with its plan, in one transaction.
+        interrupt: Stops the transaction being written, from another thread
+            (``sqlite3.Connection.interrupt``); None: write one batch after the other here.
+        lend: Told the writer while it owns the connection, then None.
+        committed: Called with each batch's row count once it committed, in order.
+
+    Returns:
+        How many rows were written.
+
+    Raises:
+        ConfigError: What the encoding refuses (nothing of its batch is written; the batches
+            before it are kept).
+        StoreError: SQLite failed (the batch is rolled back; the batches before it are kept).
+    """
+    total = 0
+
+    def settle(job: tuple[Batch, SeriesPlan], written: bool) -> None:
+        nonlocal total
+        series.settle(job[1], written)
+        if written:
+            total += len(job[0])
+            if committed is not None:
+                committed(len(job[0]))
+
+    writer: BatchWriter[tuple[Batch, SeriesPlan]] | None = None
+    if interrupt is not None:
+        try:
+            writer = BatchWriter(lambda job: write(*job), interrupt)
+        except RuntimeError:  # no thread to be had (an interpreter at its limit): one by one
+            writer = None
+    if writer is None:
+        try:
+            for batch in batches:
+                job, written = (batch, series.plan(encoder.take_lengths())), False
+                try:
+                    write(*job)
+                    written = True
+                finally:
+                    settle(job, written)
+        except BaseException:
+            series.discard()
+            raise
+        return total
+    lend(writer)
+    ended = False
+    try:
+        with writer:
+            for batch in batches:
+                plan = series.plan(encoder.take_lengths())
+                writer.submit((batch, plan))
+                if plan.pending:  # its series' ids, before the next batch names them
+                    writer.drain()
+                while writer.done:
+                    settle(*writer.done.popleft())
+            writer.drain()
+        ended = True
+    except Exception:
+        if writer.error is not None:  # a write failed before the stream did
+            raise writer.error from None
+        raise
+    finally:
+        lend(None)
+        while writer.done:
+            settle(*writer.done.popleft())
+        if not ended:
+            series.discard()
+    return total

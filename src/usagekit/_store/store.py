@@ -11,7 +11,10 @@ billing period) with its fetch time, so a period's history can be read back and 
 
 The database runs in WAL mode with a busy timeout, and every write is a ``BEGIN IMMEDIATE``
 transaction, so several processes (two cron jobs, a sync and a report) can use one file at once.
-A :class:`Store` object itself belongs to one thread; open one per thread.
+A :class:`Store` object itself belongs to one thread; open one per thread. (A sync of a columnar
+client lends the connection to its writer thread for the length of the fetch, see
+:class:`~._writer.BatchWriter`, and takes it back before it returns: the connection is opened
+for use from any thread, and used from one at a time.)
 
 A new store is built under a temporary name beside its path and linked into place complete, so
 a file at the path is always a whole store (never a half-initialised one another process could
@@ -22,9 +25,11 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 :class:`~usagekit.StoreError` whose message says what to do.
 
 The parts: ``_schema`` (the tables, what a store file is), ``_files`` (opening and creating the
-file), ``_rows`` (the row codec both ways and the write statements), ``_columns`` (the same rows
+file), ``_rows`` (the row codec both ways), ``_columns`` (the same rows
 encoded from record tables' columns), ``_series`` (the shared part of a series' rows),
 ``_query`` (filters, bounded reads), ``_session`` (a sync run, :class:`SyncSession`),
+``_batch`` (a transaction's rows as columns, the write statements), ``_writer`` (a sync's
+writer thread),
 ``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and ``_errors`` (SQLite
 failures as StoreError).
 """
@@ -58,7 +63,6 @@ from ._rows import (
     check_batch_size,
     decode_rows,
     from_micros,
-    to_micros,
 )
 from ._schema import SCHEMA_VERSION
 from ._series import SeriesCache, SeriesInfo, SeriesPlan
@@ -69,8 +73,9 @@ from ._session import (
     drop_snapshot,
     insert_snapshot,
     plan_run,
+    read_snapshots,
 )
-from ._writer import BatchWriter
+from ._writer import BatchWriter, write_batches
 
 if TYPE_CHECKING:
     from .._report import UsageReport
@@ -296,90 +301,40 @@ class Store:
         overlap: bool = False,
         committed: Callable[[int], None] | None = None,
     ) -> int:
-        """Write each batch of an encoder's (as it gives them) in a transaction of its own.
-
-        With ``overlap``, the transactions run on a writer thread (:class:`BatchWriter`) while
-        this thread takes the next batches: the same transactions in the same order, the
-        stream consumed and encoded here, at most two batches waiting. A batch naming series
-        not stored yet is written before the next is encoded (it gives them their ids). The
-        stream and the writer may fail in either order: what happened first in the stream
-        wins, as one after the other, so a failed write is raised even when the stream failed
-        after it, and the batches before a failure of the stream are written.
-
-        Args:
-            batches: The encoder's batches.
-            encoder: Their encoder.
-            snapshot_id: Also keep the rows in this snapshot.
-            upsert: Upsert the rows into ``records``.
-            overlap: Write on a writer thread while the stream goes on.
-            committed: Called with each batch's row count once it committed, in order.
+        """Write each batch of an encoder's in a transaction of its own (see
+        :func:`~._writer.write_batches`), kept in the snapshot ``snapshot_id`` and/or upserted,
+        with ``overlap`` on a writer thread; ``committed`` is told each batch's row count.
 
         Returns:
             How many rows were written.
 
         Raises:
-            ConfigError: What the encoding refuses (nothing of its batch is written; the
-                batches before it are kept).
+            ConfigError: What the encoding refuses (the batches before it are kept).
             StoreError: The store is read-only, or SQLite failed (the batch is rolled back;
                 the batches before it are kept).
         """
-        series = self._series
-        total = 0
 
-        def write(job: tuple[Batch, SeriesPlan]) -> None:
-            batch, plan = job
+        def write(batch: Batch, plan: SeriesPlan) -> None:
             with self._write() as conn:
                 plan.apply(conn)
                 batch.series = plan.resolve(batch.series)
                 write_batch(conn, batch, snapshot_id, upsert=upsert)
 
-        def settle(job: tuple[Batch, SeriesPlan], written: bool) -> None:
-            nonlocal total
-            series.settle(job[1], written)
-            if written:
-                total += len(job[0])
-                if committed is not None:
-                    committed(len(job[0]))
+        if overlap:
+            self._check_writable()
+        return write_batches(
+            self._series,
+            batches,
+            encoder,
+            write,
+            interrupt=self._conn.interrupt if overlap else None,
+            lend=self._lend,
+            committed=committed,
+        )
 
-        if not overlap:
-            try:
-                for batch in batches:
-                    job, written = (batch, series.plan(encoder.take_lengths())), False
-                    try:
-                        write(job)
-                        written = True
-                    finally:
-                        settle(job, written)
-            except BaseException:
-                series.discard()
-                raise
-            return total
-        self._check_writable()
-        writer: BatchWriter[tuple[Batch, SeriesPlan]] = BatchWriter(write, self._conn.interrupt)
+    def _lend(self, writer: BatchWriter[Any] | None) -> None:
+        """Lend the connection to a writer thread (None: take it back)."""
         self._writer = writer
-        ended = False
-        try:
-            with writer:
-                for batch in batches:
-                    plan = series.plan(encoder.take_lengths())
-                    writer.submit((batch, plan))
-                    if plan.pending:  # its series' ids, before the next batch names them
-                        writer.drain()
-                    while writer.done:
-                        settle(*writer.done.popleft())
-                writer.drain()
-            ended = True
-        except Exception:
-            if writer.error is not None:  # a write failed before the stream did
-                raise writer.error from None
-            raise
-        finally:
-            self._writer = None
-            while writer.done:
-                settle(*writer.done.popleft())
-            if not ended:
-                series.discard()
-        return total
 
     def records(
         self,
@@ -585,40 +540,7 @@ class Store:
         Raises:
             StoreError: SQLite failed to read.
         """
-        clauses = ["complete = 1"]
-        params: list[Any] = []
-        if provider is not None:
-            clauses.append("provider = ?")
-            params.append(check_text(provider, "provider"))
-        if start is not None:
-            clauses.append("fetched_at_us >= ?")
-            params.append(to_micros(as_utc(start, name="start")))
-        if end is not None:
-            clauses.append("fetched_at_us < ?")
-            params.append(to_micros(as_utc(end, name="end")))
-        with self._reading():
-            heads = self._conn.execute(
-                "SELECT snapshot_id, provider, fetched_at_us FROM snapshots WHERE "
-                + " AND ".join(clauses)
-                + " ORDER BY fetched_at_us, snapshot_id",
-                params,
-            ).fetchall()
-        for snapshot_id, snapshot_provider, fetched_at_us in heads:
-            legacy = self._layout()
-            columns = LEGACY_COLUMN_LIST if legacy else ROW_COLUMNS
-            with self._reading():
-                rows = self._conn.execute(
-                    f"SELECT {columns} FROM snapshot_records WHERE snapshot_id = ? "
-                    "ORDER BY start_us, id",
-                    (snapshot_id,),
-                ).fetchall()
-                records = tuple(self._decoded(rows, legacy=legacy))
-            yield Snapshot(
-                snapshot_id=snapshot_id,
-                provider=snapshot_provider,
-                fetched_at=from_micros(fetched_at_us),
-                records=records,
-            )
+        return read_snapshots(self, provider, start, end)
 
     def _open_snapshot(self, provider: str, fetched_at: TimeLike) -> int:
         """Start an (invisible until closed) snapshot and return its id."""
