@@ -302,7 +302,7 @@ def test_long_statements_upsert_as_one_row_at_a_time(
     """Rows are upserted up to 4,000 to a statement (100 where SQLite's limit is the oldest
     one): a row meeting an earlier one of the same batch, in its statement or another, ends as
     if the rows had been written one by one (the newest run's value)."""
-    from usagekit._store import _rows
+    from usagekit._store import _batch
     from usagekit._store._schema import create_schema
 
     rng = random.Random(7)
@@ -321,7 +321,7 @@ def test_long_statements_upsert_as_one_row_at_a_time(
         conn.close()
         return found
 
-    expected = stored(lambda conn: conn.executemany(_rows.UPSERT, rows))
-    monkeypatch.setattr(_rows, "_chunks", lambda conn: sizes)
-    assert stored(lambda conn: _rows.upsert_rows(conn, rows)) == expected
+    expected = stored(lambda conn: conn.executemany(_batch.UPSERT, rows))
+    monkeypatch.setattr(_batch, "_chunks", lambda conn: sizes)
+    assert stored(lambda conn: _batch.upsert_rows(conn, rows)) == expected
     assert len(expected) < len(rows)

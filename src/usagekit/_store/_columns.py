@@ -13,6 +13,7 @@ measure's series once per group and table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .._core.errors import ConfigError
 from .._core.records import MetricKind
@@ -25,36 +26,45 @@ from .._core.table import (
     G_START,
     RecordTable,
 )
-from ._rows import Row, RowEncoder, row_extra
+from ._batch import Batch
+from ._rows import RowEncoder, identity_of, row_extra
 from ._series import GroupKey
 
 __all__ = ["table_batches"]
+
+_DIMENSIONS = G_END + 1
+"""Where a group's seven dimensions start (they end at ``G_ATTRIBUTES``)."""
 
 _Found = tuple[int, bytes]
 """A measure's series id in its group and the last 8 bytes of its records' ids."""
 
 
-def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> Iterator[list[Row]]:
-    """Encode a stream of record tables lazily into lists of ``size`` rows (the last shorter).
+def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> Iterator[Batch]:
+    """Encode a stream of record tables lazily into batches of ``size`` rows (the last shorter).
 
     The rows are those :meth:`RowEncoder.batches` gives for the tables' records, in the same
-    lists; write each list before taking the next (a list may name series that only its write
-    transaction stores).
+    batches; plan each batch's series (:meth:`~._series.SeriesCache.plan`) before taking the
+    next (a batch may name series that only its write transaction stores).
+
+    A run of a group's rows is added column by column: its measures' series and id tails are
+    looked up once per group and run of measure codes (a page's groups mostly repeat one run),
+    its quantities taken straight from the table's int64 column.
 
     Args:
         encoder: The encoder (its series cache, provider check, run id and bookkeeping).
         tables: The tables (any iterable, consumed once).
-        size: Rows per list.
+        size: Rows per batch.
 
     Yields:
-        The lists of rows.
+        The batches.
 
     Raises:
         ConfigError: An item is not a record table, or holds records of another provider than
             the encoder's.
     """
     run_id = encoder.run_id
-    rows: list[Row] = []
+    batch = Batch(run_id)
+    filled = 0  # rows in the batch
     encoder.refresh()
     for table in tables:
         if not isinstance(table, RecordTable):
@@ -64,56 +74,77 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
         decimals, overrides = table.decimal_quantities(), table.row_attributes()
         plain_values = not decimals and not overrides
         lookups: dict[GroupKey, list[_Found | None]] = {}  # by group, each measure's series
+        runs: dict[tuple[GroupKey, bytes], tuple[list[int], list[bytes]]] = {}
+        shapes: dict[int, tuple[tuple[tuple[str, str], ...], str | None]] = {}
         for number, first, end in _runs(table):
             group = groups[number]
-            key, start_us, end_us = encoder.group(
-                group[G_PROVIDER],
-                group[G_SOURCE],
-                group[G_START],
-                group[G_END],
-                (group[5], group[6], group[7], group[8], group[9], group[10], group[11]),
-                group[G_ATTRIBUTES],
-            )
-            head = bytes.fromhex(group[G_PREFIX])
-            plain = len(key[-1])  # the group's identity attributes
             attributes = group[G_ATTRIBUTES]
-            shared = None if len(attributes) == plain else row_extra(attributes)
+            shape = shapes.get(id(attributes))  # the table holds its attribute dicts
+            if shape is None:
+                identity = identity_of(attributes)
+                extra = None if len(attributes) == len(identity) else row_extra(attributes)
+                shape = shapes[id(attributes)] = (identity, extra)
+            identity, shared = shape
+            key, start_us, end_us = encoder.group_of(
+                group[G_PROVIDER], group[G_SOURCE], group[G_START], group[G_END],
+                _dimensions(group), identity,
+            )  # fmt: skip
+            head = bytearray.fromhex(group[G_PREFIX])  # bound as it is (see ._batch)
             row = first
             while row < end:
-                lookup = lookups.get(key)
-                if lookup is None:
-                    lookup = lookups[key] = [None] * len(measures)
-                stop = min(end, row + size - len(rows))
-                series = [
-                    lookup[code] or _meet(encoder, key, lookup, measures[code], code)
-                    for code in codes[row:stop]
-                ]
-                if plain_values:
-                    rows.extend(
-                        [
-                            (start_us, head + tail, end_us, series_id, str(q), shared, run_id)
-                            for (series_id, tail), q in zip(series, ints[row:stop], strict=True)
-                        ]
+                stop = min(end, row + size - filled)
+                count = stop - row
+                span = codes[row:stop].tobytes()
+                found = runs.get((key, span))
+                if found is None:
+                    found = runs[key, span] = _series(
+                        encoder, key, lookups, measures, codes[row:stop]
                     )
+                series, tails = found
+                batch.starts += [start_us] * count
+                batch.ids += map(head.__add__, tails)
+                batch.ends += [end_us] * count
+                batch.series += series
+                if plain_values:
+                    batch.quantities += ints[row:stop]
+                    batch.attributes += [shared] * count
                 else:
-                    for offset, (series_id, tail) in enumerate(series, row):
+                    plain = len(identity)
+                    for offset in range(row, stop):
                         value = decimals.get(offset)
                         own = shared
                         if overrides:
                             changed = overrides.get(offset)
                             if changed is not None:
                                 own = None if len(changed) == plain else row_extra(changed)
-                        text = str(ints[offset]) if value is None else str(value)
-                        rows.append((start_us, head + tail, end_us, series_id, text, own, run_id))
+                        batch.quantities.append(ints[offset] if value is None else str(value))
+                        batch.attributes.append(own)
+                filled += count
                 row = stop
-                if len(rows) == size:
-                    yield rows
-                    rows = []
+                if filled == size:
+                    yield batch
+                    batch, filled = Batch(run_id), 0
                     encoder.carry(key, end_us - start_us)  # the group goes on in the next
                     if encoder.refresh():  # provisional series got their ids
                         lookups.clear()
-    if rows:
-        yield rows
+                        runs.clear()
+    if len(batch):
+        yield batch
+
+
+def _series(
+    encoder: RowEncoder,
+    key: GroupKey,
+    lookups: dict[GroupKey, list[_Found | None]],
+    measures: list[tuple[str, str, MetricKind, str]],
+    codes: Iterable[int],
+) -> tuple[list[int], list[bytes]]:
+    """The series ids and id tails of a run of a group's measures (by their codes)."""
+    lookup = lookups.get(key)
+    if lookup is None:
+        lookup = lookups[key] = [None] * len(measures)
+    met = [lookup[code] or _meet(encoder, key, lookup, measures[code], code) for code in codes]
+    return [series_id for series_id, _ in met], [tail for _, tail in met]
 
 
 def _meet(
@@ -131,6 +162,12 @@ def _meet(
         found = encoder.meet(key, known, tail, (metric, unit, kind))
     lookup[code] = found
     return found
+
+
+def _dimensions(group: tuple[Any, ...]) -> tuple[str | None, ...]:
+    """A group's seven dimensions."""
+    dimensions: tuple[str | None, ...] = group[_DIMENSIONS:G_ATTRIBUTES]
+    return dimensions
 
 
 def _runs(table: RecordTable) -> Iterator[tuple[int, int, int]]:

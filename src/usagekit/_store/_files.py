@@ -231,7 +231,14 @@ class _Opening:
 
     def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(target, timeout=self.timeout, isolation_level=None, uri=uri)
+            conn = sqlite3.connect(
+                target,
+                timeout=self.timeout,
+                isolation_level=None,
+                uri=uri,
+                # used from one thread at a time: a sync's writer thread borrows it (._writer)
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
             raise store_error(self.path, exc, "open") from None
         try:

@@ -14,8 +14,9 @@ from collections import deque
 from collections.abc import Iterator
 
 from .._core.errors import ConfigError, StoreError
+from ._batch import SNAPSHOT_INSERT, upsert_rows
 from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
-from ._rows import DEFAULT_BATCH_SIZE, SNAPSHOT_INSERT, Row, RowEncoder, upsert_rows
+from ._rows import DEFAULT_BATCH_SIZE, Row, RowEncoder
 from ._schema import Schema, create_schema
 from ._series import SeriesCache
 
@@ -73,9 +74,11 @@ def _copy(conn: sqlite3.Connection, series: SeriesCache, table: str, extra: str)
     pop = kept.popleft
     encoder = RowEncoder(series)
     for batch in encoder.batches(decode_legacy(rows()), DEFAULT_BATCH_SIZE):
-        batch = series.prepare(conn, batch, encoder.take_lengths())
-        series.settle(True)  # this cache ends with the migration: committed or not, unused
+        plan = series.plan(encoder.take_lengths())
+        plan.apply(conn)
+        series.settle(plan, True)  # this cache ends with the migration: committed or not, unused
+        batch.series = plan.resolve(batch.series)
         if extra == "run_id":
-            upsert_rows(conn, [(*row[:6], pop()) for row in batch])
+            upsert_rows(conn, [(*row, pop()) for row in batch.rows()])
         else:
-            conn.executemany(SNAPSHOT_INSERT, [(pop(), *row[:6]) for row in batch])
+            conn.executemany(SNAPSHOT_INSERT, [(pop(), *row) for row in batch.rows()])

@@ -1,11 +1,12 @@
-"""How records are rows: the one conversion each way, the write statements, batch sizes.
+"""How records are rows: the one conversion each way, batch sizes.
 
 A row of ``records`` is ``(start_us, id, end_us, series_id, quantity, attributes, run_id)``:
 times as integer microseconds since the epoch, UTC; the id as its 24 bytes (the record's id is
 48 lower-case hex characters); the series (see :mod:`._series`) for everything the rows of one
 result share with the same metric; the quantity as TEXT (exact to the ``Decimal``); the
 attributes a record's id leaves out (the measure and derived ones) as compact JSON, NULL when
-it has none; and the sync run that wrote it.
+it has none; and the sync run that wrote it. The statements that write them are in
+:mod:`._batch`.
 
 :class:`RowEncoder` is the only place records become rows: what one result's records share
 (times, series lookup, checks) is computed once per result, not per record.
@@ -14,33 +15,28 @@ it has none; and the sync run that wrote it.
 
 from __future__ import annotations
 
-import functools
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from .._core.errors import ConfigError
 from .._core.records import UsageRecord
+from ._batch import Batch, Row
 from ._series import NON_IDENTITY, GroupKey, MetricKey, SeriesCache, SeriesInfo, dumps
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "ROW_COLUMNS",
-    "SNAPSHOT_INSERT",
-    "UPSERT",
     "Row",
     "RowEncoder",
     "check_batch_size",
     "decode_rows",
     "from_micros",
+    "identity_of",
     "row_extra",
     "to_micros",
-    "upsert_rows",
-    "write_rows",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -49,103 +45,6 @@ _MICROSECOND = timedelta(microseconds=1)
 DEFAULT_BATCH_SIZE = 20_000
 """Records written per transaction: large enough that a commit's fixed cost vanishes, small
 enough that a batch's rows (about 200 bytes each in memory) stay a few MB."""
-
-ROW_COLUMNS = "start_us, id, end_us, series_id, quantity, attributes"
-"""The columns of a record row, as :func:`decode_rows` reads them."""
-
-# The newest fetch wins: a row written by a sync run is not overwritten by a run that started
-# before it (two syncs at once), so its run id always names the newest run that wrote it.
-_ON_CONFLICT = (
-    " ON CONFLICT (start_us, id) DO UPDATE SET quantity = excluded.quantity, "
-    "attributes = excluded.attributes, run_id = excluded.run_id "
-    "WHERE excluded.run_id IS NULL OR run_id IS NULL OR excluded.run_id >= run_id"
-)
-_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
-UPSERT = f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES {_VALUES}{_ON_CONFLICT}"
-"""Write a row (a :class:`RowEncoder` row) keyed by its start and id: a record's id determines
-its start, so the pair is as unique as the id, and keeps rows in time order on disk."""
-_CHUNKS = (4000, 100)
-"""Rows per statement, largest first: one statement for many rows saves most of the
-per-statement cost of a row, and SQLite writes a statement's rows without holding Python's
-GIL, so a long one lets the client's other threads (the next page's decoding) run meanwhile.
-4,000 rows is 28,000 parameters (SQLite's limit is 32,766 since 3.32); 100 rows, 700, fit the
-oldest limit, 999. A size over the connection's limit is not used."""
-
-
-_LIMIT_VARIABLE_NUMBER = 9
-"""``sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER`` (named by Python 3.11 and later)."""
-
-
-@functools.lru_cache(maxsize=len(_CHUNKS))
-def _upsert_many(rows: int) -> str:
-    """:data:`UPSERT` of ``rows`` rows in one statement."""
-    return (
-        f"INSERT INTO records ({ROW_COLUMNS}, run_id) VALUES "
-        + ", ".join([_VALUES] * rows)
-        + _ON_CONFLICT
-    )
-
-
-def _chunks(conn: sqlite3.Connection) -> tuple[int, ...]:
-    """The sizes of :data:`_CHUNKS` whose parameters fit the connection's limit."""
-    limit = getattr(conn, "getlimit", None)  # Python 3.11 and later
-    most = limit(_LIMIT_VARIABLE_NUMBER) if callable(limit) else 999
-    return tuple(size for size in _CHUNKS if 7 * size <= most)
-
-
-SNAPSHOT_INSERT = (
-    f"INSERT OR REPLACE INTO snapshot_records (snapshot_id, {ROW_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-"""Keep a row in a snapshot: ``(snapshot_id, *row[:6])``."""
-
-Row = tuple[Any, ...]
-"""One row of a table."""
-
-
-def write_rows(
-    conn: sqlite3.Connection,
-    series: SeriesCache,
-    rows: list[Row],
-    lengths: Mapping[GroupKey, int],
-    snapshot_id: int | None = None,
-    *,
-    upsert: bool = True,
-) -> None:
-    """Write a :class:`RowEncoder` batch in the caller's write transaction: upserted and/or
-    kept in a snapshot, with what the rows need of their series (:meth:`SeriesCache.prepare`;
-    the caller settles the cache once the transaction ended).
-
-    Args:
-        conn: The store's connection, in a write transaction.
-        series: The store's series cache.
-        rows: The batch.
-        lengths: Its groups' longest intervals (:meth:`RowEncoder.take_lengths`).
-        snapshot_id: Also keep the rows in this snapshot.
-        upsert: Upsert the rows into ``records``.
-    """
-    rows = series.prepare(conn, rows, lengths)
-    if snapshot_id is not None:
-        conn.executemany(SNAPSHOT_INSERT, [(snapshot_id, *row[:6]) for row in rows])
-    if upsert:
-        upsert_rows(conn, rows)
-
-
-def upsert_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
-    """Upsert rows (:data:`UPSERT`'s parameters each), as many to a statement as
-    :data:`_CHUNKS` allow; a row meeting one before it in the same statement is upserted over
-    it, as one at a time."""
-    done = 0
-    for size in _chunks(conn):
-        whole = done + (len(rows) - done) // size * size
-        if whole > done:
-            flat = list(chain.from_iterable(rows[done:whole]))
-            width = 7 * size
-            statement = _upsert_many(size)
-            conn.executemany(statement, [flat[i : i + width] for i in range(0, len(flat), width)])
-            done = whole
-    if done < len(rows):
-        conn.executemany(UPSERT, rows[done:])
 
 
 def to_micros(moment: datetime) -> int:
@@ -167,6 +66,14 @@ def check_batch_size(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {value!r}")
     return value
+
+
+def identity_of(attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The attributes that are part of a record's id, as sorted pairs (a group key's last
+    item)."""
+    if not attributes:
+        return ()
+    return tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
 
 
 def row_extra(attributes: Mapping[str, str]) -> str | None:
@@ -246,11 +153,11 @@ class RowEncoder:
         self._known.clear()
         return True
 
-    def batches(self, records: Iterable[object], size: int) -> Iterator[list[Row]]:
-        """Encode a stream of records lazily into lists of ``size`` rows (the last shorter).
+    def batches(self, records: Iterable[object], size: int) -> Iterator[Batch]:
+        """Encode a stream of records lazily into batches of ``size`` rows (the last shorter).
 
-        Write each list before taking the next: a list may name series that only its write
-        transaction stores.
+        Plan each batch's series (:meth:`SeriesCache.plan`) before taking the next: a batch
+        may name series that only its write transaction stores.
 
         Raises:
             ConfigError: An item is not a :class:`~usagekit.UsageRecord`, is of another
@@ -261,7 +168,7 @@ class RowEncoder:
         prefix = "\x00"  # no id starts so: the first record opens a group
         key: GroupKey = ()
         start_us = end_us = 0
-        head = b""
+        head = bytearray()
         known: dict[str, tuple[int, bytes]] = {}
         last_attributes: Mapping[str, str] = {}
         extra: str | None = None
@@ -308,7 +215,7 @@ class RowEncoder:
                     (start_us, head + tail, end_us, series_id, text(record.quantity), own, run_id)
                 )
             if rows:
-                yield rows
+                yield Batch.of_rows(rows, run_id)
             if len(rows) < size:
                 return
 
@@ -329,19 +236,31 @@ class RowEncoder:
         Raises:
             ConfigError: The result is of another provider than the encoder's.
         """
-        if self._provider is not None and provider != self._provider:
-            raise ConfigError(f"records of {self._provider!r} expected, got one of {provider!r}")
         last = self._last  # the previous result's: usually the same attributes and times
-        if attributes != last[0]:
-            identity = (
-                tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))
-                if attributes
-                else ()
-            )
-            last = self._last = (attributes, identity, *last[2:])
+        if attributes is not last[0] and attributes != last[0]:
+            last = self._last = (attributes, identity_of(attributes), *last[2:])
+        return self.group_of(provider, source, start, end, dimensions, last[1])
+
+    def group_of(
+        self,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        dimensions: tuple[str | None, ...],
+        identity: tuple[tuple[str, str], ...],
+    ) -> tuple[GroupKey, int, int]:
+        """:meth:`group`, the identity attributes given (:func:`identity_of` its attributes).
+
+        Raises:
+            ConfigError: The result is of another provider than the encoder's.
+        """
+        if provider != self._provider and self._provider is not None:
+            raise ConfigError(f"records of {self._provider!r} expected, got one of {provider!r}")
+        last = self._last
         if start is not last[2] or end is not last[4]:
             last = self._last = (*last[:2], start, to_micros(start), end, to_micros(end))
-        identity, start_us, end_us = last[1], last[3], last[5]
+        start_us, end_us = last[3], last[5]
         first = self.first_start.get(source)
         if first is None or start_us < first:
             self.first_start[source] = start_us
@@ -387,7 +306,7 @@ class RowEncoder:
 
     def _open(
         self, record: UsageRecord
-    ) -> tuple[str, GroupKey, int, int, bytes, dict[str, tuple[int, bytes]]] | None:
+    ) -> tuple[str, GroupKey, int, int, bytearray, dict[str, tuple[int, bytes]]] | None:
         """A new result: the id prefix its records are known by, their group, interval, the
         id's first 16 bytes and their known metrics; None when the record's id is not the
         one its fields give."""
@@ -395,7 +314,7 @@ class RowEncoder:
         record_id = record.id
         if record.compute_id() != record_id:
             return None
-        head = bytes.fromhex(record_id[:32])
+        head = bytearray.fromhex(record_id[:32])  # bound as it is (see ._batch)
         return record_id[:32], key, start_us, end_us, head, self.known(key)
 
     def _meet(
@@ -426,7 +345,8 @@ class RowEncoder:
             )
         series_id = self._series_id(key, (record.metric, record.unit, record.kind))
         extra = row_extra(record.attributes)
-        return (start_us, blob, end_us, series_id, str(record.quantity), extra, self._run_id)
+        quantity = str(record.quantity)
+        return (start_us, bytearray(blob), end_us, series_id, quantity, extra, self._run_id)
 
 
 def _attributes(identity: Mapping[str, str], extra: str | None) -> dict[str, str]:

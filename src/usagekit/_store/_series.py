@@ -39,6 +39,7 @@ __all__ = [
     "Row",
     "SeriesCache",
     "SeriesInfo",
+    "SeriesPlan",
     "dumps",
 ]
 
@@ -96,11 +97,91 @@ class SeriesInfo:
     attributes: dict[str, str]
 
 
+class SeriesPlan:
+    """What one batch's transaction does to the ``series`` table (see
+    :meth:`SeriesCache.plan`); :meth:`apply` reads and writes only the database and the plan.
+
+    Attributes:
+        pending: The series to store: ``(group, metric, provisional id)`` each.
+        known: Stored series to lengthen, with the length.
+        fresh: Provisional series to lengthen once stored, with the length.
+        marks: Per group, its series count and the length all of them reach once committed.
+        real: After :meth:`apply`: the real id of each provisional one.
+        found: After :meth:`apply`: the stored ``longest_us`` of each series it stored.
+        longer: After :meth:`apply`: the series lengthened, with their new length.
+    """
+
+    __slots__ = ("found", "fresh", "known", "longer", "marks", "pending", "real")
+
+    def __init__(
+        self,
+        pending: list[tuple[GroupKey, MetricKey, int]],
+        known: dict[int, int],
+        fresh: dict[int, int],
+        marks: dict[GroupKey, tuple[int, int]],
+    ) -> None:
+        self.pending = pending
+        self.known = known
+        self.fresh = fresh
+        self.marks = marks
+        self.real: dict[int, int] = {}
+        self.found: dict[int, int] = {}
+        self.longer: dict[int, int] = {}
+
+    def apply(self, conn: sqlite3.Connection) -> dict[int, int]:
+        """Run the plan in the caller's write transaction.
+
+        Args:
+            conn: The store's connection, in a write transaction.
+
+        Returns:
+            The real id of each provisional one (see :meth:`resolve`).
+        """
+        real: dict[int, int] = {}
+        found: dict[int, int] = {}
+        for key, (metric, unit, kind), provisional in self.pending:
+            provider, source, *rest = key
+            dimensions, pairs = rest[:-1], rest[-1]
+            attributes = dumps(dict(pairs))
+            values = (provider, source, metric, unit, kind, *dimensions, attributes)
+            text = dumps(values)
+            conn.execute(_INSERT, (text, *values))
+            series_id, longest = conn.execute(
+                "SELECT series_id, longest_us FROM series WHERE key = ?", (text,)
+            ).fetchone()
+            real[provisional] = int(series_id)
+            found[int(series_id)] = int(longest)
+        longer = dict(self.known)
+        for provisional, length in self.fresh.items():
+            series_id = real[provisional]
+            if found.get(series_id, 0) < length:
+                longer[series_id] = length
+        if longer:
+            conn.executemany(
+                "UPDATE series SET longest_us = ? WHERE series_id = ? AND longest_us < ?",
+                [(length, series_id, length) for series_id, length in longer.items()],
+            )
+        self.real, self.found, self.longer = real, found, longer
+        return real
+
+    def resolve(self, series: list[int]) -> list[int]:
+        """Series ids with each provisional one replaced by its real id (after :meth:`apply`).
+
+        Raises:
+            KeyError: A provisional id this plan did not store.
+        """
+        if not self.real:
+            return series
+        real = self.real
+        return [series_id if series_id > 0 else real[series_id] for series_id in series]
+
+
 class SeriesCache:
     """The series of one store file, as far as this connection has seen them.
 
     Writers look series up by group then metric (:meth:`group`, :meth:`provisional` for one
-    not stored yet), then write each batch between :meth:`prepare` and :meth:`settle`; readers
+    not stored yet), then write each batch by a :meth:`plan`, applied in its transaction and
+    settled after it (:meth:`settle`); readers
     look series up by id (:meth:`info`).
     """
 
@@ -112,11 +193,8 @@ class SeriesCache:
         self._pending: list[tuple[GroupKey, MetricKey, int]] = []
         self._next = -1
         self._longest: dict[int, int] = {}
-        self._real: dict[int, int] = {}
-        self._longer: dict[int, int] = {}
         # per group: (its series count, a length all of them are known to reach), committed
         self._marks: dict[GroupKey, tuple[int, int]] = {}
-        self._new_marks: dict[GroupKey, tuple[int, int]] = {}
         self.generation = 0
         """Counts the settlements of provisional ids (an encoder then forgets those)."""
 
@@ -176,39 +254,24 @@ class SeriesCache:
         self._pending.append((key, metric, provisional))
         return provisional
 
-    def prepare(
-        self, conn: sqlite3.Connection, rows: list[Row], lengths: Mapping[GroupKey, int]
-    ) -> list[Row]:
-        """Make a batch's rows ready to write, in the caller's write transaction: store the
-        series they name that are not stored yet and put their real ids in the rows, and
-        lengthen the ``longest_us`` of their series to the longest of their intervals.
+    def plan(self, lengths: Mapping[GroupKey, int]) -> SeriesPlan:
+        """What a batch's transaction must do to the ``series`` table: store the series not
+        stored yet (every provisional id given since the last plan) and lengthen the
+        ``longest_us`` of the batch's series to the longest of its intervals.
 
-        Call :meth:`settle` once the transaction has ended.
+        Made on the encoder's thread; :meth:`SeriesPlan.apply` runs it in the write
+        transaction (on any thread: it reads nothing of the cache), then :meth:`settle` ends
+        it on the encoder's thread once the transaction ended.
 
         Args:
-            conn: The store's connection, in a write transaction.
-            rows: Rows of ``records`` (a :class:`~._rows.RowEncoder`'s).
-            lengths: Per group of the rows, their longest interval (microseconds).
+            lengths: Per group of the batch, its longest interval (microseconds).
 
         Returns:
-            The rows, with real series ids.
+            The plan.
         """
-        real: dict[int, int] = {}
-        for key, (metric, unit, kind), provisional in self._pending:
-            provider, source, *rest = key
-            dimensions, pairs = rest[:-1], rest[-1]
-            attributes = dumps(dict(pairs))
-            values = (provider, source, metric, unit, kind, *dimensions, attributes)
-            text = dumps(values)
-            conn.execute(_INSERT, (text, *values))
-            series_id, longest = conn.execute(
-                "SELECT series_id, longest_us FROM series WHERE key = ?", (text,)
-            ).fetchone()
-            real[provisional] = int(series_id)
-            self._longest.setdefault(int(series_id), int(longest))
-        if real:
-            rows = [row if row[3] > 0 else (*row[:3], real[row[3]], *row[4:]) for row in rows]
-        longer: dict[int, int] = {}
+        pending, self._pending = self._pending, []
+        known: dict[int, int] = {}  # stored series to lengthen
+        fresh: dict[int, int] = {}  # provisional ones, measured once stored
         marks: dict[GroupKey, tuple[int, int]] = {}
         for key, length in lengths.items():
             group = self._groups.get(key, {})
@@ -216,35 +279,32 @@ class SeriesCache:
             if mark is not None and mark[0] == len(group) and mark[1] >= length:
                 continue  # every series of the group is known to be that long already
             for series_id in group.values():
-                series_id = real.get(series_id, series_id)
-                if self._longest.get(series_id, 0) < length:
-                    longer[series_id] = length
+                if series_id < 0:
+                    fresh[series_id] = length
+                elif self._longest.get(series_id, 0) < length:
+                    known[series_id] = length
             marks[key] = (len(group), length)
-        if longer:
-            conn.executemany(
-                "UPDATE series SET longest_us = ? WHERE series_id = ? AND longest_us < ?",
-                [(length, series_id, length) for series_id, length in longer.items()],
-            )
-        self._real, self._longer, self._new_marks = real, longer, marks
-        return rows
+        return SeriesPlan(pending, known, fresh, marks)
 
-    def settle(self, committed: bool) -> None:
-        """End a batch's wait after its transaction: keep the real ids and lengths
-        :meth:`prepare` stored (it committed) or forget them (it rolled back)."""
-        if self._pending:
+    def settle(self, plan: SeriesPlan, committed: bool) -> None:
+        """End a plan after its transaction, on the encoder's thread: keep the real ids and
+        lengths it stored (it committed) or forget them (it rolled back, or never ran)."""
+        if plan.pending:
             self.generation += 1
-        real = self._real if committed else {}
-        for key, metric, provisional in self._pending:
+        real = plan.real if committed else {}
+        for key, metric, provisional in plan.pending:
             series = self._groups[key]
             if provisional in real:
                 series[metric] = real[provisional]
             elif series.get(metric) == provisional:
                 del series[metric]
         if committed:
-            self._longest.update(self._longer)
-            self._marks.update(self._new_marks)
-        else:
-            for series_id in self._real.values():
-                self._longest.pop(series_id, None)
-        self._pending.clear()
-        self._real, self._longer, self._new_marks = {}, {}, {}
+            for series_id, longest in plan.found.items():
+                self._longest.setdefault(series_id, longest)
+            self._longest.update(plan.longer)
+            self._marks.update(plan.marks)
+
+    def discard(self) -> None:
+        """Forget the provisional ids given since the last plan (their rows will not be
+        written: the stream ended with a failure)."""
+        self.settle(self.plan({}), committed=False)

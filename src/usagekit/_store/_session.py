@@ -8,19 +8,21 @@ rows) is all here.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .._core.clock import TimeLike
+from .._core.clock import TimeLike, as_utc
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
+from ._batch import ROW_COLUMNS, Batch
 from ._columns import table_batches
-from ._query import extent, in_series
-from ._rows import Row, RowEncoder, check_batch_size, from_micros, to_micros
+from ._legacy import LEGACY_COLUMN_LIST
+from ._query import check_text, extent, in_series
+from ._rows import RowEncoder, check_batch_size, from_micros, to_micros
 
 if TYPE_CHECKING:
     from .store import Store
@@ -32,6 +34,7 @@ __all__ = [
     "drop_snapshot",
     "insert_snapshot",
     "plan_run",
+    "read_snapshots",
 ]
 
 
@@ -157,15 +160,24 @@ class SyncSession:
         size = check_batch_size(batch_size)
         self._write_all(encoder.batches(records, size), encoder)
 
-    def _write_tables(self, tables: Iterable[object], *, batch_size: int) -> None:
+    def _write_tables(
+        self, tables: Iterable[object], *, batch_size: int, overlap: bool = True
+    ) -> None:
         """:meth:`write_stream` for the records of a stream of record tables (usagekit's own
         OpenAI clients' pages, see :func:`usagekit.sync`), encoded from their columns: the
         same rows in the same transactions as :meth:`write_stream` of their records.
+
+        The stream is taken and encoded on this thread while a writer thread writes the
+        batches (see :class:`~._writer.BatchWriter`): the fetch of the next pages overlaps
+        SQLite's work. The stream must not use this session's store meanwhile (usagekit's
+        clients never do).
 
         Args:
             tables: :class:`~usagekit._core.table.RecordTable` objects of the session's
                 provider (any iterable, consumed once).
             batch_size: Records per transaction.
+            overlap: Write on the writer thread; False: one batch after the other on this
+                thread (the same transactions).
 
         Raises:
             ConfigError: The session has ended, a bad batch size, an item that is not a
@@ -174,7 +186,7 @@ class SyncSession:
         """
         encoder = self._encoding()
         size = check_batch_size(batch_size)
-        self._write_all(table_batches(encoder, tables, size), encoder)
+        self._write_all(table_batches(encoder, tables, size), encoder, overlap=overlap)
 
     def _encoding(self) -> RowEncoder:
         """The session's encoder (made on first use), once the session is checked open."""
@@ -185,9 +197,19 @@ class SyncSession:
             )
         return self._encoder
 
-    def _write_all(self, batches: Iterable[list[Row]], encoder: RowEncoder) -> None:
-        for written in self._store._write_batches(batches, encoder, snapshot_id=self._snapshot_id):
-            self._written += written
+    def _write_all(
+        self, batches: Iterable[Batch], encoder: RowEncoder, *, overlap: bool = False
+    ) -> None:
+        self._store._write_batches(
+            batches,
+            encoder,
+            snapshot_id=self._snapshot_id,
+            overlap=overlap,
+            committed=self._count,
+        )
+
+    def _count(self, written: int) -> None:
+        self._written += written
 
     def commit(self, *, supersede: bool = True) -> int:
         """Finish the run, in one transaction with its clean-up and its snapshot's closing.
@@ -419,3 +441,50 @@ def drop_snapshot(conn: sqlite3.Connection, snapshot_id: int) -> None:
     """Delete a snapshot and its records."""
     conn.execute("DELETE FROM snapshot_records WHERE snapshot_id = ?", (snapshot_id,))
     conn.execute("DELETE FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
+
+
+def read_snapshots(
+    store: Store, provider: str | None, start: TimeLike | None, end: TimeLike | None
+) -> Iterator[Snapshot]:
+    """:meth:`Store.snapshots`: the complete snapshots fetched in ``[start, end)``, oldest
+    first, each with its records.
+
+    Raises:
+        ConfigError: A bad provider or time.
+        StoreError: SQLite failed to read.
+    """
+    clauses = ["complete = 1"]
+    params: list[Any] = []
+    if provider is not None:
+        clauses.append("provider = ?")
+        params.append(check_text(provider, "provider"))
+    if start is not None:
+        clauses.append("fetched_at_us >= ?")
+        params.append(to_micros(as_utc(start, name="start")))
+    if end is not None:
+        clauses.append("fetched_at_us < ?")
+        params.append(to_micros(as_utc(end, name="end")))
+    conn = store._conn
+    with store._reading():
+        heads = conn.execute(
+            "SELECT snapshot_id, provider, fetched_at_us FROM snapshots WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY fetched_at_us, snapshot_id",
+            params,
+        ).fetchall()
+    for snapshot_id, snapshot_provider, fetched_at_us in heads:
+        legacy = store._layout()
+        columns = LEGACY_COLUMN_LIST if legacy else ROW_COLUMNS
+        with store._reading():
+            rows = conn.execute(
+                f"SELECT {columns} FROM snapshot_records WHERE snapshot_id = ? "
+                "ORDER BY start_us, id",
+                (snapshot_id,),
+            ).fetchall()
+            records = tuple(store._decoded(rows, legacy=legacy))
+        yield Snapshot(
+            snapshot_id=snapshot_id,
+            provider=snapshot_provider,
+            fetched_at=from_micros(fetched_at_us),
+            records=records,
+        )

@@ -11,7 +11,10 @@ billing period) with its fetch time, so a period's history can be read back and 
 
 The database runs in WAL mode with a busy timeout, and every write is a ``BEGIN IMMEDIATE``
 transaction, so several processes (two cron jobs, a sync and a report) can use one file at once.
-A :class:`Store` object itself belongs to one thread; open one per thread.
+A :class:`Store` object itself belongs to one thread; open one per thread. (A sync of a columnar
+client lends the connection to its writer thread for the length of the fetch, see
+:class:`~._writer.BatchWriter`, and takes it back before it returns: the connection is opened
+for use from any thread, and used from one at a time.)
 
 A new store is built under a temporary name beside its path and linked into place complete, so
 a file at the path is always a whole store (never a half-initialised one another process could
@@ -22,9 +25,11 @@ the store opens read-only: reading works, writing raises. Every SQLite failure i
 :class:`~usagekit.StoreError` whose message says what to do.
 
 The parts: ``_schema`` (the tables, what a store file is), ``_files`` (opening and creating the
-file), ``_rows`` (the row codec both ways and the write statements), ``_columns`` (the same rows
+file), ``_rows`` (the row codec both ways), ``_columns`` (the same rows
 encoded from record tables' columns), ``_series`` (the shared part of a series' rows),
 ``_query`` (filters, bounded reads), ``_session`` (a sync run, :class:`SyncSession`),
+``_batch`` (a transaction's rows as columns, the write statements), ``_writer`` (a sync's
+writer thread),
 ``_legacy`` and ``_migrate`` (stores of schema 1: read, migrated) and ``_errors`` (SQLite
 failures as StoreError).
 """
@@ -35,7 +40,7 @@ import dataclasses
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -45,6 +50,7 @@ from .._core.clock import TimeLike, as_utc, resolve_window
 from .._core.errors import ConfigError, StoreError
 from .._core.records import UsageRecord
 from .._core.table import RecordTable
+from ._batch import ROW_COLUMNS, Batch, write_batch
 from ._columns import table_batches
 from ._errors import store_error
 from ._files import open_store
@@ -52,17 +58,14 @@ from ._legacy import LEGACY_COLUMN_LIST, decode_legacy
 from ._query import FILTERS, bucket_lengths, check_text, in_series, provider_spans, where_clause
 from ._rows import (
     DEFAULT_BATCH_SIZE,
-    ROW_COLUMNS,
     Row,
     RowEncoder,
     check_batch_size,
     decode_rows,
     from_micros,
-    to_micros,
-    write_rows,
 )
 from ._schema import SCHEMA_VERSION
-from ._series import SeriesCache, SeriesInfo
+from ._series import SeriesCache, SeriesInfo, SeriesPlan
 from ._session import (
     Snapshot,
     SyncSession,
@@ -70,7 +73,9 @@ from ._session import (
     drop_snapshot,
     insert_snapshot,
     plan_run,
+    read_snapshots,
 )
+from ._writer import BatchWriter, write_batches
 
 if TYPE_CHECKING:
     from .._report import UsageReport
@@ -139,6 +144,7 @@ class Store:
         self._conn, self._read_only = opened.conn, opened.read_only
         self._legacy = opened.version < SCHEMA_VERSION  # an older usagekit's, read-only
         self._series = SeriesCache()
+        self._writer: BatchWriter[Any] | None = None  # while a sync's writer thread owns it
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
@@ -179,6 +185,7 @@ class Store:
     @contextmanager
     def _reading(self) -> Iterator[None]:
         """Turn a SQLite failure while reading into a StoreError."""
+        self._check_thread()
         try:
             yield
         except sqlite3.Error as exc:
@@ -196,8 +203,18 @@ class Store:
     def _series_of(self, series_id: int) -> SeriesInfo:
         return self._series.info(self._conn, series_id)
 
+    def _check_thread(self) -> None:
+        """Refuse the connection to any thread but a sync's writer while that writes."""
+        writer = self._writer
+        if writer is not None and not writer.on_thread():
+            raise ConfigError(
+                f"the store {self.path!r} is being written by a sync on its writer thread; a "
+                "Store belongs to one thread at a time: open another Store to read meanwhile"
+            )
+
     def _check_writable(self) -> None:
         """Raise StoreError at once when the store is closed or open read-only."""
+        self._check_thread()
         if self._closed:
             raise StoreError(
                 f"the store {self.path!r} is closed; open a new Store",
@@ -264,8 +281,8 @@ class Store:
         size = check_batch_size(batch_size)
         encoder = RowEncoder(self._writing_series())
         if isinstance(records, RecordTable):  # a report's records: encoded from the columns
-            return sum(self._write_batches(table_batches(encoder, (records,), size), encoder))
-        return sum(self._write_batches(encoder.batches(records, size), encoder))
+            return self._write_batches(table_batches(encoder, (records,), size), encoder)
+        return self._write_batches(encoder.batches(records, size), encoder)
 
     def _writing_series(self) -> SeriesCache:
         """The series cache, loaded, for a writer (raises StoreError when it cannot be)."""
@@ -276,31 +293,48 @@ class Store:
 
     def _write_batches(
         self,
-        batches: Iterable[list[Row]],
+        batches: Iterable[Batch],
         encoder: RowEncoder,
         *,
         snapshot_id: int | None = None,
         upsert: bool = True,
-    ) -> Iterator[int]:
-        """Write each batch of an encoder's rows (as it gives them) in a transaction of its own.
+        overlap: bool = False,
+        committed: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write each batch of an encoder's in a transaction of its own (see
+        :func:`~._writer.write_batches`), kept in the snapshot ``snapshot_id`` and/or upserted,
+        with ``overlap`` on a writer thread; ``committed`` is told each batch's row count.
 
-        Yields:
-            How many rows each transaction wrote, once it committed.
+        Returns:
+            How many rows were written.
 
         Raises:
-            ConfigError: What the encoding refuses (nothing of its batch is written; the
-                batches before it are kept).
-            StoreError: The store is read-only, or SQLite failed (the batch is rolled back).
+            ConfigError: What the encoding refuses (the batches before it are kept).
+            StoreError: The store is read-only, or SQLite failed (the batch is rolled back;
+                the batches before it are kept).
         """
-        for rows in batches:
-            lengths, committed = encoder.take_lengths(), False
-            try:  # one transaction, the rows with what they need of their series
-                with self._write() as conn:
-                    write_rows(conn, self._series, rows, lengths, snapshot_id, upsert=upsert)
-                committed = True
-            finally:
-                self._series.settle(committed)
-            yield len(rows)
+
+        def write(batch: Batch, plan: SeriesPlan) -> None:
+            with self._write() as conn:
+                plan.apply(conn)
+                batch.series = plan.resolve(batch.series)
+                write_batch(conn, batch, snapshot_id, upsert=upsert)
+
+        if overlap:
+            self._check_writable()
+        return write_batches(
+            self._series,
+            batches,
+            encoder,
+            write,
+            interrupt=self._conn.interrupt if overlap else None,
+            lend=self._lend,
+            committed=committed,
+        )
+
+    def _lend(self, writer: BatchWriter[Any] | None) -> None:
+        """Lend the connection to a writer thread (None: take it back)."""
+        self._writer = writer
 
     def records(
         self,
@@ -480,8 +514,7 @@ class Store:
         snapshot_id = self._open_snapshot(name, fetched_at)
         try:
             batches = encoder.batches(records, size)
-            for _ in self._write_batches(batches, encoder, snapshot_id=snapshot_id, upsert=False):
-                pass
+            self._write_batches(batches, encoder, snapshot_id=snapshot_id, upsert=False)
             self._close_snapshot(snapshot_id)
         except BaseException:
             self._drop_snapshot(snapshot_id)
@@ -507,40 +540,7 @@ class Store:
         Raises:
             StoreError: SQLite failed to read.
         """
-        clauses = ["complete = 1"]
-        params: list[Any] = []
-        if provider is not None:
-            clauses.append("provider = ?")
-            params.append(check_text(provider, "provider"))
-        if start is not None:
-            clauses.append("fetched_at_us >= ?")
-            params.append(to_micros(as_utc(start, name="start")))
-        if end is not None:
-            clauses.append("fetched_at_us < ?")
-            params.append(to_micros(as_utc(end, name="end")))
-        with self._reading():
-            heads = self._conn.execute(
-                "SELECT snapshot_id, provider, fetched_at_us FROM snapshots WHERE "
-                + " AND ".join(clauses)
-                + " ORDER BY fetched_at_us, snapshot_id",
-                params,
-            ).fetchall()
-        for snapshot_id, snapshot_provider, fetched_at_us in heads:
-            legacy = self._layout()
-            columns = LEGACY_COLUMN_LIST if legacy else ROW_COLUMNS
-            with self._reading():
-                rows = self._conn.execute(
-                    f"SELECT {columns} FROM snapshot_records WHERE snapshot_id = ? "
-                    "ORDER BY start_us, id",
-                    (snapshot_id,),
-                ).fetchall()
-                records = tuple(self._decoded(rows, legacy=legacy))
-            yield Snapshot(
-                snapshot_id=snapshot_id,
-                provider=snapshot_provider,
-                fetched_at=from_micros(fetched_at_us),
-                records=records,
-            )
+        return read_snapshots(self, provider, start, end)
 
     def _open_snapshot(self, provider: str, fetched_at: TimeLike) -> int:
         """Start an (invisible until closed) snapshot and return its id."""

@@ -179,7 +179,11 @@ def sync(
     usagekit's own OpenAI and Anthropic clients are read page by page in columns (their
     ``_record_tables``, the pages their ``records()`` build records from), and rows are encoded
     straight from them: the same rows as from their records, without a record object each.
-    Every other client (and a subclass overriding ``records``) is read through ``records()``.
+    Their batches are written on a writer thread while this thread fetches the next pages
+    (SQLite runs without holding the GIL): at most two batches wait for it, each still its own
+    transaction in order, every failure still this provider's, and the thread is joined before
+    the provider's entry is made, whatever happened. Every other client (and a subclass
+    overriding ``records``) is read through ``records()``, one batch after the other.
 
     Records of a current-period provider (:data:`CURRENT_PERIOD_PROVIDERS`) are also kept as
     a snapshot of this fetch (see :meth:`Store.snapshots`); a failed fetch leaves no snapshot.
