@@ -104,6 +104,13 @@ HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
         "(value_error)",
         f"{RESULT}.input_tokens",
     ),
+    "a count of 1e-100000000 (refused before its fraction is worked out)": (
+        _page(count="1e-100000000"),
+        COMPLETIONS,
+        "the body does not have the documented shape: Value error, the exponent is beyond "
+        "+/-1000 (value_error)",
+        f"{RESULT}.input_tokens",
+    ),
     "a count of 1e100000000 (refused before it is built as an int)": (
         _page(count="1e100000000"),
         COMPLETIONS,

@@ -146,15 +146,18 @@ def _count(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         The count.
 
     Raises:
-        ValueError: A boolean, or more than :data:`EXACT_DIGITS` digits (pydantic reports it
-            with the field's location).
+        ValueError: A boolean, more than :data:`EXACT_DIGITS` digits, or an exponent beyond
+            them (pydantic reports it with the field's location).
     """
     if type(value) is int and 0 <= value < _COUNT_LIMIT:
         return value
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
-    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() >= EXACT_DIGITS:
-        raise ValueError(f"more than {EXACT_DIGITS} digits")  # before int() builds it whole
+    if isinstance(value, Decimal) and value and value.is_finite():  # before int() builds it
+        if value.adjusted() >= EXACT_DIGITS:
+            raise ValueError(f"more than {EXACT_DIGITS} digits")
+        if value.as_tuple().exponent < -EXACT_DIGITS:  # type: ignore[operator]
+            raise ValueError(f"the exponent is beyond +/-{EXACT_DIGITS}")
     result = handler(value)
     if not result < _COUNT_LIMIT:
         raise ValueError(f"more than {EXACT_DIGITS} digits")

@@ -101,7 +101,7 @@ class RowEncoder:
     its own fields, its id as given.
 
     Rows of series not stored yet carry provisional (negative) series ids, which the write
-    transaction replaces (see :meth:`SeriesCache.resolve`).
+    transaction replaces (see :meth:`SeriesPlan.resolve`).
 
     Args:
         series: The store's series cache (loaded).
@@ -131,7 +131,7 @@ class RowEncoder:
 
     def take_lengths(self) -> dict[GroupKey, int]:
         """Per group of the rows encoded since the last call, their longest interval
-        (microseconds): what :meth:`SeriesCache.prepare` needs with those rows."""
+        (microseconds): what :meth:`SeriesCache.plan` needs with those rows."""
         lengths, self._lengths = self._lengths, {}
         return lengths
 

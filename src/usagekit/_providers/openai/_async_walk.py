@@ -10,9 +10,10 @@ pages in an order that depends only on the data, never on timing:
   in the rotation (its first page comes at that place's next turn);
 * each endpoint in the rotation has exactly one request under way or answered: its next page
   (or its successor's first) is requested as its previous one is handed to the consumer, so it
-  is under way while the consumer works on that page; at most ``concurrency`` requests are in
-  flight and at most ``concurrency`` pages wait besides the one being consumed (memory is
-  bounded by pages, never by endpoints).
+  is under way while the consumer works on that page (except in a sync walk with one request at a
+  time, whose request runs on the caller's thread when asked for); at most ``concurrency``
+  requests are in flight and at most ``concurrency`` pages wait besides the one being consumed
+  (memory is bounded by pages, never by endpoints).
 
 With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, then endpoint 2...
 
