@@ -19,7 +19,7 @@ from typing import Any, cast
 from ._canonical import CANONICAL_DIMENSIONS
 from ._core.errors import ConfigError
 from ._core.records import LEVEL, TOKEN_METRICS, UsageRecord
-from ._core.table import G_ATTRIBUTES, RecordTable
+from ._core.table import G_ATTRIBUTES, G_DIMENSIONS, RecordTable
 from ._core.table import Group as TableGroup
 
 __all__ = [
@@ -505,7 +505,14 @@ def _table_levels_latest(
         metric, unit, _, _ = measures[code]
         attributes = row_attributes.get(row, group[G_ATTRIBUTES])
         key = key_of(own.get(row, base[group_index[row]] + code))
-        series = (group[1], group[2], metric, unit, group[5:12], tuple(sorted(attributes.items())))
+        series = (
+            group[1],
+            group[2],
+            metric,
+            unit,
+            group[G_DIMENSIONS:G_ATTRIBUTES],
+            tuple(sorted(attributes.items())),
+        )
         known = latest.setdefault(key, {})
         current = known.get(series)
         if current is None or group[4] > current[0]:

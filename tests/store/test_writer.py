@@ -342,6 +342,56 @@ def test_a_stream_using_the_store_while_its_writer_writes_is_refused(tmp_path: P
         assert sync(store, [Columnar()], now=NOW).ok  # the store is the caller's again
 
 
+@pytest.mark.parametrize("use", ["count", "records", "upsert", "close"])
+def test_a_store_used_from_another_thread_is_refused(tmp_path: Path, use: str) -> None:
+    path = tmp_path / "usage.sqlite"
+    with Store(path) as store:
+        assert sync(store, [Columnar()], since=BASE, now=NOW, batch_size=20).ok
+        calls = {
+            "count": store.count,
+            "records": lambda: list(store.records()),
+            "upsert": lambda: store.upsert([]),
+            "close": store.close,
+        }
+        caught: list[BaseException] = []
+
+        def other() -> None:
+            try:
+                calls[use]()
+            except BaseException as exc:
+                caught.append(exc)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=30)
+        (error,) = caught
+        assert isinstance(error, ConfigError)
+        assert "belongs to the thread that opened it" in str(error)
+        assert store.count() == 218  # still open, and the owner's
+        assert sync(store, [Columnar()], now=NOW).ok
+
+
+def test_an_interrupt_as_the_writer_is_lent_leaves_the_store_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "usage.sqlite"
+    lend = Store._lend
+
+    def interrupted(self: Store, writer: BatchWriter[Any] | None) -> None:
+        lend(self, writer)
+        if writer is not None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "_lend", interrupted)
+    with Store(path) as store:
+        with pytest.raises(KeyboardInterrupt):
+            sync(store, [Columnar()], since=BASE, now=NOW, batch_size=20)
+        assert writer_threads() == []
+        monkeypatch.setattr(Store, "_lend", lend)
+        assert sync(store, [Columnar()], since=BASE, now=NOW, batch_size=20).ok
+        assert store.count() == 218
+
+
 # ------------------------------------------------------------------------------ bounded
 
 

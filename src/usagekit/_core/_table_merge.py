@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .records import DERIVED_ATTRIBUTES, MEASURE_ATTRIBUTES, UsageRecord
-from .table import G_ATTRIBUTES, G_PREFIX, RecordTable, _as_int
+from .table import G_ATTRIBUTES, G_DIMENSIONS, G_PREFIX, RecordTable, _as_int
 
 __all__ = ["append", "extend", "find", "from_records", "replace", "set_quantity"]
 
@@ -98,7 +98,7 @@ def extend(into: RecordTable, other: RecordTable) -> None:
                 into._groups.append(
                     (
                         *group[:5],
-                        *(intern(value) for value in group[5:12]),
+                        *(intern(value) for value in group[G_DIMENSIONS:G_ATTRIBUTES]),
                         into.shared_attributes(group[G_ATTRIBUTES]),
                     )  # type: ignore[arg-type]
                 )
@@ -135,7 +135,7 @@ def append(into: RecordTable, other: RecordTable) -> None:
         into._groups.append(
             (
                 *group[:5],
-                *(intern(value) for value in group[5:12]),
+                *(intern(value) for value in group[G_DIMENSIONS:G_ATTRIBUTES]),
                 shared(group[G_ATTRIBUTES]),
             )  # type: ignore[arg-type]
         )

@@ -30,6 +30,7 @@ from .records import Measure, MetricKind, UsageRecord, _id_head, _id_prefix_in, 
 
 __all__ = [
     "G_ATTRIBUTES",
+    "G_DIMENSIONS",
     "G_END",
     "G_PREFIX",
     "G_PROVIDER",
@@ -62,6 +63,8 @@ G_PROVIDER: Final = 1
 G_SOURCE: Final = 2
 G_START: Final = 3
 G_END: Final = 4
+G_DIMENSIONS: Final = 5
+"""The first of the seven dimensions (they end before ``G_ATTRIBUTES``)."""
 G_ATTRIBUTES: Final = 12
 
 Row = tuple[

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from .._core.errors import ExportError
-from .._core.table import G_ATTRIBUTES, RecordTable
+from .._core.table import G_ATTRIBUTES, G_DIMENSIONS, RecordTable
 from ._table import attribute_texts, distinct_values, special_rows
 
 __all__ = ["column_array", "record_arrays"]
@@ -88,7 +88,10 @@ def record_arrays(
     times = [by_group(3), by_group(4)]
     # groups repeat a few combinations of provider, source, dimensions and attributes (one
     # shared dict per distinct set): each is converted once, and the groups take theirs
-    keys = [(*group[1:3], *group[5:12], id(group[G_ATTRIBUTES])) for group in groups]
+    keys = [
+        (*group[1:3], *group[G_DIMENSIONS:G_ATTRIBUTES], id(group[G_ATTRIBUTES]))
+        for group in groups
+    ]
     representatives = dict(zip(keys, groups, strict=True))  # one group per combination
     number = {key: position for position, key in enumerate(representatives)}
     numbers = [number[key] for key in keys]

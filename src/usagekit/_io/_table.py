@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from .._core.records import UsageRecord
-from .._core.table import G_ATTRIBUTES, RecordTable, Row
+from .._core.table import G_ATTRIBUTES, G_DIMENSIONS, RecordTable, Row
 from ._values import attributes_json, format_decimal
 
 __all__ = [
@@ -151,7 +151,7 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
             middle = known_middles[interval] = line.interval(*interval)
         middles.append(middle)
         attributes = group[G_ATTRIBUTES]
-        dimensions = group[5:12]
+        dimensions = group[G_DIMENSIONS:G_ATTRIBUTES]
         shared = (*dimensions, id(attributes))  # the group keeps its attributes alive
         tail = known_tails.get(shared)
         if tail is None:
@@ -198,7 +198,7 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
                 parts[at + 4] = format_decimal(value)
             own = overrides.get(row)
             if own is not None:
-                parts[at + 6] = line.tail(groups[group_index[row]][5:12], own)
+                parts[at + 6] = line.tail(groups[group_index[row]][G_DIMENSIONS:G_ATTRIBUTES], own)
         yield "".join(parts)
 
 

@@ -19,6 +19,7 @@ from .._core.errors import ConfigError
 from .._core.records import MetricKind
 from .._core.table import (
     G_ATTRIBUTES,
+    G_DIMENSIONS,
     G_END,
     G_PREFIX,
     G_PROVIDER,
@@ -31,9 +32,6 @@ from ._rows import RowEncoder, identity_of, row_extra
 from ._series import GroupKey
 
 __all__ = ["table_batches"]
-
-_DIMENSIONS = G_END + 1
-"""Where a group's seven dimensions start (they end at ``G_ATTRIBUTES``)."""
 
 _Found = tuple[int, bytes]
 """A measure's series id in its group and the last 8 bytes of its records' ids."""
@@ -166,7 +164,7 @@ def _meet(
 
 def _dimensions(group: tuple[Any, ...]) -> tuple[str | None, ...]:
     """A group's seven dimensions."""
-    dimensions: tuple[str | None, ...] = group[_DIMENSIONS:G_ATTRIBUTES]
+    dimensions: tuple[str | None, ...] = group[G_DIMENSIONS:G_ATTRIBUTES]
     return dimensions
 
 

@@ -70,7 +70,14 @@ def check_batch_size(value: object) -> int:
 
 def identity_of(attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """The attributes that are part of a record's id, as sorted pairs (a group key's last
-    item)."""
+    item).
+
+    Args:
+        attributes: A record's attributes.
+
+    Returns:
+        The pairs whose keys are not left out of the id, sorted by key.
+    """
     if not attributes:
         return ()
     return tuple(sorted((k, v) for k, v in attributes.items() if k not in NON_IDENTITY))

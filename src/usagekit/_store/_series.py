@@ -167,6 +167,12 @@ class SeriesPlan:
     def resolve(self, series: list[int]) -> list[int]:
         """Series ids with each provisional one replaced by its real id (after :meth:`apply`).
 
+        Args:
+            series: Each row's series id, real (> 0) or provisional (< 0).
+
+        Returns:
+            The real ids, in order (``series`` itself when the plan stored none).
+
         Raises:
             KeyError: A provisional id this plan did not store.
         """

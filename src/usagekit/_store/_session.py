@@ -449,6 +449,15 @@ def read_snapshots(
     """:meth:`Store.snapshots`: the complete snapshots fetched in ``[start, end)``, oldest
     first, each with its records.
 
+    Args:
+        store: The store to read.
+        provider: Only this provider's snapshots (None: every provider's).
+        start: Only snapshots fetched at or after this time (None: from the first).
+        end: Only snapshots fetched before this time (None: to the last).
+
+    Returns:
+        The snapshots, lazily.
+
     Raises:
         ConfigError: A bad provider or time.
         StoreError: SQLite failed to read.

@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from .._core.errors import ConfigError
 from ._batch import Batch
 from ._rows import RowEncoder
 from ._series import SeriesCache, SeriesPlan
 
-__all__ = ["BatchWriter", "write_batches"]
+__all__ = ["BatchWriter", "check_thread", "write_batches"]
 
 _Job = TypeVar("_Job")
 
@@ -76,6 +77,9 @@ class BatchWriter(Generic[_Job]):
 
     def submit(self, job: _Job) -> None:
         """Queue a job, waiting while ``depth`` jobs wait already.
+
+        Args:
+            job: What the writer's ``write`` is called with, in turn.
 
         Raises:
             BaseException: What a job before it raised (then it is not queued).
@@ -247,9 +251,9 @@ def write_batches(
             series.discard()
             raise
         return total
-    lend(writer)
     ended = False
     try:
+        lend(writer)
         with writer:
             for batch in batches:
                 plan = series.plan(encoder.take_lengths())
@@ -266,8 +270,34 @@ def write_batches(
         raise
     finally:
         lend(None)
+        writer.close(drop=True)  # joined already unless interrupted before ``with``
         while writer.done:
             settle(*writer.done.popleft())
         if not ended:
             series.discard()
     return total
+
+
+def check_thread(path: str, owner: int, writer: BatchWriter[Any] | None) -> None:
+    """Refuse a store's connection to any thread but its own, or, while a sync's writer
+    thread holds it, to any thread but that one.
+
+    Args:
+        path: The store's file, for the message.
+        owner: ``threading.get_ident()`` of the thread that opened the store.
+        writer: The writer the connection is lent to, if any.
+
+    Raises:
+        ConfigError: The calling thread may not use the connection now.
+    """
+    if writer is not None:
+        if not writer.on_thread():
+            raise ConfigError(
+                f"the store {path!r} is being written by a sync on its writer thread; a Store "
+                "belongs to one thread at a time: open another Store to read meanwhile"
+            )
+    elif threading.get_ident() != owner:
+        raise ConfigError(
+            f"the store {path!r} belongs to the thread that opened it; a Store is used from "
+            "one thread: open a Store in each thread (they can share the file)"
+        )

@@ -40,6 +40,7 @@ import dataclasses
 import math
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -75,7 +76,7 @@ from ._session import (
     plan_run,
     read_snapshots,
 )
-from ._writer import BatchWriter, write_batches
+from ._writer import BatchWriter, check_thread, write_batches
 
 if TYPE_CHECKING:
     from .._report import UsageReport
@@ -145,6 +146,7 @@ class Store:
         self._legacy = opened.version < SCHEMA_VERSION  # an older usagekit's, read-only
         self._series = SeriesCache()
         self._writer: BatchWriter[Any] | None = None  # while a sync's writer thread owns it
+        self._owner = threading.get_ident()  # the thread it belongs to (see check_thread)
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
@@ -158,8 +160,10 @@ class Store:
         """Close the connection; the store can't be used afterwards.
 
         Raises:
+            ConfigError: Called from a thread the store does not belong to.
             StoreError: SQLite failed to close the file.
         """
+        self._check_thread()
         self._closed = True
         try:
             self._conn.close()
@@ -204,13 +208,7 @@ class Store:
         return self._series.info(self._conn, series_id)
 
     def _check_thread(self) -> None:
-        """Refuse the connection to any thread but a sync's writer while that writes."""
-        writer = self._writer
-        if writer is not None and not writer.on_thread():
-            raise ConfigError(
-                f"the store {self.path!r} is being written by a sync on its writer thread; a "
-                "Store belongs to one thread at a time: open another Store to read meanwhile"
-            )
+        check_thread(self.path, self._owner, self._writer)
 
     def _check_writable(self) -> None:
         """Raise StoreError at once when the store is closed or open read-only."""

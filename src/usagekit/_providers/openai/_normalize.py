@@ -63,6 +63,13 @@ def _fields(names: Sequence[str], declared: Container[str]) -> _Fields:
     A validated model's ``__dict__`` holds every field its class declares (None when not
     sent), so declared fields are read with one ``itemgetter``; a name the class does not
     declare (a dimension another endpoint has) reads as None.
+
+    Args:
+        names: The fields to read, in order.
+        declared: The fields the result class declares.
+
+    Returns:
+        A function from a result's ``__dict__`` to the values of ``names``.
     """
     if names and all(name in declared for name in names):
         if len(names) > 1:
@@ -74,20 +81,33 @@ def _fields(names: Sequence[str], declared: Container[str]) -> _Fields:
 
 
 _DIMENSIONS = ("project_id", "user_id", "api_key_id", "model")
-_READERS: dict[tuple[str, type[Any]], tuple[_Fields, _Fields, _Fields]] = {}
+_Readers = tuple[_Fields, _Fields, _Fields]
+_READERS: dict[tuple[int, type[Any]], tuple[Endpoint[Any], _Readers]] = {}
+"""(id(endpoint), result class) -> (the endpoint, kept so that its id stays its own; readers)."""
 
 
-def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> tuple[_Fields, _Fields, _Fields]:
-    """An endpoint's counts, dimensions and attributes readers for its result class (cached)."""
-    key = (endpoint.name, result_type)
-    readers = _READERS.get(key)
-    if readers is None:
-        declared = getattr(result_type, "model_fields", {})
-        readers = _READERS[key] = (
-            _fields([metric.field for metric in endpoint.metrics], declared),
-            _fields(_DIMENSIONS, declared),
-            _fields(endpoint.attributes, declared),
-        )
+def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> _Readers:
+    """An endpoint's counts, dimensions and attributes readers for its result class (cached).
+
+    Args:
+        endpoint: The endpoint.
+        result_type: The class of its results on this page.
+
+    Returns:
+        Readers (see :func:`_fields`) of its metrics' fields, of :data:`_DIMENSIONS` and of
+        its attributes.
+    """
+    key = (id(endpoint), result_type)
+    cached = _READERS.get(key)
+    if cached is not None and cached[0] is endpoint:
+        return cached[1]
+    declared = getattr(result_type, "model_fields", {})
+    readers = (
+        _fields([metric.field for metric in endpoint.metrics], declared),
+        _fields(_DIMENSIONS, declared),
+        _fields(endpoint.attributes, declared),
+    )
+    _READERS[key] = (endpoint, readers)
     return readers
 
 
