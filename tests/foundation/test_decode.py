@@ -33,6 +33,10 @@ COMPLETIONS = ENDPOINTS_BY_NAME["completions"].page_type
 COSTS = ENDPOINTS_BY_NAME["costs"].page_type
 DEEP = "the body is not valid JSON (nested deeper than 64 levels)"
 RESULT = "data.0.results.0"
+LONE = (
+    "the body does not have the documented shape: a text holds a lone UTF-16 surrogate (an "
+    "escape such as \\ud800 that is not half of a pair)"
+)
 
 
 def _page(extra: str = "", count: str = "5", amount: str | None = None) -> bytes:
@@ -158,6 +162,37 @@ HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
         None,
     ),
     "empty": (b" \n ", COMPLETIONS, "the body is empty", None),
+    "a lone surrogate in a model name": (
+        _page(', "model": "gpt-\\ud800"'),
+        COMPLETIONS,
+        LONE,
+        f"{RESULT}.model",
+    ),
+    "a lone low surrogate in a project id": (
+        _page(', "project_id": "proj_\\uDC00x"'),
+        COMPLETIONS,
+        LONE,
+        f"{RESULT}.project_id",
+    ),
+    "a pair's first half alone before a second pair": (
+        _page(', "user_id": "\\ud83d\\ud83d\\ude00"'),
+        COMPLETIONS,
+        LONE,
+        f"{RESULT}.user_id",
+    ),
+    "a surrogate's raw UTF-8 bytes in a currency": (
+        _page(amount="1", extra="")
+        .replace(b'"usd"', b'"\xed\xa0\x80"'),
+        COSTS,
+        LONE,
+        f"{RESULT}.amount.currency",
+    ),
+    "a lone surrogate in UTF-16": (
+        _page(', "api_key_id": "key_\\ud800"').decode().encode("utf-16"),
+        COMPLETIONS,
+        LONE,
+        f"{RESULT}.api_key_id",
+    ),
 }
 
 
@@ -183,7 +218,9 @@ def test_a_hostile_body_gets_the_same_clear_error(name: str) -> None:
         (_page(', "x": "' + "[" * 100 + '"'), COMPLETIONS, "x", "[" * 100),  # not nesting
         (_page(', "x": ' + _nested(59)), COMPLETIONS, "x", json.loads(_nested(59))),
         (_page(', "x": NaN'), COMPLETIONS, "x", None),
-        (_page(', "x": "\\ud800"'), COMPLETIONS, "x", "\ud800"),
+        (_page(', "x": "\\ud800"'), COMPLETIONS, "x", "\ud800"),  # an unknown field: kept
+        (_page(', "model": "\\ud83d\\ude00"'), COMPLETIONS, "model", "\U0001f600"),  # a pair
+        (_page(', "model": "\\\\ud800"'), COMPLETIONS, "model", "\\ud800"),  # not an escape
     ],
 )
 def test_an_unusual_body_keeps_its_values(body: bytes, type_: Any, path: str, value: Any) -> None:

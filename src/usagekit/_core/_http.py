@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from .bounded import DEFAULT_MAX_RESPONSE_BYTES, JSONRejected, parse_json
 from .errors import ConfigError, ResponseValidationError
@@ -241,6 +242,44 @@ class Undecoded(Exception):
         self.field = field
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogate(content: bytes | str) -> bool:
+    """Whether a body's strings may hold a lone surrogate (False only when they can not)."""
+    if not isinstance(content, bytes) or json.detect_encoding(content) not in _UTF8:
+        return True  # a text not UTF-8 (rare): the walk decides
+    if b"\xed" in content:  # a surrogate's own UTF-8 bytes (read with "surrogatepass")
+        return True
+    return b"\\u" in content and _SURROGATE_ESCAPE.search(content) is not None
+
+
+_UTF8 = frozenset(("utf-8", "utf-8-sig"))
+
+
+def _surrogate_field(value: Any) -> str | None:
+    """Where a validated value's declared fields hold a string with a lone surrogate (the
+    dotted path), or None. Unknown fields (a model's extras) are not looked at."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:  # iterative: the value nests at most MAX_JSON_DEPTH levels, but no recursion
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return path
+        elif isinstance(item, BaseModel):
+            stack += [
+                (getattr(item, name), f"{path}.{name}" if path else name)
+                for name in type(item).model_fields
+            ]
+        elif isinstance(item, (list, tuple)):
+            stack += [(child, f"{path}.{index}") for index, child in enumerate(item)]
+        elif isinstance(item, dict):
+            stack += [(key, path) for key in item if isinstance(key, str)]
+            stack += [(child, f"{path}.{key}") for key, child in item.items()]
+    return None
+
+
 def decode(content: bytes, type_: Any) -> Any:
     """Parse JSON (numbers with a fraction as exact ``Decimal``) and validate it into ``type_``.
 
@@ -259,7 +298,7 @@ def decode(content: bytes, type_: Any) -> Any:
     except JSONRejected as exc:
         raise Undecoded(f"the body is {exc}") from None
     try:
-        return _adapter(type_).validate_python(data)
+        value = _adapter(type_).validate_python(data)
     except ValidationError as exc:
         location, message = _first_error_field(exc)
         raise Undecoded(
@@ -268,6 +307,15 @@ def decode(content: bytes, type_: Any) -> Any:
         ) from None
     except (TypeError, ArithmeticError, RecursionError) as exc:  # a validator that gave up
         raise Undecoded(f"the body could not be validated ({type(exc).__name__})") from None
+    if _may_hold_surrogate(content):
+        where = _surrogate_field(value)
+        if where is not None:  # no id, export or store could hold it
+            raise Undecoded(
+                "the body does not have the documented shape: a text holds a lone UTF-16 "
+                "surrogate (an escape such as \\ud800 that is not half of a pair)",
+                redact(where) or None,
+            )
+    return value
 
 
 def decode_body(
@@ -287,8 +335,9 @@ def decode_body(
 
     Raises:
         ResponseValidationError: The body is empty, not JSON, nested deeper than
-            :data:`~usagekit._core.bounded.MAX_JSON_DEPTH` levels, or not of the documented shape;
-            the error names the first offending field.
+            :data:`~usagekit._core.bounded.MAX_JSON_DEPTH` levels, or not of the documented shape
+            (a documented text field holding a lone UTF-16 surrogate included; an unknown
+            field's text is kept as parsed); the error names the first offending field.
     """
     try:
         return decode(content, type_)
