@@ -181,8 +181,7 @@ HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
         f"{RESULT}.user_id",
     ),
     "a surrogate's raw UTF-8 bytes in a currency": (
-        _page(amount="1", extra="")
-        .replace(b'"usd"', b'"\xed\xa0\x80"'),
+        _page(amount="1", extra="").replace(b'"usd"', b'"\xed\xa0\x80"'),
         COSTS,
         LONE,
         f"{RESULT}.amount.currency",
