@@ -99,6 +99,6 @@ def full_path(endpoint_name: str = "completions") -> Callable[[bytes], int]:
 
     def run(body: bytes) -> int:
         page = decode_body(body, page_type, provider="openai", endpoint=qualified)
-        return len(normalize(endpoint, page, seen=_normalize.UniqueRecords()))
+        return len(normalize(endpoint, page, seen=_normalize.UniqueRecords("openai")))
 
     return run

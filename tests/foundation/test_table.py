@@ -214,7 +214,7 @@ def test_a_normalized_page_equals_records_validated_field_by_field(
                 )
     assert [_exact(r) for r in page_records(endpoint, page)] == [_exact(r) for r in expected]
     # with the stream's repeat check, each group is kept once and an exact repeat is dropped
-    seen = UniqueRecords()
+    seen = UniqueRecords("openai")
     once = list(page_table(endpoint, page, seen=seen))
     again = page_table(endpoint, page, seen=seen)
     unique: dict[str, UsageRecord] = {}
@@ -265,7 +265,7 @@ def test_costs_in_two_currencies_for_one_group_are_two_records_not_a_repeat() ->
         ],
     }
     page = costs.page_type.model_validate(body)
-    seen = UniqueRecords()
+    seen = UniqueRecords("openai")
     kept = list(page_table(costs, page, seen=seen))
     assert sorted(r.unit for r in kept) == ["EUR", "USD"]
     assert len(page_table(costs, page, seen=seen)) == 0  # the same page again: a repeat

@@ -305,7 +305,7 @@ def test_money_keeps_every_digit_it_was_sent_with(value: str, quantity: str) -> 
 def _stream_of(pages: list[dict[str, Any]], columnar: bool, held: int = 1 << 19) -> list[str] | str:
     """The ids a stream emits page by page (or the error it stops with)."""
     endpoint = ENDPOINTS_BY_NAME["completions"]
-    seen = UniqueRecords(held=held)
+    seen = UniqueRecords("openai", held=held)
     out: list[str] = []
     try:
         for body in pages:
@@ -392,7 +392,7 @@ def test_an_old_bucket_held_as_a_digest_is_dropped_when_repeated_and_refused_whe
 
 def test_the_repeat_check_holds_a_bounded_number_of_records() -> None:
     endpoint = ENDPOINTS_BY_NAME["completions"]
-    seen = UniqueRecords(held=100)
+    seen = UniqueRecords("openai", held=100)
     for hour in range(200):
         body = {"object": "page", "data": [_bucket(hour, 1, 2, 3)], "has_more": False}
         table = page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
@@ -416,7 +416,7 @@ def test_an_old_bucket_seen_in_parts_is_refused_when_one_part_comes_back() -> No
     assert len(_stream_of(pages, True)) == 6 + 18
     assert _stream_of(pages, True, held=40) == "refused after 24 records"
     endpoint = ENDPOINTS_BY_NAME["completions"]
-    seen = UniqueRecords(held=40)
+    seen = UniqueRecords("openai", held=40)
     for body in pages[:-1]:
         page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
     with pytest.raises(ResponseValidationError, match="came again, long after"):
@@ -427,7 +427,7 @@ def test_the_repeat_check_memory_grows_with_buckets_not_records() -> None:
     import tracemalloc
 
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    seen = UniqueRecords()
+    seen = UniqueRecords("openai")
     tracemalloc.start()
     try:
         for minute in range(100_000):  # a one-record bucket a minute: the worst case per record

@@ -108,11 +108,24 @@ def _id_prefix_in(
     head: str, dimensions: tuple[str | None, ...], attributes: Mapping[str, str]
 ) -> str:
     """:func:`_id_prefix` of a result of the bucket whose :func:`_id_head` is ``head``."""
-    parts = [head]
-    parts += [_NONE if value is None else value for value in dimensions]
+    hasher = _id_hasher(head)
+    hasher.update(_id_tail(dimensions, attributes))
+    return hasher.hexdigest()
+
+
+def _id_hasher(head: str) -> blake2b:
+    """The hash of :func:`_id_prefix` with a bucket's :func:`_id_head` fed in: ``copy()`` it
+    and feed a result's :func:`_id_tail` (a bucket's results share the head's work)."""
+    return blake2b(head.encode(), digest_size=16)
+
+
+def _id_tail(dimensions: tuple[str | None, ...], attributes: Mapping[str, str]) -> bytes:
+    """What follows the head in :func:`_id_prefix`'s text: a result's own part, encoded (the
+    same for every bucket the result's group is in)."""
+    parts = [_NONE if value is None else value for value in dimensions]
     if attributes:
         parts += [f"{key}={attributes[key]}" for key in sorted(attributes) if key not in _NOT_ID]
-    return blake2b(_SEP.join(parts).encode(), digest_size=16).hexdigest()
+    return (_SEP + _SEP.join(parts)).encode() if parts else b""
 
 
 _NOT_ID = MEASURE_ATTRIBUTES | DERIVED_ATTRIBUTES

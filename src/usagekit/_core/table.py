@@ -215,7 +215,41 @@ class RecordTable(Sequence[UsageRecord]):
         """
         if head is None:
             head = _id_head(provider, source, start, end)
-        prefix = _id_prefix_in(head, dimensions, attributes)
+        return self.add_hashed_group(
+            _id_prefix_in(head, dimensions, attributes),
+            provider,
+            source,
+            start,
+            end,
+            dimensions,
+            attributes,
+        )
+
+    def add_hashed_group(
+        self,
+        prefix: str,
+        provider: str,
+        source: str,
+        start: datetime,
+        end: datetime,
+        dimensions: tuple[str | None, ...],
+        attributes: dict[str, str],
+    ) -> int:
+        """:meth:`add_group` with the group's id prefix computed by the caller.
+
+        Args:
+            prefix: ``_id_prefix(provider, source, start, end, dimensions, attributes)``.
+            provider: The provider.
+            source: The endpoint.
+            start: Interval start, aware UTC.
+            end: Interval end, aware UTC.
+            dimensions: The seven values of :data:`usagekit.DIMENSIONS`, in order (interned
+                with :meth:`intern`).
+            attributes: Provider-specific dimensions (from :meth:`shared_attributes`).
+
+        Returns:
+            The group's number.
+        """
         number = len(self._groups)
         self._groups.append((prefix, provider, source, start, end, *dimensions, attributes))  # type: ignore[arg-type]
         self._first.append(len(self._row_group))

@@ -224,7 +224,7 @@ class OpenAIClient(SyncClientBase):
         return self._tables(plan, check_concurrency(concurrency))
 
     def _tables(self, plan: Plan, concurrency: int) -> Generator[RecordTable, None]:
-        seen = UniqueRecords()  # a bucket the server repeats is never emitted twice
+        seen = UniqueRecords(PROVIDER)  # a bucket the server repeats is never emitted twice
         # Closed explicitly, so that the requests under way are cancelled as soon as this
         # iterator ends, whatever ends it.
         walk = self._walk_pages(plan, concurrency)

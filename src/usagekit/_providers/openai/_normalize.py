@@ -12,8 +12,9 @@ Rules (the same for all 11 endpoints):
   or a refund) and the upper-case currency as unit; ``quantity`` and ``quantity_unit`` are kept
   in ``attributes``; a cost result without an amount, a value or a currency is a
   :class:`~usagekit.ResponseValidationError` naming the field, never skipped;
-* within one stream each record id is emitted once (see :class:`UniqueRecords`): a bucket the
-  server repeats is dropped when it says the same, and refused when it says something else;
+* within one stream each record id is emitted once (see
+  :class:`~usagekit._core._unique.UniqueRecords`): a bucket the server repeats is dropped when
+  it says the same, and refused when it says something else;
 * a cost's ``line_item`` is kept as sent; what it says (see :func:`usagekit.parse_line_item`)
   is added as ``charge_kind``, ``charge_model``, ``charge_tier``, ``charge_detail`` and
   ``charge_tool`` attributes when it is understood (derived, so not part of the record id);
@@ -26,17 +27,20 @@ Nothing here does I/O; both clients use it as is.
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_right
-from collections.abc import Callable, Container, Iterable, Sequence
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Callable, Container, Sequence
 from operator import itemgetter
 from typing import Any
 
+from ..._core._unique import UniqueRecords
 from ..._core.errors import ResponseValidationError
-from ..._core.records import FLOW, MEASURE_ATTRIBUTES, UsageRecord, _id_head
-from ..._core.table import G_ATTRIBUTES, G_END, G_PREFIX, G_SOURCE, G_START, RecordTable
+from ..._core.records import (
+    FLOW,
+    UsageRecord,
+    _id_hasher,
+    _id_head,
+    _id_tail,
+)
+from ..._core.table import RecordTable
 from ..._lineitems import charge_attributes, parse_line_item
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
 from ._requests import Endpoint
@@ -111,11 +115,49 @@ def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> _Readers:
     return readers
 
 
+_Part = tuple[tuple[str | None, ...], dict[str, str], bytes]
+"""A group's dimensions (interned), attributes (shared) and :func:`_id_tail`."""
+
+
+def _group_part(
+    table: RecordTable,
+    endpoint: Endpoint[Any],
+    dimensions: Sequence[Any],
+    attributes: Sequence[Any],
+) -> _Part:
+    """What the records of a result whose group reads ``dimensions`` and ``attributes`` share
+    whatever their bucket (computed once a table for each distinct group)."""
+    intern = table.intern
+    project_id, user_id, api_key_id, model = dimensions
+    shared = (
+        table.shared_attributes(
+            {
+                name: _attribute(value)
+                for name, value in zip(endpoint.attributes, attributes, strict=True)
+                if value is not None
+            }
+        )
+        if endpoint.attributes
+        else _NO_ATTRIBUTES
+    )
+    interned = (
+        None,
+        intern(project_id),
+        intern(user_id),
+        None,
+        intern(api_key_id),
+        intern(model),
+        None,
+    )
+    return interned, shared, _id_tail(interned, shared)
+
+
 def _usage_rows(
     table: RecordTable,
     endpoint: Endpoint[Any],
     bucket: OpenAIBucket[Any],
     codes: list[int] | None = None,
+    parts: dict[tuple[Any, Any], _Part] | None = None,
 ) -> None:
     results = bucket.results
     if not results:
@@ -125,10 +167,10 @@ def _usage_rows(
     source = endpoint.name
     if codes is None:  # the table's codes of the endpoint's metrics (a page passes them)
         codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
-    attribute_fields = endpoint.attributes
-    head = _id_head(PROVIDER, source, start, end)
-    intern, shared = table.intern, table.shared_attributes
-    add_group, add_counts = table.add_group, table.add_counts
+    if parts is None:  # the table's groups' parts (a page passes its own, for every bucket)
+        parts = {}
+    copy_head = _id_hasher(_id_head(PROVIDER, source, start, end)).copy
+    add_group, add_counts = table.add_hashed_group, table.add_counts
     result_type: type[Any] | None = None
     for result in results:
         if type(result) is not result_type:  # the same class for every result of a page
@@ -142,35 +184,13 @@ def _usage_rows(
             if not present:
                 continue
             counts = [count for count in counts if count is not None]
-        attributes = (
-            shared(
-                {
-                    name: _attribute(value)
-                    for name, value in zip(attribute_fields, attributes_of(values), strict=True)
-                    if value is not None
-                }
-            )
-            if attribute_fields
-            else _NO_ATTRIBUTES
-        )
-        project_id, user_id, api_key_id, model = dimensions_of(values)
-        group = add_group(
-            PROVIDER,
-            source,
-            start,
-            end,
-            (
-                None,
-                intern(project_id),
-                intern(user_id),
-                None,
-                intern(api_key_id),
-                intern(model),
-                None,
-            ),
-            attributes,
-            head,
-        )
+        key = (dimensions_of(values), attributes_of(values))
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = _group_part(table, endpoint, *key)
+        hasher = copy_head()
+        hasher.update(part[2])
+        group = add_group(hasher.hexdigest(), PROVIDER, source, start, end, part[0], part[1])
         add_counts(group, present, counts)
 
 
@@ -224,11 +244,12 @@ def _bucket_rows(
     bucket: OpenAIBucket[Any],
     index: int,
     codes: list[int] | None = None,
+    parts: dict[tuple[Any, Any], _Part] | None = None,
 ) -> None:
     if endpoint.is_costs:
         _cost_rows(table, bucket, index=index)
     else:
-        _usage_rows(table, endpoint, bucket, codes)
+        _usage_rows(table, endpoint, bucket, codes, parts)
 
 
 def bucket_records(
@@ -277,12 +298,13 @@ def page_table(
     table = RecordTable(unique=seen is not None)
     buckets: list[int] = []  # the first group of each bucket, to name a bucket in errors
     codes: list[int] | None = None  # the endpoint's measures, coded at its first bucket
+    parts: dict[tuple[Any, Any], _Part] = {}  # the groups' parts, shared by the buckets
     groups = table.groups()
     for index, bucket in enumerate(page.data):
         buckets.append(len(groups))
         if codes is None:
             codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
-        _bucket_rows(table, endpoint, bucket, index, codes)
+        _bucket_rows(table, endpoint, bucket, index, codes, parts)
     if seen is None:
         return table
     return seen.unique_table(table, endpoint=endpoint.qualified_name, buckets=buckets)
@@ -307,242 +329,3 @@ def page_records(
             with a different value.
     """
     return list(page_table(endpoint, page, seen=seen))
-
-
-_Bucket = tuple[str, datetime, datetime]
-
-
-class UniqueRecords:
-    """The record ids of one stream, so that each is emitted once.
-
-    A server may repeat a bucket, in one page or on a later one. A record whose id was
-    already emitted with the same quantity (and the same measure attributes) is an exact
-    duplicate: it is dropped. The same id with another value is a
-    :class:`~usagekit.ResponseValidationError`: one of the two figures is wrong and neither
-    summing them nor keeping either would be safe.
-
-    Memory grows with the stream's buckets, never with its records: the most recent buckets,
-    up to ``held`` records' worth (by default 2**19, about 8 MB, each bucket counted with its
-    overhead: several pages of every endpoint, where a repeated bucket comes from), are kept
-    record by record (64-bit hashes of each id and of its value); an older bucket is kept as
-    one 64-bit digest of all of them (about 100 bytes a bucket: 10 MB for a year of hourly
-    buckets of all 11 endpoints). An old bucket that comes again exactly as the stream had it
-    is dropped whole; any other old bucket is refused (even one more record, or only part of
-    what the stream had of it), since what changed can no longer be told record by record.
-
-    Args:
-        provider: The provider, for errors.
-        held: The most records kept record by record (a bucket's overhead counts as
-            :data:`_BUCKET_COST` records).
-    """
-
-    def __init__(self, provider: str = PROVIDER, *, held: int = 1 << 19) -> None:
-        self.provider = provider
-        self._held = held
-        self._count = 0
-        self._buckets: dict[_Bucket, tuple[array[int], array[int]]] = {}
-        self._digests: dict[int, int] = {}  # hash of an old bucket's key -> its digest
-
-    def unique(
-        self, records: Sequence[UsageRecord], *, endpoint: str, field: str | None = None
-    ) -> list[UsageRecord]:
-        """Return the records this stream has not emitted yet, and remember them.
-
-        Args:
-            records: Records of one response, in order.
-            endpoint: The endpoint they came from, for errors.
-            field: Where in the body they are (``"data.3"``), for errors.
-
-        Returns:
-            The records not seen before, in order.
-
-        Raises:
-            ResponseValidationError: A group seen before with different figures.
-        """
-        by_bucket: dict[_Bucket, tuple[list[int], list[int], list[int]]] = {}
-        for position, record in enumerate(records):
-            key = (record.source, record.start, record.end)
-            rows, names, figures = by_bucket.setdefault(key, ([], [], []))
-            record_id = record.id
-            rows.append(position)
-            names.append(hash(record_id[:32]) ^ hash(record_id[32:]))
-            figures.append(_figure(record.quantity, _measure_attributes(record.attributes)))
-
-        def conflict(key: _Bucket, row: int) -> ResponseValidationError:
-            return self._conflict(key, records[row].metric, endpoint, field)
-
-        dropped: set[int] = set()
-        for key, (rows, names, figures) in by_bucket.items():
-            dropped.update(self._check(key, rows, names, figures, conflict))
-        return [record for position, record in enumerate(records) if position not in dropped]
-
-    def unique_table(
-        self,
-        table: RecordTable,
-        *,
-        endpoint: str,
-        buckets: Sequence[int] = (),
-        field: str | None = None,
-    ) -> RecordTable:
-        """Return the table without the records this stream has emitted, and remember them.
-
-        Args:
-            table: The records of one response (each group's rows in one run).
-            endpoint: The endpoint they came from, for errors.
-            buckets: The first group of each bucket of the page, to name one in errors
-                (``"data.3"``); empty to use ``field``.
-            field: Where in the body the records are, when ``buckets`` is empty.
-
-        Returns:
-            ``table`` itself when nothing was seen before, else a table of the rest.
-
-        Raises:
-            ResponseValidationError: A group seen before with different figures.
-        """
-        groups = table.groups()
-        codes, ints = table.measure_index(), table.int_quantities()
-        decimals, row_attrs = table.decimal_quantities(), table.row_attributes()
-        tails = [hash(measure[3]) for measure in table.measures()]
-        spans = list(table.group_spans())
-        measured: dict[int, int] = {}  # id(attributes) -> hash of their figure part
-        by_bucket: dict[_Bucket, list[int]] = {}
-        for number, group in enumerate(groups):
-            key = (group[G_SOURCE], group[G_START], group[G_END])
-            numbers = by_bucket.get(key)
-            if numbers is None:
-                by_bucket[key] = [number]
-            else:
-                numbers.append(number)
-
-        def conflict(key: _Bucket, row: int) -> ResponseValidationError:
-            where = field
-            if buckets:
-                where = f"data.{bisect_right(buckets, table.group_index()[row]) - 1}"
-            return self._conflict(key, table.measures()[codes[row]][0], endpoint, where)
-
-        tails_of: dict[bytes, tuple[int, ...]] = {}  # a group's measure codes -> their tails
-        dropped: list[int] = []
-        for key, numbers in by_bucket.items():
-            names: list[int] = []
-            figures: list[int] = []
-            for number in numbers:
-                first, end = spans[number]
-                group = groups[number]
-                measured_codes = codes[first:end].tobytes()  # most groups share a few such runs
-                group_tails = tails_of.get(measured_codes)
-                if group_tails is None:
-                    group_tails = tails_of[measured_codes] = tuple(
-                        tails[code] for code in codes[first:end]
-                    )
-                names.extend(map(hash(group[G_PREFIX]).__xor__, group_tails))
-                attributes = group[G_ATTRIBUTES]
-                if decimals or row_attrs:
-                    extra = _measure_attributes(attributes)
-                    figures += [
-                        _figure(
-                            decimals.get(row, ints[row]),
-                            _measure_attributes(row_attrs[row]) if row in row_attrs else extra,
-                        )
-                        for row in range(first, end)
-                    ]
-                    continue
-                tail = measured.get(id(attributes))
-                if tail is None:
-                    tail = measured[id(attributes)] = hash(_measure_attributes(attributes))
-                figures.extend(map(tail.__xor__, map(hash, ints[first:end])))
-            new = key not in self._buckets and hash(key) not in self._digests
-            if new and len(set(names)) == len(names):  # a new bucket: the usual case
-                self._keep(key, names, figures)
-                continue
-            rows = [row for number in numbers for row in range(*spans[number])]
-            dropped += self._check(key, rows, names, figures, conflict)
-        if not dropped:
-            return table
-        gone = set(dropped)
-        return table.subset(r for r in range(len(table)) if r not in gone)
-
-    def _check(
-        self,
-        key: _Bucket,
-        rows: list[int],
-        names: list[int],
-        figures: list[int],
-        conflict: Callable[[_Bucket, int], ResponseValidationError],
-    ) -> list[int]:
-        """Check one bucket's records against what the stream kept of it; the rows to drop."""
-        digest = self._digests.get(hash(key))
-        packed = self._buckets.get(key)
-        hashes: dict[int, int] = {} if packed is None else dict(zip(*packed, strict=True))
-        dropped: list[int] = []
-        for row, name, value in zip(rows, names, figures, strict=True):
-            previous = hashes.get(name)
-            if previous is None:
-                hashes[name] = value
-            elif previous == value:
-                dropped.append(row)
-            else:
-                raise conflict(key, row)
-        if digest is not None:  # an old bucket again: exactly as it was, or refused
-            if _digest(hashes.keys(), hashes.values()) != digest:
-                raise self._stale(key, conflict(key, rows[0]))
-            return rows
-        self._keep(key, hashes.keys(), hashes.values())
-        return dropped
-
-    def _keep(self, key: _Bucket, names: Iterable[int], figures: Iterable[int]) -> None:
-        """Keep a bucket's records (its newest state); older buckets become digests."""
-        old = self._buckets.pop(key, None)
-        if old is not None:
-            self._count -= len(old[0]) + _BUCKET_COST
-        packed = self._buckets[key] = (array("q", names), array("q", figures))
-        self._count += len(packed[0]) + _BUCKET_COST
-        while self._count > self._held and len(self._buckets) > 1:
-            oldest = next(iter(self._buckets))
-            old_names, old_figures = self._buckets.pop(oldest)
-            self._count -= len(old_names) + _BUCKET_COST
-            self._digests[hash(oldest)] = _digest(old_names, old_figures)
-
-    def _stale(self, key: _Bucket, error: ResponseValidationError) -> ResponseValidationError:
-        return ResponseValidationError(
-            f"the bucket {key[1].isoformat()} to {key[2].isoformat()} came again, long after, "
-            "not exactly as the stream had it; refusing to sum or to pick one",
-            provider=self.provider,
-            endpoint=error.endpoint,
-            field=error.field,
-        )
-
-    def _conflict(
-        self, key: _Bucket, metric: str, endpoint: str, field: str | None
-    ) -> ResponseValidationError:
-        return ResponseValidationError(
-            f"the bucket {key[1].isoformat()} to {key[2].isoformat()} came twice with different "
-            f"values of {metric} for one group; refusing to sum or to pick one",
-            provider=self.provider,
-            endpoint=endpoint,
-            field=field,
-        )
-
-
-_BUCKET_COST = 28
-"""What one held bucket costs beside its records, in records (16 bytes each): its key (a tuple
-of a name and two datetimes), two arrays and their dict slot, about 450 bytes."""
-
-
-def _digest(names: Iterable[int], figures: Iterable[int]) -> int:
-    """One 64-bit digest of a bucket's records, whatever their order."""
-    return sum(map(hash, zip(names, figures, strict=True))) & 0xFFFFFFFFFFFFFFFF
-
-
-def _figure(quantity: Decimal | int, extra: tuple[tuple[str, str], ...]) -> int:
-    """A 64-bit hash of what may differ between two records of one id: the figure itself.
-
-    ``hash(Decimal(5)) == hash(5)``: a count and the equal ``Decimal`` are the same figure.
-    """
-    return hash(quantity) ^ hash(extra)  # both in the signed 64-bit range, so is their XOR
-
-
-def _measure_attributes(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """What of a record's attributes is part of its figure rather than of its id."""
-    if not attributes:
-        return ()
-    return tuple(sorted((k, v) for k, v in attributes.items() if k in MEASURE_ATTRIBUTES))
