@@ -1,14 +1,14 @@
 """Bounded concurrency for walks of independent requests: one small primitive per twin.
 
 A walk (OpenAI's endpoints, OpenRouter's and Anthropic's days) is written once, async, and
-``scripts/unasync.py`` generates its sync twin. It needs four verbs only: start a call
-(:meth:`AsyncFanout.start`), wait for its result (:meth:`AsyncFanout.result`) and, when the walk
-ends however it ends, cancel what is still under way and wait for it to be gone (leaving the
-``with`` block). The common case, "fetch these items at most ``limit`` at once and hand the
-answers back in item order", is written once on top of these verbs
-(:func:`usagekit._core._async_ordered.async_in_order`, generated twin
-:func:`usagekit._core._ordered.in_order`). The two primitives differ only in what runs a call,
-which is why they are the one pair written by hand:
+``scripts/unasync.py`` generates its sync twin. It needs few verbs: start a call
+(:meth:`AsyncFanout.start`), see whether it has ended (:meth:`AsyncFanout.done`), wait for its
+result (:meth:`AsyncFanout.result`) and, when the walk ends however it ends, cancel what is
+still under way and wait for it to be gone (leaving the ``with`` block). The common case,
+"fetch these items at most ``limit`` at once and hand the answers back in item order", is
+written once on top of these verbs (:func:`usagekit._core._async_ordered.async_in_order`,
+generated twin :func:`usagekit._core._ordered.in_order`). The two primitives differ only in
+what runs a call, which is why they are the one pair written by hand:
 
 * :class:`AsyncFanout` runs each call as an ``asyncio`` task on the running loop, sharing the
   async client's one ``httpx.AsyncClient``; leaving the block cancels the tasks and awaits them
@@ -164,6 +164,17 @@ class AsyncFanout:
             await asyncio.sleep(0)
         return task
 
+    def done(self, handle: asyncio.Task[T]) -> bool:
+        """Whether a call has ended (its :meth:`result` would not wait).
+
+        Args:
+            handle: What :meth:`start` returned.
+
+        Returns:
+            True once the call has returned or raised.
+        """
+        return handle.done()
+
     async def result(self, handle: asyncio.Task[T]) -> T:
         """Wait for a call's outcome; its slot is free afterwards.
 
@@ -258,6 +269,18 @@ class Fanout:
             raise RuntimeError("the fanout is used outside its with block")
         self._futures.add(future)
         return future
+
+    def done(self, handle: Future[T]) -> bool:
+        """Whether a call has ended (its :meth:`result` would not wait); a deferred call (a
+        limit of 1) never has before its result is asked for.
+
+        Args:
+            handle: What :meth:`start` returned.
+
+        Returns:
+            True once the call has returned or raised.
+        """
+        return handle.done()
 
     def result(self, handle: Future[T]) -> T:
         """Wait for a call's outcome (running a deferred call now); its slot is free afterwards.

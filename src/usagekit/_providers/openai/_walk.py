@@ -11,12 +11,15 @@ pages in an order that depends only on the data, never on timing:
   endpoint 2 page 1, ..., endpoint 4 page 1, endpoint 1 page 2, ...;
 * when an endpoint's last page is handed over, the next endpoint of the table takes its place
   in the rotation (its first page comes at that place's next turn);
-* each endpoint in the rotation has exactly one request under way or answered: its next page
-  (or its successor's first) is requested as its previous one is handed to the consumer, so it
-  is under way while the consumer works on that page (except in a sync walk with one request at a
-  time, whose request runs on the caller's thread when asked for); at most ``concurrency``
-  requests are in flight and at most ``concurrency`` pages wait besides the one being consumed
-  (memory is bounded by pages, never by endpoints).
+* each endpoint in the rotation has at most one request under way and one page answered and
+  waiting: its next page is requested as soon as the walk sees its previous one answered,
+  whether or not that page's turn has come (the walk looks each time it hands a page over), and
+  its successor's first as its last page is handed over (so that which endpoint takes which
+  place never depends on timing); requests overlap the consumer's work on earlier pages
+  (except in a sync walk with one request at a time, whose request runs on the caller's thread
+  when asked for); at most ``concurrency`` requests are in flight and at most
+  ``2 * concurrency`` pages wait besides the one being consumed (memory is bounded by pages,
+  never by endpoints).
 
 With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, then endpoint 2...
 
@@ -55,11 +58,20 @@ Pages = Generator[tuple[Endpoint[Any], OpenAIPage[Any]], None, None]
 
 @dataclass
 class _Reading:
-    """An endpoint in the rotation: its cursor walk and its one request under way."""
+    """An endpoint in the rotation: its cursor walk, its request under way and what came of
+    the one before, taken from the fanout as soon as it was seen answered."""
 
     endpoint: Endpoint[Any]
     walk: CursorWalk
-    pending: Handle[OpenAIPage[Any]]
+    pending: Handle[OpenAIPage[Any]] | None
+    answered: OpenAIPage[Any] | None = None
+    failure: Exception | None = None  # the answered request's error, raised at its turn
+    cursor_error: PaginationError | None = None  # raised right after the page that carried it
+    last: bool = False  # the answered page is the endpoint's last
+
+    def ready(self) -> bool:
+        """Whether the page of this endpoint's turn (or its error) is taken already."""
+        return self.answered is not None or self.failure is not None
 
 
 def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
@@ -99,23 +111,52 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
             )
             return _Reading(endpoint, walk, fanout.start(fetch, endpoint, spec))
 
+        def take(reading: _Reading) -> None:
+            """Take the answer of ``reading``'s request (waiting for it) and request the
+            endpoint's next page, if there is one."""
+            handle = reading.pending
+            assert handle is not None  # a reading not ready has its request under way
+            reading.pending = None
+            try:
+                page = fanout.result(handle)
+            except Exception as exc:  # raised at the endpoint's turn, in stream order
+                reading.failure = exc
+                return
+            reading.answered = page
+            try:
+                spec = reading.walk.advance(page)
+            except PaginationError as exc:
+                reading.cursor_error = exc
+                return
+            if spec is not None:
+                reading.pending = fanout.start(fetch, reading.endpoint, spec)
+            else:  # its successor enters as this page is handed over: the order stays the data's
+                reading.last = True
+
+        def look() -> None:
+            """Take every answer already there, so that the requests after them go out now."""
+            for reading in rotation:
+                pending = reading.pending
+                if pending is not None and not reading.ready() and fanout.done(pending):
+                    take(reading)
+
         rotation: list[_Reading] = []
         while len(rotation) < fanout.limit and (entered := enter()) is not None:
             rotation.append(entered)
         turn = 0
         while rotation:
             reading = rotation[turn]
-            endpoint = reading.endpoint
-            page = fanout.result(reading.pending)
-            try:
-                spec = reading.walk.advance(page)
-            except PaginationError:  # a cursor error comes right after its page
+            if not reading.ready():
+                take(reading)
+            if reading.failure is not None:
+                raise reading.failure
+            endpoint, page = reading.endpoint, reading.answered
+            assert page is not None  # ready without a failure: a page
+            reading.answered = None
+            if reading.cursor_error is not None:  # a cursor error comes right after its page
                 yield endpoint, page
-                raise
-            # The request that takes this page's place goes out before the page is handed
-            # over, so that it is under way while the consumer works on this one.
-            if spec is not None:
-                reading.pending = fanout.start(fetch, endpoint, spec)
+                raise reading.cursor_error
+            if not reading.last:
                 turn += 1
             elif (successor := enter()) is not None:
                 rotation[turn] = successor
@@ -124,4 +165,5 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
                 del rotation[turn]
             if turn >= len(rotation):
                 turn = 0
+            look()
             yield endpoint, page
