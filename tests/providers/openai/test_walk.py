@@ -263,25 +263,25 @@ async def test_a_bad_concurrency_is_refused_before_any_request(mode: str, bad: A
 
 
 async def test_declarations_made_while_fetching_reach_capture(mode: str) -> None:
-    # Coverage declarations live in a context variable: a fetch on a worker thread or in a
+    # Coverage declarations live in a context variable: a request on a worker thread or in a
     # task must still reach the caller's capture().
     transport = PagesTransport(PAGES)
     http = http_client_for(mode, transport)
     client = make_client(mode, http_client=http)
-    inner = client._transport.request
+    inner = client._transport.send
     if mode == "sync":
 
-        def request(spec: Any, type_: Any) -> Any:
+        def send(spec: Any) -> Any:
             declare(T0, T0 + DAY, spec.endpoint)
-            return inner(spec, type_)
+            return inner(spec)
 
     else:
 
-        async def request(spec: Any, type_: Any) -> Any:  # type: ignore[misc]
+        async def send(spec: Any) -> Any:  # type: ignore[misc]
             declare(T0, T0 + DAY, spec.endpoint)
-            return await inner(spec, type_)
+            return await inner(spec)
 
-    client._transport.request = request  # type: ignore[method-assign]
+    client._transport.send = send  # type: ignore[method-assign]
     try:
         with capture() as declared:
             await resolve(client.records(T0, END, sources=list(PAGES), concurrency=4))

@@ -40,7 +40,7 @@ from ..._core._async_transport import AsyncTransport
 from ..._core._cursor import DEFAULT_PAGING, CursorWalk
 from ..._core._fanout import AsyncFanout, AsyncHandle
 from ..._core.errors import PaginationError
-from ..._core.transport import RequestSpec
+from ..._core.transport import Answer, RequestSpec
 from ._models import OpenAIPage
 from ._requests import Endpoint
 
@@ -61,7 +61,8 @@ class _Reading:
 
     endpoint: Endpoint[Any]
     walk: CursorWalk
-    pending: AsyncHandle[OpenAIPage[Any]] | None
+    pending: AsyncHandle[Answer] | None
+    spec: RequestSpec  # the request under way (or the last one)
     answered: OpenAIPage[Any] | None = None
     failure: Exception | None = None  # the answered request's error, raised at its turn
     cursor_error: PaginationError | None = None  # raised right after the page that carried it
@@ -92,9 +93,11 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
     config = transport.config
     waiting: Iterator[tuple[Endpoint[Any], RequestSpec]] = iter(plan)
 
-    async def fetch(endpoint: Endpoint[Any], spec: RequestSpec) -> OpenAIPage[Any]:
-        page: OpenAIPage[Any] = await transport.request(spec, endpoint.page_type)
-        return page
+    async def fetch(spec: RequestSpec) -> Answer:
+        # Only the request runs beside the walk; its body is validated by the walk itself when
+        # it takes the answer (one thread for the CPU work, instead of every worker contending
+        # for the GIL with the consumer).
+        return await transport.send(spec)
 
     async with AsyncFanout(min(concurrency, len(plan))) as fanout:
 
@@ -107,7 +110,7 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
             walk = CursorWalk(
                 spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
             )
-            return _Reading(endpoint, walk, await fanout.start(fetch, endpoint, spec))
+            return _Reading(endpoint, walk, await fanout.start(fetch, spec), spec)
 
         async def take(reading: _Reading) -> None:
             """Take the answer of ``reading``'s request (waiting for it) and request the
@@ -116,7 +119,10 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
             assert handle is not None  # a reading not ready has its request under way
             reading.pending = None
             try:
-                page = await fanout.result(handle)
+                answer = await fanout.result(handle)
+                page: OpenAIPage[Any] = transport.decode(
+                    reading.spec, answer, reading.endpoint.page_type
+                )
             except Exception as exc:  # raised at the endpoint's turn, in stream order
                 reading.failure = exc
                 return
@@ -127,7 +133,7 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
                 reading.cursor_error = exc
                 return
             if spec is not None:
-                reading.pending = await fanout.start(fetch, reading.endpoint, spec)
+                reading.pending, reading.spec = await fanout.start(fetch, spec), spec
             else:  # its successor enters as this page is handed over: the order stays the data's
                 reading.last = True
 

@@ -43,7 +43,7 @@ from ..._core._cursor import DEFAULT_PAGING, CursorWalk
 from ..._core._fanout import Fanout, Handle
 from ..._core._transport import Transport
 from ..._core.errors import PaginationError
-from ..._core.transport import RequestSpec
+from ..._core.transport import Answer, RequestSpec
 from ._models import OpenAIPage
 from ._requests import Endpoint
 
@@ -63,7 +63,8 @@ class _Reading:
 
     endpoint: Endpoint[Any]
     walk: CursorWalk
-    pending: Handle[OpenAIPage[Any]] | None
+    pending: Handle[Answer] | None
+    spec: RequestSpec  # the request under way (or the last one)
     answered: OpenAIPage[Any] | None = None
     failure: Exception | None = None  # the answered request's error, raised at its turn
     cursor_error: PaginationError | None = None  # raised right after the page that carried it
@@ -94,9 +95,11 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
     config = transport.config
     waiting: Iterator[tuple[Endpoint[Any], RequestSpec]] = iter(plan)
 
-    def fetch(endpoint: Endpoint[Any], spec: RequestSpec) -> OpenAIPage[Any]:
-        page: OpenAIPage[Any] = transport.request(spec, endpoint.page_type)
-        return page
+    def fetch(spec: RequestSpec) -> Answer:
+        # Only the request runs beside the walk; its body is validated by the walk itself when
+        # it takes the answer (one thread for the CPU work, instead of every worker contending
+        # for the GIL with the consumer).
+        return transport.send(spec)
 
     with Fanout(min(concurrency, len(plan))) as fanout:
 
@@ -109,7 +112,7 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
             walk = CursorWalk(
                 spec, DEFAULT_PAGING, provider=config.provider, max_pages=config.max_pages
             )
-            return _Reading(endpoint, walk, fanout.start(fetch, endpoint, spec))
+            return _Reading(endpoint, walk, fanout.start(fetch, spec), spec)
 
         def take(reading: _Reading) -> None:
             """Take the answer of ``reading``'s request (waiting for it) and request the
@@ -118,7 +121,10 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
             assert handle is not None  # a reading not ready has its request under way
             reading.pending = None
             try:
-                page = fanout.result(handle)
+                answer = fanout.result(handle)
+                page: OpenAIPage[Any] = transport.decode(
+                    reading.spec, answer, reading.endpoint.page_type
+                )
             except Exception as exc:  # raised at the endpoint's turn, in stream order
                 reading.failure = exc
                 return
@@ -129,7 +135,7 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
                 reading.cursor_error = exc
                 return
             if spec is not None:
-                reading.pending = fanout.start(fetch, reading.endpoint, spec)
+                reading.pending, reading.spec = fanout.start(fetch, spec), spec
             else:  # its successor enters as this page is handed over: the order stays the data's
                 reading.last = True
 
