@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from tests.conftest import resolve
 from usagekit import ResponseValidationError
 from usagekit._core import logs
+from usagekit._core._http import _may_hold_surrogate
 from usagekit._core.bounded import MAX_JSON_DEPTH, JSONRejected, parse_json
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
@@ -186,6 +187,12 @@ HOSTILE: dict[str, tuple[bytes, Any, str, str | None]] = {
         LONE,
         f"{RESULT}.amount.currency",
     ),
+    "two lone surrogates: the first in the document is named": (
+        _page(', "project_id": "\\udc00"')[:-1] + b', "next_page": "\\ud800"}',
+        COMPLETIONS,
+        LONE,
+        f"{RESULT}.project_id",
+    ),
     "a lone surrogate in UTF-16": (
         _page(', "api_key_id": "key_\\ud800"').decode().encode("utf-16"),
         COMPLETIONS,
@@ -220,6 +227,7 @@ def test_a_hostile_body_gets_the_same_clear_error(name: str) -> None:
         (_page(', "x": "\\ud800"'), COMPLETIONS, "x", "\ud800"),  # an unknown field: kept
         (_page(', "model": "\\ud83d\\ude00"'), COMPLETIONS, "model", "\U0001f600"),  # a pair
         (_page(', "model": "\\\\ud800"'), COMPLETIONS, "model", "\\ud800"),  # not an escape
+        (_page(', "model": "한국어"'), COMPLETIONS, "model", "한국어"),  # \xed, not a surrogate
     ],
 )
 def test_an_unusual_body_keeps_its_values(body: bytes, type_: Any, path: str, value: Any) -> None:
@@ -346,3 +354,10 @@ def test_a_text_too_short_for_a_secret_is_never_redacted() -> None:
     assert logs.PARTIAL_MATCH_LENGTH >= logs.MIN_SECRET_LENGTH
     assert min(len(name) for name in logs.SENSITIVE_HEADERS) + 2 >= logs.MIN_SECRET_LENGTH
     assert logs.redact("cookie=x") != "cookie=x"  # the shortest a header match can be
+
+
+def test_only_a_body_that_may_hold_a_surrogate_is_walked() -> None:
+    assert not _may_hold_surrogate(_page(', "model": "한국어 \\u00e9"'))  # \xed 0x95, an escape
+    assert _may_hold_surrogate(_page(', "model": "\\ud800"'))
+    assert _may_hold_surrogate(_page().replace(b'"object": "page"', b'"object": "\xed\xa0\x80"'))
+    assert _may_hold_surrogate(_page().decode().encode("utf-16"))

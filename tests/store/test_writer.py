@@ -371,6 +371,41 @@ def test_a_store_used_from_another_thread_is_refused(tmp_path: Path, use: str) -
         assert sync(store, [Columnar()], now=NOW).ok
 
 
+def test_a_records_iterator_resumed_on_another_thread_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite"
+    with Store(path) as store:
+        assert sync(store, [Columnar()], since=BASE, now=NOW, batch_size=20).ok
+        iterator = store.records()
+        assert next(iterator).id  # started on the owner's thread
+        caught: list[BaseException] = []
+
+        def other() -> None:
+            try:
+                list(iterator)
+            except BaseException as exc:
+                caught.append(exc)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=30)
+        (error,) = caught
+        assert isinstance(error, ConfigError)
+        assert "belongs to the thread that opened it" in str(error)
+        assert len(list(store.records())) == 218
+
+
+def test_a_store_whose_thread_has_ended_can_be_used_and_closed(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite"
+    opened: list[Store] = []
+    thread = threading.Thread(target=lambda: opened.append(Store(path)))
+    thread.start()
+    thread.join(timeout=30)
+    (store,) = opened
+    assert sync(store, [Columnar()], since=BASE, now=NOW, batch_size=20).ok
+    assert store.count() == 218
+    store.close()
+
+
 def test_an_interrupt_as_the_writer_is_lent_leaves_the_store_usable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -244,13 +244,22 @@ class Undecoded(Exception):
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_RAW = re.compile(rb"\xed[\xa0-\xbf]")  # U+D800-DFFF as UTF-8 would encode them
 
 
 def _may_hold_surrogate(content: bytes | str) -> bool:
-    """Whether a body's strings may hold a lone surrogate (False only when they can not)."""
+    """Whether a body's strings may hold a lone surrogate (False only when they can not).
+
+    Args:
+        content: The raw body.
+
+    Returns:
+        False when the body is UTF-8 with neither a surrogate's escape nor its bytes (read
+        with ``"surrogatepass"``); True otherwise (the walk of the value decides).
+    """
     if not isinstance(content, bytes) or json.detect_encoding(content) not in _UTF8:
         return True  # a text not UTF-8 (rare): the walk decides
-    if b"\xed" in content:  # a surrogate's own UTF-8 bytes (read with "surrogatepass")
+    if b"\xed" in content and _SURROGATE_RAW.search(content) is not None:
         return True
     return b"\\u" in content and _SURROGATE_ESCAPE.search(content) is not None
 
@@ -259,24 +268,34 @@ _UTF8 = frozenset(("utf-8", "utf-8-sig"))
 
 
 def _surrogate_field(value: Any) -> str | None:
-    """Where a validated value's declared fields hold a string with a lone surrogate (the
-    dotted path), or None. Unknown fields (a model's extras) are not looked at."""
+    """Where a validated value's declared fields first hold a string with a lone surrogate.
+
+    Unknown fields (a model's extras) are not looked at.
+
+    Args:
+        value: The validated value.
+
+    Returns:
+        The first such field's dotted path, in document order, or None.
+    """
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:  # iterative: the value nests at most MAX_JSON_DEPTH levels, but no recursion
         item, path = stack.pop()
         if isinstance(item, str):
             if _SURROGATE.search(item):
                 return path
-        elif isinstance(item, BaseModel):
+        elif isinstance(item, BaseModel):  # children pushed last first: popped in order
             stack += [
                 (getattr(item, name), f"{path}.{name}" if path else name)
-                for name in type(item).model_fields
+                for name in reversed(type(item).model_fields)
             ]
         elif isinstance(item, (list, tuple)):
-            stack += [(child, f"{path}.{index}") for index, child in enumerate(item)]
+            stack += [(item[index], f"{path}.{index}") for index in reversed(range(len(item)))]
         elif isinstance(item, dict):
-            stack += [(key, path) for key in item if isinstance(key, str)]
-            stack += [(child, f"{path}.{key}") for key, child in item.items()]
+            for key, child in reversed(item.items()):
+                stack.append((child, f"{path}.{key}"))
+                if isinstance(key, str):
+                    stack.append((key, path))
     return None
 
 

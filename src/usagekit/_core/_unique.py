@@ -206,7 +206,16 @@ class UniqueRecords:
 
 
 def _bucket_runs(groups: Sequence[Group], buckets: Sequence[int]) -> dict[_Bucket, list[_Span]]:
-    """Each bucket's runs of groups ``(first, end)``, in order (one run unless it repeats)."""
+    """Each bucket's runs of groups ``(first, end)``, in order (one run unless it repeats).
+
+    Args:
+        groups: The table's groups (a bucket's groups side by side).
+        buckets: Where each bucket of the page starts (its first group), or empty: the
+            buckets are then told apart by their groups' keys.
+
+    Returns:
+        The runs, by bucket key, in the order the buckets first come.
+    """
     runs: dict[_Bucket, list[_Span]] = {}
     if buckets:  # where each bucket's groups start: one key a bucket
         ends = [*buckets[1:], len(groups)]
@@ -228,7 +237,14 @@ _Span = tuple[int, int]
 
 def _names(table: RecordTable) -> list[int]:
     """Each record's 64-bit name: its id's hash (``hash(prefix) ^ hash(suffix)``, as
-    :meth:`UniqueRecords.unique` hashes an id), worked out in C over the whole table."""
+    :meth:`UniqueRecords.unique` hashes an id), worked out in C over the whole table.
+
+    Args:
+        table: The records.
+
+    Returns:
+        One name a record, in row order.
+    """
     prefixes = list(map(hash, map(itemgetter(G_PREFIX), table.groups())))
     suffixes = [hash(measure[3]) for measure in table.measures()]
     return list(
@@ -242,7 +258,14 @@ def _names(table: RecordTable) -> list[int]:
 
 def _figures(table: RecordTable) -> list[int]:
     """Each record's :func:`_figure`, in C over the whole table when its quantities are all
-    ints and no record has attributes of its own."""
+    ints and no record has attributes of its own.
+
+    Args:
+        table: The records.
+
+    Returns:
+        One figure a record, in row order.
+    """
     ints, decimals, own = table.int_quantities(), table.decimal_quantities(), table.row_attributes()
     attributes = list(map(itemgetter(G_ATTRIBUTES), table.groups()))
     distinct = {id(value): value for value in attributes}  # the table shares them

@@ -121,7 +121,15 @@ def _id_hasher(head: str) -> blake2b:
 
 def _id_tail(dimensions: tuple[str | None, ...], attributes: Mapping[str, str]) -> bytes:
     """What follows the head in :func:`_id_prefix`'s text: a result's own part, encoded (the
-    same for every bucket the result's group is in)."""
+    same for every bucket the result's group is in).
+
+    Args:
+        dimensions: The seven dimensions.
+        attributes: The result's attributes (those left out of ids are skipped).
+
+    Returns:
+        The bytes to feed the :func:`_id_hasher` of the result's bucket.
+    """
     parts = [_NONE if value is None else value for value in dimensions]
     if attributes:
         parts += [f"{key}={attributes[key]}" for key in sorted(attributes) if key not in _NOT_ID]

@@ -18,9 +18,10 @@ pages on the caller's thread. :class:`BatchWriter` is that thread:
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -29,7 +30,7 @@ from ._batch import Batch
 from ._rows import RowEncoder
 from ._series import SeriesCache, SeriesPlan
 
-__all__ = ["BatchWriter", "check_thread", "write_batches"]
+__all__ = ["BatchWriter", "check_thread", "checked_rows", "write_batches"]
 
 _Job = TypeVar("_Job")
 
@@ -270,21 +271,43 @@ def write_batches(
         raise
     finally:
         lend(None)
-        writer.close(drop=True)  # joined already unless interrupted before ``with``
-        while writer.done:
-            settle(*writer.done.popleft())
-        if not ended:
-            series.discard()
+        try:
+            writer.close(drop=True)  # joined already unless interrupted before ``with``
+        finally:  # even when a second Ctrl-C interrupts the join
+            while writer.done:
+                settle(*writer.done.popleft())
+            if not ended:
+                series.discard()
     return total
 
 
-def check_thread(path: str, owner: int, writer: BatchWriter[Any] | None) -> None:
-    """Refuse a store's connection to any thread but its own, or, while a sync's writer
-    thread holds it, to any thread but that one.
+def checked_rows(cursor: sqlite3.Cursor, check: Callable[[], None]) -> Iterator[Any]:
+    """A cursor's rows, ``check()`` called before each read of the next few thousand (so that
+    a generator resumed on another thread is refused there).
+
+    Args:
+        cursor: The cursor of an executed query.
+        check: Raises when the calling thread may not use the connection.
+
+    Yields:
+        The rows, in order.
+    """
+    while True:
+        check()
+        rows = cursor.fetchmany(2048)
+        if not rows:
+            return
+        yield from rows
+
+
+def check_thread(path: str, owner: threading.Thread, writer: BatchWriter[Any] | None) -> None:
+    """Refuse a store's connection to any thread but its own (once that thread has ended, any
+    thread may use it, one at a time), or, while a sync's writer thread holds it, to any thread
+    but that one.
 
     Args:
         path: The store's file, for the message.
-        owner: ``threading.get_ident()`` of the thread that opened the store.
+        owner: The thread that opened the store.
         writer: The writer the connection is lent to, if any.
 
     Raises:
@@ -296,7 +319,7 @@ def check_thread(path: str, owner: int, writer: BatchWriter[Any] | None) -> None
                 f"the store {path!r} is being written by a sync on its writer thread; a Store "
                 "belongs to one thread at a time: open another Store to read meanwhile"
             )
-    elif threading.get_ident() != owner:
+    elif threading.current_thread() is not owner and owner.is_alive():
         raise ConfigError(
             f"the store {path!r} belongs to the thread that opened it; a Store is used from "
             "one thread: open a Store in each thread (they can share the file)"

@@ -76,7 +76,7 @@ from ._session import (
     plan_run,
     read_snapshots,
 )
-from ._writer import BatchWriter, check_thread, write_batches
+from ._writer import BatchWriter, check_thread, checked_rows, write_batches
 
 if TYPE_CHECKING:
     from .._report import UsageReport
@@ -100,7 +100,8 @@ class Store:
     initialised); a zero-byte file, a damaged file or another application's database is
     refused, never taken over. Without write access to the file or its directory the store
     opens read-only (``read_only=None``): reading works, writing raises
-    :class:`~usagekit.StoreError`.
+    :class:`~usagekit.StoreError`. A store belongs to the thread that opened it: every method
+    raises :class:`~usagekit.ConfigError` on another thread (open one per thread).
 
     Args:
         path: The database file (created if missing, unless ``read_only``), or ``":memory:"``.
@@ -146,7 +147,7 @@ class Store:
         self._legacy = opened.version < SCHEMA_VERSION  # an older usagekit's, read-only
         self._series = SeriesCache()
         self._writer: BatchWriter[Any] | None = None  # while a sync's writer thread owns it
-        self._owner = threading.get_ident()  # the thread it belongs to (see check_thread)
+        self._owner = threading.current_thread()  # the thread it belongs to (check_thread)
 
     # ----------------------------------------------------------------------------------------
     # Lifecycle
@@ -366,8 +367,8 @@ class Store:
     def _stream(self, query: str, params: Sequence[Any], *, legacy: bool) -> Iterator[UsageRecord]:
         with self._reading():
             cursor = self._conn.execute(query, params)
-            try:
-                yield from self._decoded(cursor, legacy=legacy)
+            try:  # the thread checked again before each read, wherever the caller resumes it
+                yield from self._decoded(checked_rows(cursor, self._check_thread), legacy=legacy)
             finally:
                 cursor.close()
 
@@ -378,6 +379,8 @@ class Store:
                 yield from decode_legacy(rows)
             else:
                 yield from decode_rows(rows, self._series_of)
+        except ConfigError:  # the thread check of the rows' reads (a ValueError too)
+            raise
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             raise StoreError(
                 f"the store {self.path!r} holds a row usagekit cannot read ({type(exc).__name__}"

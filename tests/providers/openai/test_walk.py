@@ -14,6 +14,7 @@ from tests.conftest import resolve
 from tests.openai._support import ALL_NAMES, make_client
 from usagekit import (
     ConfigError,
+    PaginationError,
     PermissionDeniedError,
     ResponseValidationError,
     ServerError,
@@ -141,6 +142,31 @@ async def test_the_first_error_in_stream_order_is_raised(
         await close_http(http)
     assert type(raised) is error
     assert page_order(records) == before
+    assert_nothing_left(transport)
+
+
+def _cursor_again(page: Page, body: dict[str, Any]) -> None:
+    """C2 names its own cursor as the next one: C's cursors do not terminate."""
+    if page == (C, 2):
+        body["has_more"], body["next_page"] = True, "moderations-2"
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_cursor_error_comes_right_after_its_page(mode: str, concurrency: int) -> None:
+    # C2 may be taken ahead of its turn (it answers at once): its cursor error is still raised
+    # right after C2 is handed over, never sooner.
+    transport = PagesTransport(PAGES, edit=_cursor_again)
+    http = http_client_for(mode, transport)
+    client = make_client(mode, http_client=http)
+    try:
+        records, raised = await drain_until_error(
+            client.records(T0, END, sources=list(PAGES), concurrency=concurrency)
+        )
+    finally:
+        await close_http(http)
+    assert isinstance(raised, PaginationError)
+    order = DOCUMENTED_ORDER[concurrency]
+    assert page_order(records) == order[: order.index((C, 2)) + 1]
     assert_nothing_left(transport)
 
 

@@ -126,7 +126,17 @@ def _group_part(
     attributes: Sequence[Any],
 ) -> _Part:
     """What the records of a result whose group reads ``dimensions`` and ``attributes`` share
-    whatever their bucket (computed once a table for each distinct group)."""
+    whatever their bucket (computed once a page for each distinct group).
+
+    Args:
+        table: The table the records go to (its interned strings and shared attributes).
+        endpoint: The endpoint.
+        dimensions: The result's project, user, API key and model, as sent.
+        attributes: Its values of the endpoint's attributes, as sent.
+
+    Returns:
+        The dimensions (interned), the attributes (shared) and their :func:`_id_tail`.
+    """
     intern = table.intern
     project_id, user_id, api_key_id, model = dimensions
     shared = (
