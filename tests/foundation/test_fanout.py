@@ -142,3 +142,34 @@ async def test_a_result_frees_its_slot() -> None:
     async with AsyncFanout(1) as fanout:
         for number in range(3):
             assert await fanout.result(await fanout.start(value, number)) == number
+
+
+def test_done_tells_an_ended_call_and_never_a_deferred_one() -> None:
+    release = threading.Event()
+    with Fanout(2) as fanout:
+        waiting = fanout.start(release.wait, 30)
+        quick = fanout.start(lambda: 7)
+        quick.result(timeout=30)  # ended: done() must say so without taking the result
+        assert fanout.done(quick) and not fanout.done(waiting)
+        release.set()
+        assert fanout.result(waiting) is True and fanout.result(quick) == 7
+    with Fanout(1) as fanout:
+        deferred = fanout.start(lambda: 1)
+        assert not fanout.done(deferred)  # runs only when its result is asked for
+        assert fanout.result(deferred) == 1
+
+
+async def test_done_tells_an_ended_task() -> None:
+    release = asyncio.Event()
+
+    async def value(number: int) -> int:
+        if number == 0:
+            await release.wait()
+        return number
+
+    async with AsyncFanout(2) as fanout:
+        waiting, quick = await fanout.start(value, 0), await fanout.start(value, 1)
+        await asyncio.wait_for(asyncio.shield(quick), 30)
+        assert fanout.done(quick) and not fanout.done(waiting)
+        release.set()
+        assert (await fanout.result(waiting), await fanout.result(quick)) == (0, 1)
