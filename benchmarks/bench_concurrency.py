@@ -60,6 +60,8 @@ def _one_server_each(stack: contextlib.ExitStack, latency: float) -> list[tuple[
     every provider's answers wait on the others' under that process's one GIL (measured: with
     OpenAI served apart, ``collect`` went from ~1.4x to ~1.06x the slowest alone), a contention
     no real deployment has.
+
+    Each client kept is closed by ``stack`` (before its server stops), whatever fails later.
     """
     server = stack.enter_context(RemoteSandbox(seed=1, now=NOW, latency=latency))
     offered = server.clients()
@@ -71,6 +73,7 @@ def _one_server_each(stack: contextlib.ExitStack, latency: float) -> list[tuple[
         for number, client in enumerate(offered):
             if number == index:
                 pairs.append((server, client))
+                stack.callback(client.close)
             else:
                 client.close()
     return pairs
@@ -85,26 +88,22 @@ def run(smoke: bool = False) -> Result:
         pairs = _one_server_each(stack, latency)
         servers = [server for server, _ in pairs]
         clients = [client for _, client in pairs]
-        try:
-            providers = [client.provider for client in clients]
-            singles = [_alone(client, start, end) for client in clients]
-            counts = [single() for single in singles]  # warms the data and the connections
-            together = _collect(clients, start, end)
-            if together != sum(counts):
-                raise RuntimeError(f"collect gave {together} records, alone {sum(counts)}")
-            for server in servers:
-                server.reset_stats()
-            best_collect = best_sequential = float("inf")
-            best_alone = [float("inf")] * len(clients)
-            for _ in range(repeats):
-                best_collect = min(best_collect, best_of(1, lambda: _collect(clients, start, end)))
-                times = [best_of(1, single) for single in singles]
-                best_alone = [min(pair) for pair in zip(best_alone, times, strict=True)]
-                best_sequential = min(best_sequential, sum(times))
-            requests = sum(server.stats.total_requests for server in servers) // (2 * repeats)
-        finally:
-            for client in clients:
-                client.close()
+        providers = [client.provider for client in clients]
+        singles = [_alone(client, start, end) for client in clients]
+        counts = [single() for single in singles]  # warms the data and the connections
+        together = _collect(clients, start, end)
+        if together != sum(counts):
+            raise RuntimeError(f"collect gave {together} records, alone {sum(counts)}")
+        for server in servers:
+            server.reset_stats()
+        best_collect = best_sequential = float("inf")
+        best_alone = [float("inf")] * len(clients)
+        for _ in range(repeats):
+            best_collect = min(best_collect, best_of(1, lambda: _collect(clients, start, end)))
+            times = [best_of(1, single) for single in singles]
+            best_alone = [min(pair) for pair in zip(best_alone, times, strict=True)]
+            best_sequential = min(best_sequential, sum(times))
+        requests = sum(server.stats.total_requests for server in servers) // (2 * repeats)
     slowest = max(range(len(clients)), key=lambda index: best_alone[index])
     alone = best_alone[slowest]
     per_provider = ", ".join(
