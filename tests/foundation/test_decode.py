@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import resolve
 from usagekit import ResponseValidationError
-from usagekit._core import logs
+from usagekit._core import _http, logs
 from usagekit._core._http import _may_hold_surrogate
 from usagekit._core.bounded import MAX_JSON_DEPTH, JSONRejected, parse_json
 from usagekit._core.transport import decode_body
@@ -361,3 +361,85 @@ def test_only_a_body_that_may_hold_a_surrogate_is_walked() -> None:
     assert _may_hold_surrogate(_page(', "model": "\\ud800"'))
     assert _may_hold_surrogate(_page().replace(b'"object": "page"', b'"object": "\xed\xa0\x80"'))
     assert _may_hold_surrogate(_page().decode().encode("utf-16"))
+
+
+# -- straight from the bytes (register_plain_json) -------------------------------------------
+
+_EXTRA = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**25), 10**25),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=6),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_COUNT_TEXT = st.one_of(
+    st.integers(0, 10**30).map(str),
+    st.sampled_from(["5.0", "1e3", "1E400", "-1", "0.5", "12345678901234567890.0", "true"]),
+)
+_NAME = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["\\ud800", "\\ud83d\\ude00"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    count=_COUNT_TEXT,
+    model=_NAME,
+    extras=st.lists(st.tuples(st.sampled_from(["page", "bucket", "result"]), _EXTRA), max_size=3),
+    start=st.sampled_from(["1730419200", "1730419200.5", "1.7304192e9"]),
+)
+def test_a_plain_page_from_its_bytes_is_the_exact_decode(
+    count: str, model: str | None, extras: list[tuple[str, Any]], start: str
+) -> None:
+    """Whether it takes the bytes' way or the exact one, ``decode`` gives what parsing with
+    exact numbers and validating gives: the same value (same types, extras included) or the
+    same error."""
+    where = {"page": "", "bucket": "", "result": ""}
+    for number, (level, value) in enumerate(extras):
+        where[level] += f', "x{number}": {json.dumps(value)}'
+    name = "null" if model is None else ('"' + model.replace('"', "") + '"')
+    result = (
+        '{"object": "organization.usage.completions.result", "input_tokens": '
+        + count
+        + ', "output_tokens": 1, "num_model_requests": 1, "model": '
+        + name
+        + where["result"]
+        + "}"
+    )
+    body = (
+        '{"object": "page", "data": [{"object": "bucket", "start_time": '
+        + start
+        + ', "end_time": 1730422800, "results": ['
+        + result
+        + "]"
+        + where["bucket"]
+        + '}], "has_more": false, "next_page": null'
+        + where["page"]
+        + "}"
+    ).encode()
+    refused: str | None = None
+    try:
+        exact = _exact_decode(body)
+    except ResponseValidationError as error:
+        refused = str(error)
+    if refused is not None:
+        with pytest.raises(ResponseValidationError) as caught:
+            decode_body(body, COMPLETIONS, provider="openai", endpoint="completions")
+        assert str(caught.value) == refused
+        return
+    value = decode_body(body, COMPLETIONS, provider="openai", endpoint="completions")
+    assert value == exact
+    assert repr(value) == repr(exact)  # the same types: a Decimal stays a Decimal
+
+
+def _exact_decode(body: bytes) -> Any:
+    """``decode_body`` as it is for a type not registered: parsed with exact numbers."""
+    saved = _http._PLAIN.pop(COMPLETIONS)
+    try:
+        return decode_body(body, COMPLETIONS, provider="openai", endpoint="completions")
+    finally:
+        _http._PLAIN[COMPLETIONS] = saved

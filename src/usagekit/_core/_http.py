@@ -11,14 +11,20 @@ import contextlib
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from .bounded import DEFAULT_MAX_RESPONSE_BYTES, JSONRejected, parse_json
+from .bounded import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_JSON_DEPTH,
+    JSONRejected,
+    _nests_deeper,
+    parse_json,
+)
 from .errors import ConfigError, ResponseValidationError
 from .logs import redact, register_secret
 from .provider import BodyRetryHint
@@ -299,6 +305,60 @@ def _surrogate_field(value: Any) -> str | None:
     return None
 
 
+_PLAIN: dict[Any, Callable[[Any], bool]] = {}
+
+
+def register_plain_json(type_: Any, plain: Callable[[Any], bool]) -> None:
+    """Let :func:`decode` validate bodies of ``type_`` straight from their bytes.
+
+    pydantic-core reads a JSON number with a fraction or an exponent as a float, so such a body
+    is not what :func:`decode` promises (exact numbers). For a type whose every number is an
+    integer field (validated strictly, so a float is refused) it is: :func:`decode` then tries
+    ``validate_json(strict=True)`` first and keeps its value only when ``plain(value)`` says no
+    float reached the value elsewhere (in its unknown fields), the body nests no deeper than
+    :data:`~usagekit._core.bounded.MAX_JSON_DEPTH` levels and pydantic refused nothing; any
+    other body goes the exact way (the same value, and the same errors, as without this).
+
+    Args:
+        type_: The type (a page model whose numbers are all counts or unix times).
+        plain: Whether a value of ``type_`` so validated holds no float.
+    """
+    _PLAIN[type_] = plain
+
+
+def floatless(value: Any) -> bool:
+    """Whether a parsed JSON value (an unknown field's) holds no float at any depth.
+
+    Args:
+        value: The value.
+
+    Returns:
+        True when no float is in it.
+    """
+    stack = [value]
+    while stack:  # iterative: unknown fields nest as the body does
+        item = stack.pop()
+        if type(item) is float:
+            return False
+        if isinstance(item, dict):
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+    return True
+
+
+def _from_bytes(content: bytes, type_: Any, plain: Callable[[Any], bool]) -> Any:
+    """A body of a :func:`register_plain_json` type validated from its bytes, or None when it
+    must go the exact way."""
+    try:
+        value = _adapter(type_).validate_json(content, strict=True)
+    except (ValidationError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    if not plain(value) or _nests_deeper(content, MAX_JSON_DEPTH):
+        return None
+    return value
+
+
 def decode(content: bytes, type_: Any) -> Any:
     """Parse JSON (numbers with a fraction as exact ``Decimal``) and validate it into ``type_``.
 
@@ -312,6 +372,11 @@ def decode(content: bytes, type_: Any) -> Any:
     Raises:
         Undecoded: The body is refused (see :func:`decode_body`).
     """
+    plain = _PLAIN.get(type_)
+    if plain is not None and type(content) is bytes:
+        fast = _from_bytes(content, type_, plain)
+        if fast is not None:
+            return fast
     try:
         data = parse_json(content)
     except JSONRejected as exc:

@@ -14,10 +14,11 @@ quantities may be negative (credits, refunds and adjustments are line items) and
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, model_validator
 
+from ..._core._http import floatless
 from ..._core.wire import Count, ExactDecimal, UnixDateTime, WireModel
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ProjectGroupBy",
     "ResultT",
     "WebSearchGroupBy",
+    "plain_usage_page",
 ]
 
 
@@ -294,3 +296,26 @@ class OpenAIPage(WireModel, Generic[ResultT]):
     data: list[OpenAIBucket[ResultT]]
     has_more: bool
     next_page: str | None = None
+
+
+def plain_usage_page(page: OpenAIPage[Any]) -> bool:
+    """Whether a usage page validated from its bytes holds no float (its unknown fields, at any
+    level, are the only place one could be: every number it declares is a count or a unix
+    time, validated strictly). See :func:`usagekit._core._http.register_plain_json`.
+
+    Args:
+        page: The page.
+
+    Returns:
+        True when its unknown fields, if any, hold no float.
+    """
+    if page.__pydantic_extra__ and not floatless(page.__pydantic_extra__):
+        return False
+    for bucket in page.data:
+        if bucket.__pydantic_extra__ and not floatless(bucket.__pydantic_extra__):
+            return False
+        for result in bucket.results:
+            extra = result.__pydantic_extra__
+            if extra and not floatless(extra):
+                return False
+    return True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, Literal, get_args
 
+from ..._core._http import register_plain_json
 from ..._core.clock import (
     TimeLike,
     Window,
@@ -47,6 +48,7 @@ from ._models import (
     ProjectGroupBy,
     ResultT,
     WebSearchGroupBy,
+    plain_usage_page,
 )
 
 __all__ = [
@@ -179,12 +181,18 @@ def _usage(
     attributes: tuple[str, ...] = (),
     enums: Mapping[str, object] | None = None,
 ) -> Endpoint[ResultT]:
-    """An ``/organization/usage/...`` endpoint; ``group_by`` and ``enums`` values are Literals."""
+    """An ``/organization/usage/...`` endpoint; ``group_by`` and ``enums`` values are Literals.
+
+    Its pages' numbers are all counts and unix times: they are validated straight from the
+    bytes when they hold no float (:func:`~usagekit._core._http.register_plain_json`).
+    """
+    page_type = OpenAIPage[result_type]  # type: ignore[valid-type]
+    register_plain_json(page_type, plain_usage_page)
     return Endpoint(
         name=name,
         path=f"/organization/usage/{name}",
         result_type=result_type,
-        page_type=OpenAIPage[result_type],  # type: ignore[valid-type]
+        page_type=page_type,
         filters=filters,
         group_by=get_args(group_by),
         enums={key: frozenset(get_args(values)) for key, values in (enums or {}).items()},
