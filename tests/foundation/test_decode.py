@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -380,7 +381,9 @@ _EXTRA = st.recursive(
 )
 _COUNT_TEXT = st.one_of(
     st.integers(0, 10**30).map(str),
-    st.sampled_from(["5.0", "1e3", "1E400", "-1", "0.5", "12345678901234567890.0", "true"]),
+    st.sampled_from(
+        ["5.0", "1e3", "1E400", "-1", "0.5", "9007199254740993.0", "12345678901234567890.0", "true"]
+    ),
 )
 _NAME = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["\\ud800", "\\ud83d\\ude00"]))
 
@@ -443,3 +446,18 @@ def _exact_decode(body: bytes) -> Any:
         return decode_body(body, COMPLETIONS, provider="openai", endpoint="completions")
     finally:
         _http._PLAIN[COMPLETIONS] = saved
+
+
+def test_a_lower_int_digit_limit_keeps_the_exact_way() -> None:
+    """pydantic-core reads integers of up to 4,300 digits whatever Python's limit; a process
+    that lowers it (``PYTHONINTMAXSTRDIGITS``) gets the exact way's refusal, not an int it can
+    not print."""
+    body = _page(', "x": ' + "1" * 700)
+    assert decode_body(body, COMPLETIONS, provider="openai", endpoint="completions")
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        with pytest.raises(ResponseValidationError, match="not valid JSON"):
+            decode_body(body, COMPLETIONS, provider="openai", endpoint="completions")
+    finally:
+        sys.set_int_max_str_digits(limit)

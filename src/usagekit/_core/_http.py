@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -274,7 +275,8 @@ _UTF8 = frozenset(("utf-8", "utf-8-sig"))
 
 
 def _surrogate_field(value: Any) -> str | None:
-    """Where a validated value's declared fields first hold a string with a lone surrogate.
+    """Where a validated value's declared fields first hold a string with a lone surrogate
+    (in the order the models declare their fields, as pydantic reports its first error).
 
     Unknown fields (a model's extras) are not looked at.
 
@@ -282,7 +284,7 @@ def _surrogate_field(value: Any) -> str | None:
         value: The validated value.
 
     Returns:
-        The first such field's dotted path, in document order, or None.
+        The first such field's dotted path, or None.
     """
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:  # iterative: the value nests at most MAX_JSON_DEPTH levels, but no recursion
@@ -306,6 +308,16 @@ def _surrogate_field(value: Any) -> str | None:
 
 
 _PLAIN: dict[Any, Callable[[Any], bool]] = {}
+
+
+def _ints_as_pydantic() -> bool:
+    """Whether ``json`` refuses no integer pydantic-core reads (pydantic-core's limit is 4,300
+    digits; a process may lower Python's, ``PYTHONINTMAXSTRDIGITS``: then the exact way)."""
+    limit = sys.get_int_max_str_digits()
+    return limit == 0 or limit >= _PYDANTIC_INT_DIGITS
+
+
+_PYDANTIC_INT_DIGITS = 4300
 
 
 def register_plain_json(type_: Any, plain: Callable[[Any], bool]) -> None:
@@ -373,7 +385,7 @@ def decode(content: bytes, type_: Any) -> Any:
         Undecoded: The body is refused (see :func:`decode_body`).
     """
     plain = _PLAIN.get(type_)
-    if plain is not None and type(content) is bytes:
+    if plain is not None and type(content) is bytes and _ints_as_pydantic():
         fast = _from_bytes(content, type_, plain)
         if fast is not None:
             return fast

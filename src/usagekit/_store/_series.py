@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,14 +231,28 @@ class SeriesCache:
 
     # ------------------------------------------------------------------------------- reading
 
-    def info(self, conn: sqlite3.Connection, series_id: int) -> SeriesInfo:
+    def info(
+        self,
+        conn: sqlite3.Connection,
+        series_id: int,
+        check: Callable[[], None] = lambda: None,
+    ) -> SeriesInfo:
         """The series of an id, loading what another process added if it is not known yet.
+
+        Args:
+            conn: The store's connection.
+            series_id: The id.
+            check: Called before the connection is read (the store's thread check).
+
+        Returns:
+            What the records of the series share.
 
         Raises:
             KeyError: The store holds no such series (a damaged file).
         """
         found = self._info.get(series_id)
         if found is None:
+            check()
             self.load(conn)
             found = self._info[series_id]
         return found

@@ -206,7 +206,7 @@ class Store:
         return self._legacy
 
     def _series_of(self, series_id: int) -> SeriesInfo:
-        return self._series.info(self._conn, series_id)
+        return self._series.info(self._conn, series_id, self._check_thread)
 
     def _check_thread(self) -> None:
         check_thread(self.path, self._owner, self._writer)
