@@ -342,6 +342,23 @@ def test_a_stream_using_the_store_while_its_writer_writes_is_refused(tmp_path: P
         assert sync(store, [Columnar()], now=NOW).ok  # the store is the caller's again
 
 
+def raised_on_another_thread(call: Any) -> BaseException | None:
+    """What ``call()`` raises when run on a thread of its own (None: nothing)."""
+    caught: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            caught.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    return caught[0] if caught else None
+
+
 @pytest.mark.parametrize("use", ["count", "records", "upsert", "close"])
 def test_a_store_used_from_another_thread_is_refused(tmp_path: Path, use: str) -> None:
     path = tmp_path / "usage.sqlite"
@@ -353,18 +370,7 @@ def test_a_store_used_from_another_thread_is_refused(tmp_path: Path, use: str) -
             "upsert": lambda: store.upsert([]),
             "close": store.close,
         }
-        caught: list[BaseException] = []
-
-        def other() -> None:
-            try:
-                calls[use]()
-            except BaseException as exc:
-                caught.append(exc)
-
-        thread = threading.Thread(target=other)
-        thread.start()
-        thread.join(timeout=30)
-        (error,) = caught
+        error = raised_on_another_thread(calls[use])
         assert isinstance(error, ConfigError)
         assert "belongs to the thread that opened it" in str(error)
         assert store.count() == 218  # still open, and the owner's
@@ -377,18 +383,7 @@ def test_a_records_iterator_resumed_on_another_thread_is_refused(tmp_path: Path)
         assert sync(store, [Columnar()], since=BASE, now=NOW, batch_size=20).ok
         iterator = store.records()
         assert next(iterator).id  # started on the owner's thread
-        caught: list[BaseException] = []
-
-        def other() -> None:
-            try:
-                list(iterator)
-            except BaseException as exc:
-                caught.append(exc)
-
-        thread = threading.Thread(target=other)
-        thread.start()
-        thread.join(timeout=30)
-        (error,) = caught
+        error = raised_on_another_thread(lambda: list(iterator))
         assert isinstance(error, ConfigError)
         assert "belongs to the thread that opened it" in str(error)
         assert len(list(store.records())) == 218

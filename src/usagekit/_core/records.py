@@ -96,21 +96,14 @@ def _id_prefix(
     attributes: Mapping[str, str],
 ) -> str:
     """Hash what the records of one result share (128 bits, hex)."""
-    return _id_prefix_in(_id_head(provider, source, start, end), dimensions, attributes)
+    hasher = _id_hasher(_id_head(provider, source, start, end))
+    hasher.update(_id_tail(dimensions, attributes))
+    return hasher.hexdigest()
 
 
 def _id_head(provider: str, source: str, start: datetime, end: datetime) -> str:
     """What the records of one bucket share in :func:`_id_prefix` (computed once a bucket)."""
     return _SEP.join((provider, source, _iso(start), _iso(end)))
-
-
-def _id_prefix_in(
-    head: str, dimensions: tuple[str | None, ...], attributes: Mapping[str, str]
-) -> str:
-    """:func:`_id_prefix` of a result of the bucket whose :func:`_id_head` is ``head``."""
-    hasher = _id_hasher(head)
-    hasher.update(_id_tail(dimensions, attributes))
-    return hasher.hexdigest()
 
 
 def _id_hasher(head: str) -> blake2b:

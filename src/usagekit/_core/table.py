@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Final, overload
 
 from ._table_read import all_records
-from .records import Measure, MetricKind, UsageRecord, _id_head, _id_prefix_in, _id_suffix
+from .records import Measure, MetricKind, UsageRecord, _id_prefix, _id_suffix
 
 __all__ = [
     "G_ATTRIBUTES",
@@ -193,7 +193,6 @@ class RecordTable(Sequence[UsageRecord]):
         end: datetime,
         dimensions: tuple[str | None, ...],
         attributes: dict[str, str],
-        head: str | None = None,
     ) -> int:
         """Add the shared part of one result's records (call :meth:`add_row` for each after).
 
@@ -207,16 +206,12 @@ class RecordTable(Sequence[UsageRecord]):
             end: Interval end, aware UTC.
             dimensions: The seven values of :data:`usagekit.DIMENSIONS`, in order.
             attributes: Provider-specific dimensions (kept shared; never mutated).
-            head: ``_id_head(provider, source, start, end)``, when the caller adds many
-                results of one bucket (computed here when None).
 
         Returns:
             The group's number.
         """
-        if head is None:
-            head = _id_head(provider, source, start, end)
         return self.add_hashed_group(
-            _id_prefix_in(head, dimensions, attributes),
+            _id_prefix(provider, source, start, end, dimensions, attributes),
             provider,
             source,
             start,
