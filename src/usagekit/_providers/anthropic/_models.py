@@ -72,8 +72,7 @@ def cents_to_dollars(cents: Decimal) -> Decimal:
     Returns:
         The amount in dollars (the same digits, the exponent two lower).
     """
-    with decimal.localcontext(EXACT):
-        return cents.scaleb(-2)
+    return cents.scaleb(-2, EXACT)
 
 
 def parse_report_day(value: Any) -> date:

@@ -33,7 +33,15 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ..._core.errors import ResponseValidationError
-from ..._core.records import FLOW, Measure, MetricKind, UsageRecord
+from ..._core.records import (
+    FLOW,
+    Measure,
+    MetricKind,
+    UsageRecord,
+    _id_hasher,
+    _id_head,
+    _id_tail,
+)
 from ..._core.table import RecordTable
 from ..._core.wire import parse_utc_date
 from ..._lineitems import anthropic_charge
@@ -131,26 +139,45 @@ def _records(results: Iterable[_Result]) -> list[UsageRecord]:
     return out
 
 
-def _add(table: RecordTable, results: Iterable[_Result]) -> None:
-    """Add results as :meth:`RecordTable.add` would, counts in bulk (``add_counts``)."""
-    intern, shared, code_of = table.intern, table.shared_attributes, table.measure_code
+_Part = tuple[tuple[str | None, ...], dict[str, str], bytes]
+"""A group's dimensions (interned), attributes (shared) and
+:func:`~usagekit._core.records._id_tail`: what its records share whatever bucket it is in."""
+
+_Parts = dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], _Part]
+"""The :data:`_Part` of each group met in one table, by its dimensions and attributes as sent."""
+
+
+def _add(table: RecordTable, results: Iterable[_Result], parts: _Parts) -> None:
+    """Add results as :meth:`RecordTable.add` would, counts in bulk (``add_counts``).
+
+    The ids are :meth:`RecordTable.add_group`'s: a span's head (provider, source, start, end)
+    is hashed once for the results in a row that share it, and a group's own part (interned
+    dimensions, shared attributes, the tail of its id) is worked out once a table.
+    """
+    code_of, add_group = table.measure_code, table.add_hashed_group
+    span: tuple[str, datetime, datetime] | None = None
+    copy_head = None
     for result in results:
-        if not result.measures:
+        measures = result.measures
+        if not measures:
             continue
-        dimensions = (
-            intern(result.organization_id),
-            intern(result.project_id),
-            intern(result.user_id),
-            intern(result.user_email),
-            intern(result.api_key_id),
-            intern(result.model),
-            intern(result.line_item),
-        )
-        group = table.add_group(
-            PROVIDER, result.source, result.start, result.end, dimensions, shared(result.attributes)
-        )
-        codes = [code_of(metric, unit, kind) for metric, _, unit, kind in result.measures]
-        quantities = [quantity for _, quantity, _, _ in result.measures]
+        key = (result[5:], tuple(result.attributes.items()))
+        part = parts.get(key)
+        if part is None:
+            intern = table.intern
+            dimensions = tuple([intern(value) for value in key[0]])
+            attributes = table.shared_attributes(result.attributes)
+            part = parts[key] = (dimensions, attributes, _id_tail(dimensions, attributes))
+        dimensions, attributes, tail = part
+        source, start, end = result.source, result.start, result.end
+        if copy_head is None or span != (source, start, end):
+            span = (source, start, end)
+            copy_head = _id_hasher(_id_head(PROVIDER, source, start, end)).copy
+        hasher = copy_head()
+        hasher.update(tail)
+        group = add_group(hasher.hexdigest(), PROVIDER, source, start, end, dimensions, attributes)
+        codes = [code_of(metric, unit, kind) for metric, _, unit, kind in measures]
+        quantities = [quantity for _, quantity, _, _ in measures]
         if all(type(quantity) is int for quantity in quantities):
             table.add_counts(group, codes, quantities)  # type: ignore[arg-type]  # all ints
         else:
@@ -395,15 +422,16 @@ def page_table(
         ResponseValidationError: A cost in a currency that is not a three-letter code.
     """
     table = RecordTable()
+    parts: _Parts = {}
     if isinstance(page, AnthropicMessagesPage):
         for bucket in page.data:
-            _add(table, _messages_results(bucket, group_by))
+            _add(table, _messages_results(bucket, group_by), parts)
     elif isinstance(page, AnthropicCostPage):
         for index, day in enumerate(page.data):
-            _add(table, _cost_results(day, cost_group_by, index))
+            _add(table, _cost_results(day, cost_group_by, index), parts)
     else:
         for record in page.data:
-            _add(table, _claude_code_results(record))
+            _add(table, _claude_code_results(record), parts)
     return table
 
 
