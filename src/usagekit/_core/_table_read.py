@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .records import _FIELD_NAMES, _SLOT_SETTERS, UsageRecord
 
@@ -48,37 +48,55 @@ def all_records(
     codes = table._row_measure if whole else table._row_measure[start:stop]
     counts = table._ints if whole else table._ints[start:stop]
     row = start - 1
+    last = -1
+    template: dict[str, object] = {}
+    prefix = ""
+    shared: dict[str, str] = {}
     for number, code, count in zip(numbers, codes, counts, strict=True):
         row += 1
-        group = groups[number]
+        if number != last:  # a group's rows come in runs: its fields are laid out once a run
+            last = number
+            group = groups[number]
+            prefix, shared = group[0], group[12]
+            template = _template(group)
         metric, unit, kind, suffix = measures[code]
         quantity = decimals.get(row) if decimals else None
-        attributes = overrides.get(row, group[12]) if overrides else group[12]
+        attributes = overrides.get(row, shared) if overrides else shared
+        fields = template.copy()  # the fields in declaration order, those of the group set
+        fields["id"] = prefix + suffix
+        fields["metric"] = metric
+        fields["quantity"] = Decimal(count) if quantity is None else quantity
+        fields["unit"] = unit
+        fields["kind"] = kind
+        fields["attributes"] = attributes.copy() if attributes else {}  # the record's own
         record = new(model)
-        set_dict(
-            record,
-            "__dict__",
-            {
-                "id": group[0] + suffix,
-                "provider": group[1],
-                "source": group[2],
-                "start": group[3],
-                "end": group[4],
-                "metric": metric,
-                "quantity": Decimal(count) if quantity is None else quantity,
-                "unit": unit,
-                "kind": kind,
-                "organization_id": group[5],
-                "project_id": group[6],
-                "user_id": group[7],
-                "user_email": group[8],
-                "api_key_id": group[9],
-                "model": group[10],
-                "line_item": group[11],
-                "attributes": attributes.copy() if attributes else {},  # the record's own
-            },
-        )
+        set_dict(record, "__dict__", fields)
         set_fields_set(record, names)
         set_extra(record, None)
         set_private(record, None)
         yield record
+
+
+def _template(group: tuple[Any, ...]) -> dict[str, object]:
+    """A record's fields as a dict in declaration order, those its group decides filled in
+    (the others are set for each record: ``id``, ``metric``, ``quantity``, ``unit``, ``kind``
+    and ``attributes``)."""
+    return {
+        "id": None,
+        "provider": group[1],
+        "source": group[2],
+        "start": group[3],
+        "end": group[4],
+        "metric": None,
+        "quantity": None,
+        "unit": None,
+        "kind": None,
+        "organization_id": group[5],
+        "project_id": group[6],
+        "user_id": group[7],
+        "user_email": group[8],
+        "api_key_id": group[9],
+        "model": group[10],
+        "line_item": group[11],
+        "attributes": None,
+    }
