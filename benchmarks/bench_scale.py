@@ -19,7 +19,10 @@ best of N), garbage collector on:
   CPU-second (``time.process_time``). N is streamed three times (first, after 4N, after
   16N) and its median CPU per record is N's figure: one run of N lasts about a second, so a
   single one is at the mercy of whatever else the machine does in that second (its 16N/N
-  ratio measured 1.09-1.25x across runs of the same code), while 16N lasts long enough;
+  ratio measured 1.09-1.25x across runs of the same code), while 16N lasts long enough.
+  N's ``collect`` (with the exports) and ``store`` are run three times too, at the same
+  moments, and each of their figures at N is the median of its three values (their 16N/N
+  ratios moved 1.16-1.74x across runs when N was measured once);
 * ``collect``, per size: ``usagekit.collect`` of that client (through a wrapper that reads
   completions at ``1h``; it forwards the client's columnar ``_record_tables`` when that takes
   the same arguments). Memory: the process's resident set after its imports, a one-hour
@@ -316,6 +319,32 @@ def _growth(small: dict[str, Any], large: dict[str, Any], count: str = "records"
     return _per(large, count=count) / _per(small, count=count)
 
 
+_COUNTS = ("records", "rows")
+
+
+def _medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of several runs of one size, each the median of its values across the runs
+    (nested dicts figure by figure); the counts must be the same in every run.
+
+    Raises:
+        RuntimeError: The runs did not read the same number of records.
+    """
+    merged: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        values = [figures[key] for figures in runs]
+        if isinstance(value, dict):
+            merged[key] = _medians(values)
+        elif key in _COUNTS:
+            if len(set(values)) != 1:
+                raise RuntimeError(f"runs of one size gave {values} {key}")
+            merged[key] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            merged[key] = sorted(values)[len(values) // 2]
+        else:
+            merged[key] = value
+    return merged
+
+
 def run(smoke: bool = False) -> Result:
     """Stream, collect (memory), export and store the year; see the docstring."""
     from .dataserver import serve_data
@@ -329,6 +358,10 @@ def run(smoke: bool = False) -> Result:
     with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
         _warm(server.url, sizes["16N"])
         small_streams: list[dict[str, Any]] = []
+        small_held: list[dict[str, Any]] = []
+        small_stores: list[dict[str, Any]] = []
+        small_collect = ["--child", "collect", server.url, str(sizes["N"]), "--exports"]
+        small_store = ["--child", "store", server.url, str(sizes["N"])]
         for label, hours in sizes.items():
             stream[label] = run_child(_MODULE, ["--child", "stream", server.url, str(hours)])
             if label != "N":  # N again after each larger size: its median is N's figure
@@ -339,9 +372,14 @@ def run(smoke: bool = False) -> Result:
             held[label] = run_child(_MODULE, [*args, "--exports"] if ends else args)
             if ends:
                 store[label] = run_child(_MODULE, ["--child", "store", server.url, str(hours)])
+            if label != "N":  # so are N's collect, exports and store
+                small_held.append(run_child(_MODULE, small_collect))
+                small_stores.append(run_child(_MODULE, small_store))
     small_streams.append(stream["N"])
     small_streams.sort(key=_per)
     stream["N"] = small_streams[len(small_streams) // 2]
+    held["N"] = _medians([held["N"], *small_held])
+    store["N"] = _medians([store["N"], *small_stores])
     year, small = held["16N"], held["N"]
     count = int(year["records"])
     if store["16N"]["rows"] != count or stream["16N"]["records"] != count:

@@ -116,3 +116,22 @@ def test_the_remote_sandbox_serves_from_another_process() -> None:
         sb.reset_stats()
         assert sb.stats.total_requests == 0
     assert not any(c.name == "usagekit-bench-sandbox" for c in multiprocessing.active_children())
+
+
+def test_the_figures_of_repeated_runs_are_their_medians() -> None:
+    from benchmarks.bench_scale import _medians
+
+    runs = [
+        {"records": 10, "cpu": 3.0, "peak": 900, "path": "x", "csv": {"cpu": 1.0, "wall": 9.0}},
+        {"records": 10, "cpu": 1.0, "peak": 100, "path": "x", "csv": {"cpu": 5.0, "wall": 2.0}},
+        {"records": 10, "cpu": 2.0, "peak": 500, "path": "x", "csv": {"cpu": 4.0, "wall": 1.0}},
+    ]
+    assert _medians(runs) == {
+        "records": 10,
+        "cpu": 2.0,
+        "peak": 500,
+        "path": "x",
+        "csv": {"cpu": 4.0, "wall": 2.0},
+    }
+    with pytest.raises(RuntimeError, match="records"):
+        _medians([{"records": 10}, {"records": 11}, {"records": 10}])
