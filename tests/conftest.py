@@ -16,13 +16,23 @@ SWEEP_ENV = "USAGEKIT_TEST_CLOCK"
 """Set by ``scripts/clock_sweep.py``: every test then starts with the clock at this instant."""
 SWEEP_AT = os.environ.get(SWEEP_ENV, "").strip()
 
-if SWEEP_AT:
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+"""Set by ``.ci/run`` (and by CI services): properties then draw the same examples every run."""
+
+if IN_CI or SWEEP_AT:
     from hypothesis import settings
 
-    # The sweep is about the calendar, not about inputs: the full suite runs every property at
-    # its usual strength; each pinned instant runs a few examples of each.
-    settings.register_profile("clock-sweep", max_examples=5, deadline=None)
-    settings.load_profile("clock-sweep")
+    if IN_CI:
+        # The same examples on every CI run (seeded from each test), so that a red build is
+        # the change's doing, never a new draw's; a local ``make test`` keeps drawing anew.
+        settings.register_profile("ci", derandomize=True, database=None)
+        settings.load_profile("ci")
+    if SWEEP_AT:
+        # The sweep is about the calendar, not about inputs: the full suite runs every
+        # property at its usual strength; each pinned instant runs a few examples of each.
+        parent = settings.get_profile("ci") if IN_CI else None
+        settings.register_profile("clock-sweep", parent, max_examples=5, deadline=None)
+        settings.load_profile("clock-sweep")
 
 
 def pytest_configure(config: pytest.Config) -> None:
