@@ -44,6 +44,7 @@ def allocate_table(table: RecordTable, *, quantum: Decimal) -> RecordTable:
         needs it.
     """
     groups, row_group, codes = table.groups(), table.group_index(), table.measure_index()
+    sets = table.attribute_sets()
     measures, row_attrs = table.measures(), table.row_attributes()
     cost_codes = {code for code, measure in enumerate(measures) if measure[0] == "cost"}
     if not cost_codes:
@@ -76,7 +77,7 @@ def allocate_table(table: RecordTable, *, quantum: Decimal) -> RecordTable:
             key = _key(group, override)
         else:
             known = keys[number]
-            key = known if known is not None else _key(group, group[G_ATTRIBUTES])
+            key = known if known is not None else _key(group, sets[group[G_ATTRIBUTES]])
             keys[number] = key
         metric, _, kind, _ = measures[codes[row]]
         result = grouped.get(key)

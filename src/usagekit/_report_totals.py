@@ -416,7 +416,8 @@ def table_totals(
 
     groups, group_index, codes = table.groups(), table.group_index(), table.measure_index()
     ints, decimals = table.int_quantities(), table.decimal_quantities()
-    base = [number(group, group[G_ATTRIBUTES]) for group in groups]
+    sets = table.attribute_sets()
+    base = [number(group, sets[group[G_ATTRIBUTES]]) for group in groups]
     own: dict[int, int] = {}  # rows whose own attributes give another group value
     if reads_attributes:
         for row, attributes in table.row_attributes().items():
@@ -496,14 +497,14 @@ def _table_levels_latest(
     if not wanted:
         return {}
     groups, group_index, measures = table.groups(), table.group_index(), table.measures()
-    row_attributes = table.row_attributes()
+    row_attributes, sets = table.row_attributes(), table.attribute_sets()
     latest: dict[tuple[Group, str, str], dict[tuple[Any, ...], tuple[datetime, Decimal]]] = {}
     for row, code in enumerate(table.measure_index()):
         if code not in wanted:
             continue
         group = groups[group_index[row]]
         metric, unit, _, _ = measures[code]
-        attributes = row_attributes.get(row, group[G_ATTRIBUTES])
+        attributes = row_attributes.get(row, sets[group[G_ATTRIBUTES]])
         key = key_of(own.get(row, base[group_index[row]] + code))
         series = (
             group[1],

@@ -59,7 +59,7 @@ def from_records(
             plain.measure_code(fields["metric"], fields["unit"], fields["kind"]),
             fields["quantity"],
         )
-        if attributes != plain._groups[group][G_ATTRIBUTES]:
+        if attributes != plain._attr_sets[plain._groups[group][G_ATTRIBUTES]]:
             plain._row_attrs[row] = dict(attributes)
     if not unique:
         return plain
@@ -85,6 +85,8 @@ def extend(into: RecordTable, other: RecordTable) -> None:
     mapped: dict[int, tuple[int, bool]] = {}  # other's group -> ours, and whether new
     row_group, row_measure, ints = other._row_group, other._row_measure, other._ints
     decimals, row_attrs, their_groups = other._decimals, other._row_attrs, other._groups
+    numbers = [into.attribute_number(attributes) for attributes in other._attr_sets]
+    our_sets = into._attr_sets
     trusted = other._unique
     for row in range(len(row_group)):
         theirs = row_group[row]
@@ -99,7 +101,7 @@ def extend(into: RecordTable, other: RecordTable) -> None:
                     (
                         *group[:5],
                         *(intern(value) for value in group[G_DIMENSIONS:G_ATTRIBUTES]),
-                        into.shared_attributes(group[G_ATTRIBUTES]),
+                        numbers[group[G_ATTRIBUTES]],
                     )  # type: ignore[arg-type]
                 )
                 into._first.append(len(into._row_group))
@@ -118,25 +120,28 @@ def extend(into: RecordTable, other: RecordTable) -> None:
         else:
             set_quantity(into, target, quantity)
             into._row_attrs.pop(target, None)
+        ours_number = into._groups[ours][G_ATTRIBUTES]
         if attributes is None:
-            attributes = their_groups[theirs][G_ATTRIBUTES]
-            if attributes is into._groups[ours][G_ATTRIBUTES] or fresh:
+            theirs_number = numbers[their_groups[theirs][G_ATTRIBUTES]]
+            if theirs_number == ours_number or fresh:
                 continue
-        if attributes != into._groups[ours][G_ATTRIBUTES]:
+            attributes = our_sets[theirs_number]
+        if attributes != our_sets[ours_number]:
             into._row_attrs[target] = dict(attributes)
 
 
 def append(into: RecordTable, other: RecordTable) -> None:
     """Append a table none of whose ids this one holds, column by column."""
     assert into._index is not None
-    index, intern, shared = into._index, into.intern, into.shared_attributes
+    index, intern = into._index, into.intern
+    numbers = [into.attribute_number(attributes) for attributes in other._attr_sets]
     groups, rows = len(into._groups), len(into._row_group)
     for number, group in enumerate(other._groups, groups):
         into._groups.append(
             (
                 *group[:5],
                 *(intern(value) for value in group[G_DIMENSIONS:G_ATTRIBUTES]),
-                shared(group[G_ATTRIBUTES]),
+                numbers[group[G_ATTRIBUTES]],
             )  # type: ignore[arg-type]
         )
         index.setdefault(group[G_PREFIX], number)
@@ -165,6 +170,10 @@ def replace(
     """A table of this table's rows in the order given, some replaced by other records."""
     # new records may repeat an id the table holds: only a plain subset stays unique
     table = type(source)(unique=source._unique and not replacements)
+    # the same attribute numbers as the source's, so that its groups are taken as they are
+    table._attr_sets = list(source._attr_sets)
+    table._attrs = dict(source._attrs)
+    table._attr_ids = dict(source._attr_ids)
     mapped: dict[int, int] = {}
     groups, row_group, codes = source._groups, source._row_group, source._row_measure
     for row in rows:

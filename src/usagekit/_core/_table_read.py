@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from .records import _FIELD_NAMES, _SLOT_SETTERS, UsageRecord
 
 if TYPE_CHECKING:
-    from .table import RecordTable
+    from .table import RecordTable, Row
 
-__all__ = ["all_records"]
+__all__ = ["all_records", "one_row"]
 
 
 def all_records(
@@ -35,6 +35,7 @@ def all_records(
         The records, each with its own ``attributes`` dict.
     """
     groups = table._groups
+    attribute_sets = table._attr_sets
     measures = table._measures
     decimals = table._decimals
     overrides = table._row_attrs
@@ -57,7 +58,7 @@ def all_records(
         if number != last:  # a group's rows come in runs: its fields are laid out once a run
             last = number
             group = groups[number]
-            prefix, shared = group[0], group[12]
+            prefix, shared = group[0], attribute_sets[group[12]]
             template = _template(group)
         metric, unit, kind, suffix = measures[code]
         quantity = decimals.get(row) if decimals else None
@@ -100,3 +101,30 @@ def _template(group: tuple[Any, ...]) -> dict[str, object]:
         "line_item": group[11],
         "attributes": None,
     }
+
+
+def one_row(table: RecordTable, row: int) -> Row:
+    """One record of ``table`` as a plain tuple (see :meth:`RecordTable.row`)."""
+    group = table._groups[table._row_group[row]]
+    metric, unit, kind, suffix = table._measures[table._row_measure[row]]
+    value = table._decimals.get(row) if table._decimals else None
+    shared = table._attr_sets[group[12]]
+    return (
+        group[0] + suffix,
+        group[1],
+        group[2],
+        group[3],
+        group[4],
+        metric,
+        Decimal(table._ints[row]) if value is None else value,
+        unit,
+        kind,
+        group[5],
+        group[6],
+        group[7],
+        group[8],
+        group[9],
+        group[10],
+        group[11],
+        table._row_attrs.get(row, shared) if table._row_attrs else shared,
+    )

@@ -267,22 +267,22 @@ def _figures(table: RecordTable) -> list[int]:
         One figure a record, in row order.
     """
     ints, decimals, own = table.int_quantities(), table.decimal_quantities(), table.row_attributes()
-    attributes = list(map(itemgetter(G_ATTRIBUTES), table.groups()))
-    distinct = {id(value): value for value in attributes}  # the table shares them
-    extras = {key: _measure_attributes(value) for key, value in distinct.items()}
+    numbers = list(map(itemgetter(G_ATTRIBUTES), table.groups()))  # the table shares them
+    sets = table.attribute_sets()
+    extras = {number: _measure_attributes(sets[number]) for number in set(numbers)}
     if decimals or own:
         group_index = table.group_index()
         return [
             _figure(
                 decimals.get(row, ints[row]),
-                _measure_attributes(own[row]) if row in own else extras[id(attributes[group])],
+                _measure_attributes(own[row]) if row in own else extras[numbers[group]],
             )
             for row, group in enumerate(group_index)
         ]
     tails = {key: hash(extra) for key, extra in extras.items()}
     if len(set(tails.values())) == 1:  # one tail for all (usage pages: none of these keys)
         return list(map(next(iter(tails.values())).__xor__, map(hash, ints)))
-    group_tails = list(map(tails.__getitem__, map(id, attributes)))
+    group_tails = list(map(tails.__getitem__, numbers))
     return list(
         map(int.__xor__, map(group_tails.__getitem__, table.group_index()), map(hash, ints))
     )

@@ -25,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, overload
 
-from ._table_read import all_records
+from ._table_read import all_records, one_row
 from .records import Measure, MetricKind, UsageRecord, _id_prefix, _id_suffix
 
 __all__ = [
@@ -54,9 +54,14 @@ Group = tuple[
     str | None,  # api_key_id
     str | None,  # model
     str | None,  # line_item
-    dict[str, str],  # attributes (shared: never mutate)
+    int,  # attributes: their number in the table's attribute_sets() (0: none)
 ]
-"""What the records of one result share, in this order (see the ``G_*`` positions)."""
+"""What the records of one result share, in this order (see the ``G_*`` positions).
+
+A group holds its attributes by number, not the dict itself: a tuple of strings, datetimes,
+None and ints is one the garbage collector stops tracking, so a report of millions of records
+(a group a result) costs its full collections nothing (with the dict, each one walked every
+group: CPU per record grew with the report)."""
 
 G_PREFIX: Final = 0
 G_PROVIDER: Final = 1
@@ -111,6 +116,8 @@ class RecordTable(Sequence[UsageRecord]):
     """
 
     __slots__ = (
+        "_attr_ids",
+        "_attr_sets",
         "_attrs",
         "_decimals",
         "_extra",
@@ -149,7 +156,9 @@ class RecordTable(Sequence[UsageRecord]):
         self._measure_codes: dict[tuple[str, str, str], int] = {}
         self._index: dict[str, int] | None = None  # prefix -> group, built for extend()
         self._strings: dict[str, str] = {}  # one copy of each dimension value
-        self._attrs: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._attrs: dict[tuple[tuple[str, str], ...], int] = {}  # items -> number
+        self._attr_sets: list[dict[str, str]] = [_EMPTY]  # number -> the shared dict
+        self._attr_ids: dict[int, int] = {id(_EMPTY): 0}  # id of a shared dict -> number
 
     # -- building ---------------------------------------------------------------------------
 
@@ -180,10 +189,34 @@ class RecordTable(Sequence[UsageRecord]):
 
     def shared_attributes(self, attributes: dict[str, str]) -> dict[str, str]:
         """One shared dict per distinct set of attributes (never mutated afterwards)."""
+        return self._attr_sets[self.attribute_number(attributes)]
+
+    def attribute_number(self, attributes: dict[str, str]) -> int:
+        """The number of a set of attributes in :meth:`attribute_sets` (added on first use).
+
+        Args:
+            attributes: A dict (kept as the shared one when its set is new: never mutate it).
+
+        Returns:
+            Its number (0 for none).
+        """
+        number = self._attr_ids.get(id(attributes))
+        if number is not None and self._attr_sets[number] is attributes:
+            return number
         if not attributes:
-            return _EMPTY
+            return 0
         key = tuple(attributes.items())
-        return self._attrs.setdefault(key, attributes)
+        number = self._attrs.get(key)
+        if number is None:
+            number = self._attrs[key] = len(self._attr_sets)
+            self._attr_sets.append(attributes)
+            self._attr_ids[id(attributes)] = number
+        return number
+
+    def attribute_sets(self) -> list[dict[str, str]]:
+        """The distinct attributes of the table's groups, by number (``group[G_ATTRIBUTES]``);
+        shared: never mutate."""
+        return self._attr_sets
 
     def add_group(
         self,
@@ -246,7 +279,9 @@ class RecordTable(Sequence[UsageRecord]):
             The group's number.
         """
         number = len(self._groups)
-        self._groups.append((prefix, provider, source, start, end, *dimensions, attributes))  # type: ignore[arg-type]
+        self._groups.append(
+            (prefix, provider, source, start, end, *dimensions, self.attribute_number(attributes))  # type: ignore[arg-type]
+        )
         self._first.append(len(self._row_group))
         return number
 
@@ -454,28 +489,7 @@ class RecordTable(Sequence[UsageRecord]):
         Returns:
             Its fields in :class:`UsageRecord` order; ``attributes`` is shared: never mutate it.
         """
-        group = self._groups[self._row_group[row]]
-        metric, unit, kind, suffix = self._measures[self._row_measure[row]]
-        value = self._decimals.get(row) if self._decimals else None
-        return (
-            group[0] + suffix,
-            group[1],
-            group[2],
-            group[3],
-            group[4],
-            metric,
-            Decimal(self._ints[row]) if value is None else value,
-            unit,
-            kind,
-            group[5],
-            group[6],
-            group[7],
-            group[8],
-            group[9],
-            group[10],
-            group[11],
-            self._row_attrs.get(row, group[12]) if self._row_attrs else group[12],
-        )
+        return one_row(self, row)
 
     def rows(self) -> Iterator[Row]:
         """Every record as a plain tuple (see :meth:`row`), without building records.
@@ -575,20 +589,6 @@ class RecordTable(Sequence[UsageRecord]):
         """The quantity of one record, exact."""
         value = self._decimals.get(row)
         return Decimal(self._ints[row]) if value is None else value
-
-    def nbytes(self) -> int:
-        """An estimate of the memory the table holds, in bytes (for benchmarks)."""
-        import sys
-
-        size = sys.getsizeof(self._groups) + sum(sys.getsizeof(g) for g in self._groups)
-        size += sum(sys.getsizeof(g[0]) for g in self._groups)
-        for column in (self._first, self._row_group, self._row_measure, self._ints):
-            size += column.itemsize * len(column)
-        size += sys.getsizeof(self._decimals) + sum(
-            sys.getsizeof(v) for v in self._decimals.values()
-        )
-        size += sum(sys.getsizeof(v) for v in self._strings)
-        return size
 
 
 from . import _table_merge as _merge  # noqa: E402  (it builds on RecordTable)

@@ -89,8 +89,7 @@ def record_arrays(
     # groups repeat a few combinations of provider, source, dimensions and attributes (one
     # shared dict per distinct set): each is converted once, and the groups take theirs
     keys = [
-        (*group[1:3], *group[G_DIMENSIONS:G_ATTRIBUTES], id(group[G_ATTRIBUTES]))
-        for group in groups
+        (*group[1:3], *group[G_DIMENSIONS:G_ATTRIBUTES], group[G_ATTRIBUTES]) for group in groups
     ]
     representatives = dict(zip(keys, groups, strict=True))  # one group per combination
     number = {key: position for position, key in enumerate(representatives)}
@@ -101,7 +100,8 @@ def record_arrays(
         pa.array([group[position] for group in shared], type=string).take(combination)
         for position in (1, 2, *range(5, 12))
     )
-    attributes = pa.array([text(group[G_ATTRIBUTES]) for group in shared], type=string).take(
+    sets = table.attribute_sets()
+    attributes = pa.array([text(sets[group[G_ATTRIBUTES]]) for group in shared], type=string).take(
         combination
     )
     del keys, representatives, number, numbers, shared  # held no longer than needed

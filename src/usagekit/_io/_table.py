@@ -136,7 +136,7 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
     Yields:
         Strings of whole lines, in record order.
     """
-    groups = table.groups()
+    groups, sets = table.groups(), table.attribute_sets()
     opening = line.opening
     heads = [opening + group[0] for group in groups]
     middles: list[str] = []
@@ -150,7 +150,7 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
         if middle is None:
             middle = known_middles[interval] = line.interval(*interval)
         middles.append(middle)
-        attributes = group[G_ATTRIBUTES]
+        attributes = sets[group[G_ATTRIBUTES]]
         dimensions = group[G_DIMENSIONS:G_ATTRIBUTES]
         shared = (*dimensions, id(attributes))  # the group keeps its attributes alive
         tail = known_tails.get(shared)

@@ -123,7 +123,8 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
         return copy
 
     measures = table.measures()
-    attributes = by_group([own(group[G_ATTRIBUTES]) for group in groups]).take(rows)
+    sets = table.attribute_sets()
+    attributes = by_group([own(sets[group[G_ATTRIBUTES]]) for group in groups]).take(rows)
     for row, values in table.row_attributes().items():
         attributes[row] = dict(values)
     ints = np.asarray(memoryview(table.int_quantities()))

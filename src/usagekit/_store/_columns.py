@@ -67,7 +67,7 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
     for table in tables:
         if not isinstance(table, RecordTable):
             raise ConfigError(f"record tables expected, got {type(table).__name__}")
-        groups, measures = table.groups(), table.measures()
+        groups, measures, sets = table.groups(), table.measures(), table.attribute_sets()
         codes, ints = table.measure_index(), table.int_quantities()
         decimals, overrides = table.decimal_quantities(), table.row_attributes()
         plain_values = not decimals and not overrides
@@ -76,7 +76,7 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
         shapes: dict[int, tuple[tuple[tuple[str, str], ...], str | None]] = {}
         for number, first, end in _runs(table):
             group = groups[number]
-            attributes = group[G_ATTRIBUTES]
+            attributes = sets[group[G_ATTRIBUTES]]
             shape = shapes.get(id(attributes))  # the table holds its attribute dicts
             if shape is None:
                 identity = identity_of(attributes)
