@@ -200,8 +200,8 @@ class RecordTable(Sequence[UsageRecord]):
         Returns:
             Its number (0 for none).
         """
-        number = self._attr_ids.get(id(attributes))
-        if number is not None and self._attr_sets[number] is attributes:
+        number = self._attr_ids.get(id(attributes))  # a shared dict (kept alive by the list)
+        if number is not None:
             return number
         if not attributes:
             return 0

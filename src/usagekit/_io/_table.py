@@ -150,12 +150,11 @@ def table_lines(table: RecordTable, line: LineFormat) -> Iterator[str]:
         if middle is None:
             middle = known_middles[interval] = line.interval(*interval)
         middles.append(middle)
-        attributes = sets[group[G_ATTRIBUTES]]
         dimensions = group[G_DIMENSIONS:G_ATTRIBUTES]
-        shared = (*dimensions, id(attributes))  # the group keeps its attributes alive
+        shared = group[G_DIMENSIONS:]  # the dimensions and the attributes' number
         tail = known_tails.get(shared)
         if tail is None:
-            tail = known_tails[shared] = line.tail(dimensions, attributes)
+            tail = known_tails[shared] = line.tail(dimensions, sets[group[G_ATTRIBUTES]])
         tails.append(tail)
     suffixes: list[str] = []
     metrics: list[str] = []

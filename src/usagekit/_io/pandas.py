@@ -114,17 +114,10 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
         converted = pd.to_datetime(pd.Series(distinct, dtype=object), utc=True)
         return pd.Series(converted.array.take(np.asarray(numbers, dtype=np.intp)[rows]))
 
-    copies: dict[int, dict[str, str]] = {}  # one fresh dict per distinct shared dict
-
-    def own(attributes: dict[str, str]) -> dict[str, str]:
-        copy = copies.get(id(attributes))
-        if copy is None:
-            copy = copies[id(attributes)] = dict(attributes)
-        return copy
-
+    # one fresh dict per distinct set of attributes, by its number in the table
+    copies = [dict(attributes) for attributes in table.attribute_sets()]
     measures = table.measures()
-    sets = table.attribute_sets()
-    attributes = by_group([own(sets[group[G_ATTRIBUTES]]) for group in groups]).take(rows)
+    attributes = by_group([copies[group[G_ATTRIBUTES]] for group in groups]).take(rows)
     for row, values in table.row_attributes().items():
         attributes[row] = dict(values)
     ints = np.asarray(memoryview(table.int_quantities()))

@@ -76,12 +76,12 @@ def table_batches(encoder: RowEncoder, tables: Iterable[object], size: int) -> I
         shapes: dict[int, tuple[tuple[tuple[str, str], ...], str | None]] = {}
         for number, first, end in _runs(table):
             group = groups[number]
-            attributes = sets[group[G_ATTRIBUTES]]
-            shape = shapes.get(id(attributes))  # the table holds its attribute dicts
+            shape = shapes.get(group[G_ATTRIBUTES])  # by the attributes' number
             if shape is None:
+                attributes = sets[group[G_ATTRIBUTES]]
                 identity = identity_of(attributes)
                 extra = None if len(attributes) == len(identity) else row_extra(attributes)
-                shape = shapes[id(attributes)] = (identity, extra)
+                shape = shapes[group[G_ATTRIBUTES]] = (identity, extra)
             identity, shared = shape
             key, start_us, end_us = encoder.group_of(
                 group[G_PROVIDER], group[G_SOURCE], group[G_START], group[G_END],
