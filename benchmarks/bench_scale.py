@@ -31,9 +31,16 @@ best of N), garbage collector on:
   resident set with the report alive (after a collection) minus the baseline is what the
   report holds, per record. CPU per record at 16N over N shows whether the cost grows with
   N (target 1.1x: the ratio of this benchmark);
-* at N and 16N, in the same process after the memory readings (pandas and pyarrow imported
-  first, as a long-running program has them): ``report.to_csv``, ``report.to_parquet`` and
-  ``report.to_pandas()``, records per second each (at 16N) and CPU per record 16N/N;
+* at N and 16N, after the memory readings (pandas and pyarrow imported first, as a
+  long-running program has them): ``report.to_csv``, ``report.to_parquet`` and
+  ``report.to_pandas()``, records per second each (at 16N) and CPU per record 16N/N. Each
+  export runs in a process of its own, as the first work after its ``collect``, so that N and
+  16N start it from the same state: on this kind of virtual machine, memory a process frees
+  and soon asks for again costs it a tenth of memory it has not used yet (``to_pandas`` of the
+  year, in one process: 0.9-1.0 us a record of system time the first time, 0.1 the second,
+  with as many page faults), and when the exports shared a process, N's later exports ran on
+  memory its earlier ones had freed while 16N's needed more than that (``to_pandas`` measured
+  1.43-2.37x 16N/N, 70 % of it system time at 16N, 1.26-1.29x in user CPU alone);
 * ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
   (through :func:`hourly`, which reads an open end as the end of the size and keeps
   sync's columnar path for usagekit's client): rows per second written at 16N, end to end
@@ -74,6 +81,8 @@ PEAK_LIMIT = 400e6
 HELD_LIMIT = 150.0
 EXPORT_RATE = 500_000.0
 STORE_RATE = 150_000.0
+EXPORTS = ("csv", "parquet", "pandas")
+"""The report's exports timed, each in a process of its own right after its ``collect``."""
 
 
 class Hourly:
@@ -164,16 +173,18 @@ def child_stream(url: str, hours: int) -> dict[str, Any]:
     start, end = _window(hours)
     count = 0
     gc.collect()
+    system = os.times().system
     began = _clock()
     for _ in client.records(start, end, sources=list(SOURCES), bucket_width="1h"):
         count += 1
     wall, cpu = _since(began)
+    system = os.times().system - system
     client.close()
-    return {"records": count, "wall": wall, "cpu": cpu}
+    return {"records": count, "wall": wall, "cpu": cpu, "system": system}
 
 
-def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
-    """``collect`` over ``hours`` hours with its memory; then the exports when asked."""
+def child_collect(url: str, hours: int, export: str | None) -> dict[str, Any]:
+    """``collect`` over ``hours`` hours with its memory; then one export when asked."""
     import usagekit
     from usagekit._collect import _tables_of
 
@@ -183,9 +194,11 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
     usagekit.collect([source], start, start + timedelta(hours=1))  # the lazy imports, once
     gc.collect()
     baseline = current_rss_bytes() or peak_rss_bytes()
+    system = os.times().system
     began = _clock()
     report = usagekit.collect([source], start, end)
     wall, cpu = _since(began)
+    system = os.times().system - system
     peak = peak_rss_bytes()
     if report.failures:
         raise RuntimeError(f"collect failed: {report.failures}")
@@ -196,12 +209,13 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
         "records": count,
         "wall": wall,
         "cpu": cpu,
+        "system": system,
         "baseline": baseline,
         "peak": peak - baseline,
         "held": held,
         "path": "_record_tables" if _tables_of(source) is not None else "records",
     }
-    if exports:
+    if export is not None:
         import pandas  # imported before timing, as a long-running program has them
         import pyarrow.parquet
 
@@ -213,6 +227,8 @@ def child_collect(url: str, hours: int, exports: bool) -> dict[str, Any]:
                 "pandas": lambda: len(report.to_pandas()),
             }
             for name, work in works.items():
+                if name != export:
+                    continue
                 gc.collect()
                 system = os.times().system
                 began = _clock()
@@ -322,6 +338,16 @@ def _growth(small: dict[str, Any], large: dict[str, Any], count: str = "records"
 _COUNTS = ("records", "rows")
 
 
+def _user_growth(small: dict[str, Any], large: dict[str, Any]) -> tuple[float, float]:
+    """CPU per record large/small without the kernel's part (``system``), and the kernel's share
+    of the large one's CPU (fresh memory: page faults)."""
+    user = _growth(
+        {"cpu": small["cpu"] - small["system"], "records": small["records"]},
+        {"cpu": large["cpu"] - large["system"], "records": large["records"]},
+    )
+    return user, large["system"] / max(1e-9, large["cpu"])
+
+
 def _medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The figures of several runs of one size, each the median of its values across the runs
     (nested dicts figure by figure); the counts must be the same in every run.
@@ -360,7 +386,18 @@ def run(smoke: bool = False) -> Result:
         small_streams: list[dict[str, Any]] = []
         small_held: list[dict[str, Any]] = []
         small_stores: list[dict[str, Any]] = []
-        small_collect = ["--child", "collect", server.url, str(sizes["N"]), "--exports"]
+
+        def with_exports(hours: int) -> dict[str, Any]:
+            """``collect`` and each export, an export a process (its first work after the
+            ``collect``): the collect's figures from the first, each export's from its own."""
+            args = ["--child", "collect", server.url, str(hours), "--export"]
+            runs = [run_child(_MODULE, [*args, name]) for name in EXPORTS]
+            figures = dict(runs[0])
+            for name, figured in zip(EXPORTS, runs, strict=True):
+                figures[name] = figured[name]
+            figures["peak_after_exports"] = max(run["peak_after_exports"] for run in runs)
+            return figures
+
         small_store = ["--child", "store", server.url, str(sizes["N"])]
         for label, hours in sizes.items():
             stream[label] = run_child(_MODULE, ["--child", "stream", server.url, str(hours)])
@@ -369,11 +406,11 @@ def run(smoke: bool = False) -> Result:
                 small_streams.append(run_child(_MODULE, args))
             args = ["--child", "collect", server.url, str(hours)]
             ends = label in ("N", "16N")
-            held[label] = run_child(_MODULE, [*args, "--exports"] if ends else args)
+            held[label] = with_exports(hours) if ends else run_child(_MODULE, args)
             if ends:
                 store[label] = run_child(_MODULE, ["--child", "store", server.url, str(hours)])
             if label != "N":  # so are N's collect, exports and store
-                small_held.append(run_child(_MODULE, small_collect))
+                small_held.append(with_exports(sizes["N"]))
                 small_stores.append(run_child(_MODULE, small_store))
     small_streams.append(stream["N"])
     small_streams.sort(key=_per)
@@ -387,7 +424,7 @@ def run(smoke: bool = False) -> Result:
             f"the year gave {stream['16N']['records']} records streamed, {count} collected, "
             f"{store['16N']['rows']} stored"
         )
-    exports = ("csv", "parquet", "pandas")
+    exports = EXPORTS
     rates = {name: _rate(count, year[name]["wall"]) for name in exports}
     store_rate = _rate(store["16N"]["rows"], store["16N"]["wall"])
     growth = {
@@ -420,15 +457,15 @@ def run(smoke: bool = False) -> Result:
         + "/".join(f"{_per(figures) * 1e6:.2f}" for figures in small_streams)
         + " us a record, N streamed first, after 4N and after 16N)"
     )
-    split = {  # CPU per record 16N/N of each export, the program's part and the kernel's
-        name: (
-            _growth(
-                {"cpu": small[name]["cpu"] - small[name]["system"], "records": small["records"]},
-                {"cpu": year[name]["cpu"] - year[name]["system"], "records": count},
-            ),
-            year[name]["system"] / max(1e-9, year[name]["cpu"]),
-        )
-        for name in exports
+    split = {  # CPU per record 16N/N without the kernel's part, and that part's share at 16N
+        "stream": _user_growth(stream["N"], stream["16N"]),
+        "collect": _user_growth(small, year),
+        **{
+            name: _user_growth(
+                {**small[name], "records": small["records"]}, {**year[name], "records": count}
+            )
+            for name in exports
+        },
     }
     growth_text += (
         " (user CPU alone: "
@@ -481,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """With ``--child``, run one measurement here and print it as JSON; else the benchmark."""
     parser = argparse.ArgumentParser(prog=f"python -m {_MODULE}")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "HOURS"))
-    parser.add_argument("--exports", action="store_true")
+    parser.add_argument("--export", choices=EXPORTS)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--store", action="store_true", help="only the store part, as JSON")
     args = parser.parse_args(argv)
@@ -495,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if kind == "stream":
         figures = child_stream(url, int(hours))
     elif kind == "collect":
-        figures = child_collect(url, int(hours), args.exports)
+        figures = child_collect(url, int(hours), args.export)
     elif kind == "store":
         figures = child_store(url, int(hours))
     else:
