@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from tests.conftest import resolve
 from tests.openai._support import Client, load, params_of, path_of
 from usagekit import ResponseValidationError, UsageRecord
+from usagekit._core._unique import _Held
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import page_records
 from usagekit._providers.openai._normalize import UniqueRecords, page_table
@@ -359,6 +360,78 @@ def test_the_columnar_repeat_check_is_the_record_by_record_one(
     assert _stream_of(pages, True, held) == _stream_of(pages, False, held)
 
 
+_grid_results = st.builds(
+    lambda project, model, tokens: {
+        "object": "organization.usage.completions.result",
+        "project_id": project,
+        "model": model,
+        "input_tokens": tokens,
+        "input_cached_tokens": 1,
+        "output_tokens": 3,
+        "num_model_requests": 1,
+    },
+    st.sampled_from(["p1", "p2", "p3"]),
+    st.sampled_from(["gpt-4o", "o3"]),
+    st.sampled_from([1, 2, 7]),
+)
+_grid_buckets = st.builds(
+    lambda hour, results: {
+        "object": "bucket",
+        "start_time": 1704067200 + 3600 * hour,
+        "end_time": 1704067200 + 3600 * (hour + 1),
+        "results": results,
+    },
+    st.integers(min_value=0, max_value=3),
+    st.lists(_grid_results, min_size=1, max_size=4),
+)
+
+
+@given(
+    st.lists(st.lists(_grid_buckets, min_size=1, max_size=3), min_size=1, max_size=4),
+    st.sampled_from([1, 8, 1 << 19]),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=300, deadline=None)
+def test_usage_pages_kept_a_group_at_a_time_decide_as_the_record_by_record_check(
+    data: list[list[dict[str, Any]]], held: int, shuffle: Any
+) -> None:
+    # every result with the same fields: the columnar check keeps such pages a group at a
+    # time (no record names until a bucket comes again); then every page again with its
+    # results in another order, so that held buckets and digests of old ones are both
+    # compared; the record-by-record check (names and figures of each record) must agree
+    pages = [{"object": "page", "data": buckets, "has_more": False} for buckets in data]
+    again = copy.deepcopy(pages)
+    for page in again:
+        for bucket in page["data"]:
+            shuffle.shuffle(bucket["results"])
+    assert _stream_of([*pages, *again], True, held) == _stream_of([*pages, *again], False, held)
+
+
+def test_an_old_usage_bucket_comes_again_in_another_order_and_is_dropped() -> None:
+    endpoint = ENDPOINTS_BY_NAME["completions"]
+    pages = [
+        {"object": "page", "data": [_bucket(hour, 5, 7, 9)], "has_more": False} for hour in range(6)
+    ]
+    seen = UniqueRecords("openai", held=4)
+    tables = [page_table(endpoint, endpoint.page_type.model_validate(b), seen=seen) for b in pages]
+    assert [len(table) for table in tables] == [9] * 6
+    kept = seen._buckets[next(iter(seen._buckets))]
+    assert kept.run is not None  # held a group at a time, no record names
+    reordered = copy.deepcopy(pages[0])
+    reordered["data"][0]["results"].reverse()  # long evicted, the same records: dropped
+    assert len(page_table(endpoint, endpoint.page_type.model_validate(reordered), seen=seen)) == 0
+    changed = copy.deepcopy(reordered)
+    changed["data"][0]["results"][0]["input_tokens"] = 10
+    with pytest.raises(ResponseValidationError, match="came again, long after"):
+        page_table(endpoint, endpoint.page_type.model_validate(changed), seen=seen)
+    held_again = copy.deepcopy(pages[5])  # still held: reordered, dropped; changed, refused
+    held_again["data"][0]["results"].reverse()
+    assert len(page_table(endpoint, endpoint.page_type.model_validate(held_again), seen=seen)) == 0
+    held_again["data"][0]["results"][1]["output_tokens"] = 2
+    with pytest.raises(ResponseValidationError, match="came twice with different values"):
+        page_table(endpoint, endpoint.page_type.model_validate(held_again), seen=seen)
+
+
 def _bucket(hour: int, *tokens: int) -> dict[str, Any]:
     results = [
         {
@@ -397,7 +470,7 @@ def test_the_repeat_check_holds_a_bounded_number_of_records() -> None:
         body = {"object": "page", "data": [_bucket(hour, 1, 2, 3)], "has_more": False}
         table = page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
         assert len(table) == 9
-    assert sum(len(names) for names, _ in seen._buckets.values()) <= 100
+    assert sum(len(held) for held in seen._buckets.values()) <= 100
 
 
 def test_an_old_bucket_seen_in_parts_is_refused_when_one_part_comes_back() -> None:
@@ -432,7 +505,8 @@ def test_the_repeat_check_memory_grows_with_buckets_not_records() -> None:
     try:
         for minute in range(100_000):  # a one-record bucket a minute: the worst case per record
             moment = start + timedelta(minutes=minute)
-            seen._keep(("completions", moment, moment + timedelta(minutes=1)), [minute], [1])
+            bucket = ("completions", moment, moment + timedelta(minutes=1))
+            seen._keep(bucket, _Held.of({(minute, 0): 1}))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
+from typing import Any
 
 from .errors import ResponseValidationError
 from .records import MEASURE_ATTRIBUTES, UsageRecord
@@ -17,6 +18,8 @@ from .table import G_ATTRIBUTES, G_END, G_PREFIX, G_SOURCE, G_START, Group, Reco
 __all__ = ["UniqueRecords"]
 
 _Bucket = tuple[str, datetime, datetime]
+_Name = tuple[int, int]
+"""A record's name: the hashes of its id's two parts (its group's prefix, its measure's suffix)."""
 
 
 class UniqueRecords:
@@ -29,13 +32,18 @@ class UniqueRecords:
     summing them nor keeping either would be safe.
 
     Memory grows with the stream's buckets, never with its records: the most recent buckets,
-    up to ``held`` records' worth (by default 2**19, about 8 MB, each bucket counted with its
-    overhead: several pages of every endpoint, where a repeated bucket comes from), are kept
-    record by record (64-bit hashes of each id and of its value); an older bucket is kept as
-    one 64-bit digest of all of them (about 100 bytes a bucket: 10 MB for a year of hourly
-    buckets of all 11 endpoints). An old bucket that comes again exactly as the stream had it
-    is dropped whole; any other old bucket is refused (even one more record, or only part of
-    what the stream had of it), since what changed can no longer be told record by record.
+    up to ``held`` records' worth (by default 2**19, each bucket counted with its overhead:
+    several pages of every endpoint, where a repeated bucket comes from), are kept record by
+    record (about 8 bytes a record for usage pages, where every group of a page has the same
+    measures, 20 otherwise); an older bucket is kept as one 64-bit digest of all of them
+    (about 100 bytes a bucket: 10 MB for a year of hourly buckets of all 11 endpoints). An
+    old bucket that comes again exactly as the stream had it is dropped whole; any other old
+    bucket is refused (even one more record, or only part of what the stream had of it),
+    since what changed can no longer be told record by record.
+
+    A page's new buckets cost next to nothing a record: their quantities are kept as a slice
+    of the table's int64 column and their groups by one hash each; record names are worked
+    out only when a bucket comes again.
 
     Args:
         provider: The provider, for errors.
@@ -47,7 +55,7 @@ class UniqueRecords:
         self.provider = provider
         self._held = held
         self._count = 0
-        self._buckets: dict[_Bucket, tuple[array[int], array[int]]] = {}
+        self._buckets: dict[_Bucket, _Held] = {}
         self._digests: dict[int, int] = {}  # hash of an old bucket's key -> its digest
 
     def unique(
@@ -66,13 +74,13 @@ class UniqueRecords:
         Raises:
             ResponseValidationError: A group seen before with different figures.
         """
-        by_bucket: dict[_Bucket, tuple[list[int], list[int], list[int]]] = {}
+        by_bucket: dict[_Bucket, tuple[list[int], list[_Name], list[int]]] = {}
         for position, record in enumerate(records):
             key = (record.source, record.start, record.end)
             rows, names, figures = by_bucket.setdefault(key, ([], [], []))
             record_id = record.id
             rows.append(position)
-            names.append(hash(record_id[:32]) ^ hash(record_id[32:]))
+            names.append((hash(record_id[:32]), hash(record_id[32:])))
             figures.append(_figure(record.quantity, _measure_attributes(record.attributes)))
 
         def conflict(key: _Bucket, row: int) -> ResponseValidationError:
@@ -112,7 +120,8 @@ class UniqueRecords:
         groups = table.groups()
         next(table.group_spans(), None)  # each group's rows in one run, in group order
         group_index = table.group_index()
-        names, figures = _names(table), _figures(table)
+        grid = _grid(table)
+        columns: tuple[list[_Name], list[int]] | None = None
 
         def conflict(key: _Bucket, row: int) -> ResponseValidationError:
             where = field
@@ -123,20 +132,26 @@ class UniqueRecords:
 
         dropped: list[int] = []
         for key, spans in _bucket_runs(groups, buckets).items():
-            rows = [
-                range(bisect_left(group_index, first), bisect_left(group_index, end))
-                for first, end in spans
-            ]
-            if len(rows) == 1:  # the usual case: the bucket once in the page
-                (run,) = rows
-                bucket_names = names[run.start : run.stop]
-                new = key not in self._buckets and hash(key) not in self._digests
-                if new and len(set(bucket_names)) == len(bucket_names):
-                    self._keep(key, bucket_names, figures[run.start : run.stop])
+            new = key not in self._buckets and hash(key) not in self._digests
+            if grid is not None and new and len(spans) == 1:  # the usual case
+                prefixes, run = grid
+                ((first, end),) = spans
+                held = prefixes[first:end]
+                if len(set(held)) == len(held):  # no group twice: every id is new
+                    width = len(run.suffixes)
+                    figures = table.int_quantities()[first * width : end * width]
+                    self._keep(key, _Held(held, figures, run))
                     continue
-            every = [row for run in rows for row in run]
+            if columns is None:
+                columns = _names(table), _figures(table)
+            every = [
+                row
+                for first, end in spans
+                for row in range(bisect_left(group_index, first), bisect_left(group_index, end))
+            ]
+            names, figures_of = columns
             bucket_names = [names[row] for row in every]
-            bucket_figures = [figures[row] for row in every]
+            bucket_figures = [figures_of[row] for row in every]
             dropped += self._check(key, every, bucket_names, bucket_figures, conflict)
         if not dropped:
             return table
@@ -147,42 +162,42 @@ class UniqueRecords:
         self,
         key: _Bucket,
         rows: list[int],
-        names: list[int],
+        names: list[_Name],
         figures: list[int],
         conflict: Callable[[_Bucket, int], ResponseValidationError],
     ) -> list[int]:
         """Check one bucket's records against what the stream kept of it; the rows to drop."""
         digest = self._digests.get(hash(key))
-        packed = self._buckets.get(key)
-        hashes: dict[int, int] = {} if packed is None else dict(zip(*packed, strict=True))
+        held = self._buckets.get(key)
+        kept: dict[_Name, int] = {} if held is None else dict(held.items())
         dropped: list[int] = []
         for row, name, value in zip(rows, names, figures, strict=True):
-            previous = hashes.get(name)
+            previous = kept.get(name)
             if previous is None:
-                hashes[name] = value
+                kept[name] = value
             elif previous == value:
                 dropped.append(row)
             else:
                 raise conflict(key, row)
         if digest is not None:  # an old bucket again: exactly as it was, or refused
-            if _digest(hashes.keys(), hashes.values()) != digest:
+            if _digest(kept) != digest:
                 raise self._stale(key, conflict(key, rows[0]))
             return rows
-        self._keep(key, hashes.keys(), hashes.values())
+        self._keep(key, _Held.of(kept))
         return dropped
 
-    def _keep(self, key: _Bucket, names: Iterable[int], figures: Iterable[int]) -> None:
+    def _keep(self, key: _Bucket, held: _Held) -> None:
         """Keep a bucket's records (its newest state); older buckets become digests."""
         old = self._buckets.pop(key, None)
         if old is not None:
-            self._count -= len(old[0]) + _BUCKET_COST
-        packed = self._buckets[key] = (array("q", names), array("q", figures))
-        self._count += len(packed[0]) + _BUCKET_COST
+            self._count -= len(old) + _BUCKET_COST
+        self._buckets[key] = held
+        self._count += len(held) + _BUCKET_COST
         while self._count > self._held and len(self._buckets) > 1:
             oldest = next(iter(self._buckets))
-            old_names, old_figures = self._buckets.pop(oldest)
-            self._count -= len(old_names) + _BUCKET_COST
-            self._digests[hash(oldest)] = _digest(old_names, old_figures)
+            gone = self._buckets.pop(oldest)
+            self._count -= len(gone) + _BUCKET_COST
+            self._digests[hash(oldest)] = gone.digest()
 
     def _stale(self, key: _Bucket, error: ResponseValidationError) -> ResponseValidationError:
         return ResponseValidationError(
@@ -203,6 +218,120 @@ class UniqueRecords:
             endpoint=endpoint,
             field=field,
         )
+
+
+class _Run:
+    """The measures of every group of a regular table, in row order: their suffixes' hashes,
+    and how to put a group's figures in the order of those hashes, whose tuple's hash is
+    ``sorted`` (for digests)."""
+
+    __slots__ = ("order", "sorted", "suffixes")
+
+    def __init__(self, suffixes: tuple[int, ...]) -> None:
+        self.suffixes = suffixes
+        order = sorted(range(len(suffixes)), key=suffixes.__getitem__)
+        self.sorted = hash(tuple(suffixes[position] for position in order))
+        self.order: Callable[[Any], tuple[int, ...]] | None = None
+        if order != list(range(len(suffixes))):  # two or more, not in order already
+            self.order = itemgetter(*order)
+
+
+class _Held:
+    """One bucket's records as the stream keeps them: its groups' prefix hashes and each
+    record's figure, with either one :class:`_Run` of measures for every group (a regular
+    page: record ``r`` is group ``r // width``'s measure ``r % width``) or each record's group
+    number and suffix hash."""
+
+    __slots__ = ("figures", "groups", "prefixes", "run", "suffixes")
+
+    def __init__(
+        self,
+        prefixes: array[int],
+        figures: array[int],
+        run: _Run | None = None,
+        groups: array[int] | None = None,
+        suffixes: array[int] | None = None,
+    ) -> None:
+        self.prefixes = prefixes
+        self.figures = figures
+        self.run = run
+        self.groups = groups
+        self.suffixes = suffixes
+
+    @classmethod
+    def of(cls, kept: dict[_Name, int]) -> _Held:
+        """The records of a name -> figure mapping, each group's prefix held once."""
+        numbers: dict[int, int] = {}
+        groups = array("I", [numbers.setdefault(prefix, len(numbers)) for prefix, _ in kept])
+        suffixes = array("q", [suffix for _, suffix in kept])
+        return cls(array("q", numbers), array("q", kept.values()), None, groups, suffixes)
+
+    def __len__(self) -> int:
+        return len(self.figures)
+
+    def items(self) -> Iterator[tuple[_Name, int]]:
+        """Each record's name and figure."""
+        if self.run is not None:
+            width = len(self.run.suffixes)
+            for number, prefix in enumerate(self.prefixes):
+                figures = self.figures[number * width : (number + 1) * width]
+                yield from zip(((prefix, s) for s in self.run.suffixes), figures, strict=True)
+            return
+        assert self.groups is not None and self.suffixes is not None
+        prefixes = self.prefixes
+        for group, suffix, figure in zip(self.groups, self.suffixes, self.figures, strict=True):
+            yield (prefixes[group], suffix), figure
+
+    def digest(self) -> int:
+        """:func:`_digest` of these records, a group at a time for a regular page."""
+        run = self.run
+        if run is None:
+            return _digest(dict(self.items()))
+        width, order, total = len(run.suffixes), run.order, 0
+        for number, prefix in enumerate(self.prefixes):
+            figures = self.figures[number * width : (number + 1) * width]
+            total += hash((prefix, run.sorted, tuple(figures) if order is None else order(figures)))
+        return total & _M64
+
+
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _digest(kept: dict[_Name, int]) -> int:
+    """One 64-bit digest of a bucket's records, whatever their order: the sum over its groups
+    of the hash of ``(prefix, hash(its suffixes in order), their figures in that order)``."""
+    by_group: dict[int, list[tuple[int, int]]] = {}
+    for (prefix, suffix), figure in kept.items():
+        by_group.setdefault(prefix, []).append((suffix, figure))
+    total = 0
+    for prefix, members in by_group.items():
+        members.sort()
+        suffixes = hash(tuple(suffix for suffix, _ in members))
+        total += hash((prefix, suffixes, tuple(figure for _, figure in members)))
+    return total & _M64
+
+
+def _grid(table: RecordTable) -> tuple[array[int], _Run] | None:
+    """The prefix hash of each group and their one run of measures, when every group of the
+    table has the same measures in the same order, plain int quantities and no measure
+    attributes (a usage page); else None. Worked out in C over the whole table."""
+    groups, count = table.groups(), len(table)
+    if table.decimal_quantities() or table.row_attributes() or not count or not groups:
+        return None
+    width, rest = divmod(count, len(groups))
+    codes = table.measure_index()
+    if rest or codes != codes[:width] * len(groups):
+        return None
+    if table.group_starts() != array("Q", range(0, count, width)):
+        return None
+    sets = table.attribute_sets()
+    if any(_measure_attributes(sets[n]) for n in set(map(itemgetter(G_ATTRIBUTES), groups))):
+        return None
+    measures = table.measures()
+    suffixes = tuple(hash(measures[code][3]) for code in codes[:width])
+    if len(set(suffixes)) != width:
+        return None
+    return array("q", map(hash, map(itemgetter(G_PREFIX), groups))), _Run(suffixes)
 
 
 def _bucket_runs(groups: Sequence[Group], buckets: Sequence[int]) -> dict[_Bucket, list[_Span]]:
@@ -235,9 +364,8 @@ _key: Callable[[Group], _Bucket] = itemgetter(G_SOURCE, G_START, G_END)
 _Span = tuple[int, int]
 
 
-def _names(table: RecordTable) -> list[int]:
-    """Each record's 64-bit name: its id's hash (``hash(prefix) ^ hash(suffix)``, as
-    :meth:`UniqueRecords.unique` hashes an id), worked out in C over the whole table.
+def _names(table: RecordTable) -> list[_Name]:
+    """Each record's name (as :meth:`UniqueRecords.unique` names a record from its id).
 
     Args:
         table: The records.
@@ -248,17 +376,16 @@ def _names(table: RecordTable) -> list[int]:
     prefixes = list(map(hash, map(itemgetter(G_PREFIX), table.groups())))
     suffixes = [hash(measure[3]) for measure in table.measures()]
     return list(
-        map(
-            int.__xor__,
+        zip(
             map(prefixes.__getitem__, table.group_index()),
             map(suffixes.__getitem__, table.measure_index()),
+            strict=True,
         )
     )
 
 
 def _figures(table: RecordTable) -> list[int]:
-    """Each record's :func:`_figure`, in C over the whole table when its quantities are all
-    ints and no record has attributes of its own.
+    """Each record's :func:`_figure`, in row order.
 
     Args:
         table: The records.
@@ -270,40 +397,47 @@ def _figures(table: RecordTable) -> list[int]:
     numbers = list(map(itemgetter(G_ATTRIBUTES), table.groups()))  # the table shares them
     sets = table.attribute_sets()
     extras = {number: _measure_attributes(sets[number]) for number in set(numbers)}
-    if decimals or own:
-        group_index = table.group_index()
-        return [
-            _figure(
-                decimals.get(row, ints[row]),
-                _measure_attributes(own[row]) if row in own else extras[numbers[group]],
-            )
-            for row, group in enumerate(group_index)
-        ]
-    tails = {key: hash(extra) for key, extra in extras.items()}
-    if len(set(tails.values())) == 1:  # one tail for all (usage pages: none of these keys)
-        return list(map(next(iter(tails.values())).__xor__, map(hash, ints)))
-    group_tails = list(map(tails.__getitem__, numbers))
-    return list(
-        map(int.__xor__, map(group_tails.__getitem__, table.group_index()), map(hash, ints))
-    )
+    group_index = table.group_index()
+    figures = ints.tolist()  # an int64 count is its own figure (see _figure)
+    for row, value in decimals.items():
+        figures[row] = _figure(value, ())
+    tails = {key: hash(extra) for key, extra in extras.items() if extra}
+    if not tails and not own:
+        return figures
+    for row, group in enumerate(group_index):
+        if row in own:
+            figures[row] = _figure(decimals.get(row, ints[row]), _measure_attributes(own[row]))
+        elif numbers[group] in tails:
+            figures[row] ^= tails[numbers[group]]
+    return figures
 
 
-_BUCKET_COST = 28
+_BUCKET_COST = 36
 """What one held bucket costs beside its records, in records (16 bytes each): its key (a tuple
-of a name and two datetimes), two arrays and their dict slot, about 450 bytes."""
+of a name and two datetimes), its holder, two to four arrays and their dict slot, about 570
+bytes."""
 
-
-def _digest(names: Iterable[int], figures: Iterable[int]) -> int:
-    """One 64-bit digest of a bucket's records, whatever their order."""
-    return sum(map(hash, zip(names, figures, strict=True))) & 0xFFFFFFFFFFFFFFFF
+_I64 = 1 << 63
 
 
 def _figure(quantity: Decimal | int, extra: tuple[tuple[str, str], ...]) -> int:
-    """A 64-bit hash of what may differ between two records of one id: the figure itself.
+    """A 64-bit number for what may differ between two records of one id: the figure itself.
 
-    ``hash(Decimal(5)) == hash(5)``: a count and the equal ``Decimal`` are the same figure.
+    A whole quantity in the int64 range is its own figure (a table's int64 column is its
+    figures as they are); any other is its hash, so a count and the equal ``Decimal`` are the
+    same figure. Measure attributes, when there are any, are mixed in by their hash.
     """
-    return hash(quantity) ^ hash(extra)  # both in the signed 64-bit range, so is their XOR
+    if not isinstance(quantity, int):
+        if not quantity.is_finite() or quantity.adjusted() >= 19:
+            return _with(hash(quantity), extra)
+        if quantity != quantity.to_integral_value():
+            return _with(hash(quantity), extra)
+        quantity = int(quantity)
+    return _with(quantity if -_I64 <= quantity < _I64 else hash(quantity), extra)
+
+
+def _with(figure: int, extra: tuple[tuple[str, str], ...]) -> int:
+    return figure ^ hash(extra) if extra else figure  # both in the signed 64-bit range
 
 
 def _measure_attributes(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:

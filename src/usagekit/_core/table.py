@@ -561,6 +561,16 @@ class RecordTable(Sequence[UsageRecord]):
         for number in range(len(firsts)):
             yield firsts[number], firsts[number + 1] if number + 1 < len(firsts) else total
 
+    def group_starts(self) -> array[int]:
+        """Each group's first row (``array("Q")``), when every group's rows are in one run.
+
+        Raises:
+            ValueError: Some group has rows outside its first run (see :meth:`group_spans`).
+        """
+        if self._extra:
+            raise ValueError("this table's groups are not in runs")
+        return self._first
+
     def group_index(self) -> array[int]:
         """Each record's group number (``array("I")``)."""
         return self._row_group

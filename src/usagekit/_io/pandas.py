@@ -122,7 +122,7 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
         attributes[row] = dict(values)
     ints = np.asarray(memoryview(table.int_quantities()))
     if decimal:
-        quantities = _decimals(np, ints)
+        quantities = _decimals(pd, np, ints)
         for row, value in table.decimal_quantities().items():
             quantities[row] = value
     else:
@@ -152,26 +152,18 @@ def _table_frame(pd: Any, table: RecordTable, *, decimal: bool) -> Any:
     return pd.DataFrame(data, columns=list(RECORD_COLUMNS), copy=False)
 
 
-_SMALL = 1024
-"""Quantities below this share one ``Decimal`` each (they are immutable): zero counts abound."""
+def _decimals(pd: Any, np: Any, ints: Any) -> Any:
+    """The exact ``Decimal`` of each int64, as an object array.
 
-
-def _decimals(np: Any, ints: Any) -> Any:
-    """The exact ``Decimal`` of each int64, as an object array (built a slice at a time)."""
-    column = np.empty(len(ints), dtype=object)
-    small = (ints >= 0) & (ints < _SMALL)
-    shared = np.empty(_SMALL, dtype=object)
-    shared[:] = [Decimal(value) for value in range(_SMALL)]
-    column[small] = shared[ints[small]]
-    large = np.flatnonzero(~small)
-    for first in range(0, len(large), _SLICE):
-        rows = large[first : first + _SLICE]
-        column[rows] = list(map(Decimal, ints[rows].tolist()))
-    return column
-
-
-_SLICE = 65536
-"""Quantities converted at a time (their Python ints are held only that long)."""
+    One ``Decimal`` a distinct value (they are immutable), shared by every row that holds it:
+    pandas' hash table finds the distinct values in time linear in the rows, and a year of
+    hourly token counts has a few hundred thousand of them among millions of rows, so the
+    column costs its pointers and little more.
+    """
+    codes, distinct = pd.factorize(ints, sort=False)
+    shared = np.empty(len(distinct), dtype=object)
+    shared[:] = list(map(Decimal, distinct.tolist()))
+    return shared.take(codes)
 
 
 def summary_frame(report: UsageReport, by: str | Sequence[str]) -> Any:
