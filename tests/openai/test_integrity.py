@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from tests.conftest import resolve
 from tests.openai._support import Client, load, params_of, path_of
 from usagekit import ResponseValidationError, UsageRecord
-from usagekit._core._unique import _Held
+from usagekit._core._unique import _held_of, _held_size
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import page_records
 from usagekit._providers.openai._normalize import UniqueRecords, page_table
@@ -416,7 +416,7 @@ def test_an_old_usage_bucket_comes_again_in_another_order_and_is_dropped() -> No
     tables = [page_table(endpoint, endpoint.page_type.model_validate(b), seen=seen) for b in pages]
     assert [len(table) for table in tables] == [9] * 6
     kept = seen._buckets[next(iter(seen._buckets))]
-    assert kept.run is not None  # held a group at a time, no record names
+    assert kept[2] is not None  # held a group at a time, no record names
     reordered = copy.deepcopy(pages[0])
     reordered["data"][0]["results"].reverse()  # long evicted, the same records: dropped
     assert len(page_table(endpoint, endpoint.page_type.model_validate(reordered), seen=seen)) == 0
@@ -470,7 +470,7 @@ def test_the_repeat_check_holds_a_bounded_number_of_records() -> None:
         body = {"object": "page", "data": [_bucket(hour, 1, 2, 3)], "has_more": False}
         table = page_table(endpoint, endpoint.page_type.model_validate(body), seen=seen)
         assert len(table) == 9
-    assert sum(len(held) for held in seen._buckets.values()) <= 100
+    assert sum(_held_size(held) for held in seen._buckets.values()) <= 100
 
 
 def test_an_old_bucket_seen_in_parts_is_refused_when_one_part_comes_back() -> None:
@@ -506,7 +506,7 @@ def test_the_repeat_check_memory_grows_with_buckets_not_records() -> None:
         for minute in range(100_000):  # a one-record bucket a minute: the worst case per record
             moment = start + timedelta(minutes=minute)
             bucket = ("completions", moment, moment + timedelta(minutes=1))
-            seen._keep(bucket, _Held.of({(minute, 0): 1}))
+            seen._keep(bucket, _held_of({(minute, 0): 1}))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

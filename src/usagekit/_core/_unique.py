@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
 
 from .errors import ResponseValidationError
 from .records import MEASURE_ATTRIBUTES, UsageRecord
@@ -138,9 +137,9 @@ class UniqueRecords:
                 ((first, end),) = spans
                 held = prefixes[first:end]
                 if len(set(held)) == len(held):  # no group twice: every id is new
-                    width = len(run.suffixes)
+                    width = len(run[0])
                     figures = table.int_quantities()[first * width : end * width]
-                    self._keep(key, _Held(held, figures, run))
+                    self._keep(key, (held.tobytes(), figures.tobytes(), run, None, None))
                     continue
             if columns is None:
                 columns = _names(table), _figures(table)
@@ -169,7 +168,7 @@ class UniqueRecords:
         """Check one bucket's records against what the stream kept of it; the rows to drop."""
         digest = self._digests.get(hash(key))
         held = self._buckets.get(key)
-        kept: dict[_Name, int] = {} if held is None else dict(held.items())
+        kept: dict[_Name, int] = {} if held is None else dict(_held_items(held))
         dropped: list[int] = []
         for row, name, value in zip(rows, names, figures, strict=True):
             previous = kept.get(name)
@@ -183,21 +182,21 @@ class UniqueRecords:
             if _digest(kept) != digest:
                 raise self._stale(key, conflict(key, rows[0]))
             return rows
-        self._keep(key, _Held.of(kept))
+        self._keep(key, _held_of(kept))
         return dropped
 
     def _keep(self, key: _Bucket, held: _Held) -> None:
         """Keep a bucket's records (its newest state); older buckets become digests."""
         old = self._buckets.pop(key, None)
         if old is not None:
-            self._count -= len(old) + _BUCKET_COST
+            self._count -= _held_size(old) + _BUCKET_COST
         self._buckets[key] = held
-        self._count += len(held) + _BUCKET_COST
+        self._count += _held_size(held) + _BUCKET_COST
         while self._count > self._held and len(self._buckets) > 1:
             oldest = next(iter(self._buckets))
             gone = self._buckets.pop(oldest)
-            self._count -= len(gone) + _BUCKET_COST
-            self._digests[hash(oldest)] = gone.digest()
+            self._count -= _held_size(gone) + _BUCKET_COST
+            self._digests[hash(oldest)] = _held_digest(gone)
 
     def _stale(self, key: _Bucket, error: ResponseValidationError) -> ResponseValidationError:
         return ResponseValidationError(
@@ -220,78 +219,73 @@ class UniqueRecords:
         )
 
 
-class _Run:
-    """The measures of every group of a regular table, in row order: their suffixes' hashes,
-    and how to put a group's figures in the order of those hashes, whose tuple's hash is
-    ``sorted`` (for digests)."""
+_Run = tuple[tuple[int, ...], int, "tuple[int, ...] | None"]
+"""The measures of every group of a regular table, in row order: ``(their suffixes' hashes,
+the hash of those hashes sorted, the positions that sort them or None when they are)``, for
+digests made a group at a time. A plain tuple of ints, as :data:`_Held` is."""
 
-    __slots__ = ("order", "sorted", "suffixes")
+_Held = tuple[bytes, bytes, "_Run | None", "bytes | None", "bytes | None"]
+"""One bucket's records as the stream keeps them: ``(prefixes, figures, run, groups,
+suffixes)``, each column the bytes of an int64 array (``groups`` of uint32): its groups'
+prefix hashes and each record's figure, with either one :data:`_Run` of measures for every
+group (a regular page: record ``r`` is group ``r // width``'s measure ``r % width``) or each
+record's group number and suffix hash. Plain tuples of bytes and ints, so that the garbage
+collector stops tracking them at its first look: a stream keeps thousands at once and
+replaces one a bucket, and tracked ones would each count toward the next full collection."""
 
-    def __init__(self, suffixes: tuple[int, ...]) -> None:
-        self.suffixes = suffixes
-        order = sorted(range(len(suffixes)), key=suffixes.__getitem__)
-        self.sorted = hash(tuple(suffixes[position] for position in order))
-        self.order: Callable[[Any], tuple[int, ...]] | None = None
-        if order != list(range(len(suffixes))):  # two or more, not in order already
-            self.order = itemgetter(*order)
+
+def _run(suffixes: tuple[int, ...]) -> _Run:
+    """The :data:`_Run` of these suffix hashes."""
+    order = sorted(range(len(suffixes)), key=suffixes.__getitem__)
+    ordered = hash(tuple(suffixes[position] for position in order))
+    return suffixes, ordered, None if order == list(range(len(suffixes))) else tuple(order)
 
 
-class _Held:
-    """One bucket's records as the stream keeps them: its groups' prefix hashes and each
-    record's figure, with either one :class:`_Run` of measures for every group (a regular
-    page: record ``r`` is group ``r // width``'s measure ``r % width``) or each record's group
-    number and suffix hash."""
+def _held_of(kept: dict[_Name, int]) -> _Held:
+    """The :data:`_Held` of a name -> figure mapping, each group's prefix held once."""
+    numbers: dict[int, int] = {}
+    groups = array("I", [numbers.setdefault(prefix, len(numbers)) for prefix, _ in kept])
+    suffixes = array("q", [suffix for _, suffix in kept])
+    figures = array("q", kept.values())
+    prefixes = array("q", numbers)
+    return prefixes.tobytes(), figures.tobytes(), None, groups.tobytes(), suffixes.tobytes()
 
-    __slots__ = ("figures", "groups", "prefixes", "run", "suffixes")
 
-    def __init__(
-        self,
-        prefixes: array[int],
-        figures: array[int],
-        run: _Run | None = None,
-        groups: array[int] | None = None,
-        suffixes: array[int] | None = None,
-    ) -> None:
-        self.prefixes = prefixes
-        self.figures = figures
-        self.run = run
-        self.groups = groups
-        self.suffixes = suffixes
+def _held_size(held: _Held) -> int:
+    """How many records a :data:`_Held` holds."""
+    return len(held[1]) // 8
 
-    @classmethod
-    def of(cls, kept: dict[_Name, int]) -> _Held:
-        """The records of a name -> figure mapping, each group's prefix held once."""
-        numbers: dict[int, int] = {}
-        groups = array("I", [numbers.setdefault(prefix, len(numbers)) for prefix, _ in kept])
-        suffixes = array("q", [suffix for _, suffix in kept])
-        return cls(array("q", numbers), array("q", kept.values()), None, groups, suffixes)
 
-    def __len__(self) -> int:
-        return len(self.figures)
+def _held_items(held: _Held) -> Iterator[tuple[_Name, int]]:
+    """Each record's name and figure."""
+    prefixes, figures = array("q", held[0]), array("q", held[1])
+    run = held[2]
+    if run is not None:
+        suffixes = run[0]
+        width = len(suffixes)
+        for number, prefix in enumerate(prefixes):
+            group = figures[number * width : (number + 1) * width]
+            yield from zip(((prefix, suffix) for suffix in suffixes), group, strict=True)
+        return
+    assert held[3] is not None and held[4] is not None
+    groups, names = array("I", held[3]), array("q", held[4])
+    for group_number, suffix, figure in zip(groups, names, figures, strict=True):
+        yield (prefixes[group_number], suffix), figure
 
-    def items(self) -> Iterator[tuple[_Name, int]]:
-        """Each record's name and figure."""
-        if self.run is not None:
-            width = len(self.run.suffixes)
-            for number, prefix in enumerate(self.prefixes):
-                figures = self.figures[number * width : (number + 1) * width]
-                yield from zip(((prefix, s) for s in self.run.suffixes), figures, strict=True)
-            return
-        assert self.groups is not None and self.suffixes is not None
-        prefixes = self.prefixes
-        for group, suffix, figure in zip(self.groups, self.suffixes, self.figures, strict=True):
-            yield (prefixes[group], suffix), figure
 
-    def digest(self) -> int:
-        """:func:`_digest` of these records, a group at a time for a regular page."""
-        run = self.run
-        if run is None:
-            return _digest(dict(self.items()))
-        width, order, total = len(run.suffixes), run.order, 0
-        for number, prefix in enumerate(self.prefixes):
-            figures = self.figures[number * width : (number + 1) * width]
-            total += hash((prefix, run.sorted, tuple(figures) if order is None else order(figures)))
-        return total & _M64
+def _held_digest(held: _Held) -> int:
+    """:func:`_digest` of a :data:`_Held`'s records, a group at a time for a regular page."""
+    run = held[2]
+    if run is None:
+        return _digest(dict(_held_items(held)))
+    suffixes, ordered, order = run
+    width, total = len(suffixes), 0
+    figures = array("q", held[1])
+    arrange = None if order is None else itemgetter(*order)
+    for number, prefix in enumerate(array("q", held[0])):
+        group = figures[number * width : (number + 1) * width]
+        total += hash((prefix, ordered, tuple(group) if arrange is None else arrange(group)))
+    return total & _M64
 
 
 _M64 = 0xFFFFFFFFFFFFFFFF
@@ -331,7 +325,7 @@ def _grid(table: RecordTable) -> tuple[array[int], _Run] | None:
     suffixes = tuple(hash(measures[code][3]) for code in codes[:width])
     if len(set(suffixes)) != width:
         return None
-    return array("q", map(hash, map(itemgetter(G_PREFIX), groups))), _Run(suffixes)
+    return array("q", map(hash, map(itemgetter(G_PREFIX), groups))), _run(suffixes)
 
 
 def _bucket_runs(groups: Sequence[Group], buckets: Sequence[int]) -> dict[_Bucket, list[_Span]]:
@@ -414,8 +408,8 @@ def _figures(table: RecordTable) -> list[int]:
 
 _BUCKET_COST = 36
 """What one held bucket costs beside its records, in records (16 bytes each): its key (a tuple
-of a name and two datetimes), its holder, two to four arrays and their dict slot, about 570
-bytes."""
+of a name and two datetimes), its holder (a tuple), two to four bytes columns and their dict
+slot, about 450 bytes."""
 
 _I64 = 1 << 63
 
