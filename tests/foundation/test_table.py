@@ -336,3 +336,21 @@ def test_collect_reads_records_of_a_mock_or_of_a_subclass_that_overrides_it() ->
         mine.close()
     assert report.ok and len(report) == 2
     assert sorted(r.provider for r in report) == ["fake", "mine"]
+
+
+def test_a_row_of_an_earlier_group_is_outside_its_run_and_the_repeat_check_sees_it() -> None:
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    table = RecordTable()
+    code = table.measure_code("input_tokens", "tokens", "flow")
+    dims: tuple[str | None, ...] = ("p1", None, None, None, "gpt-4o", None, None)
+    first = table.add_group("openai", "completions", start, start + timedelta(hours=1), dims, {})
+    table.add_row(first, code, 5)
+    other = ("p2", *dims[1:])
+    table.add_group("openai", "completions", start, start + timedelta(hours=1), other, {})
+    table.add_row(first, code, 5)  # the first group again, after the second was added
+    assert len(table) == 2 and table[0].id == table[1].id
+    with pytest.raises(ValueError, match="not in runs"):
+        table.group_starts()
+    with pytest.raises(ValueError, match="not in runs"):
+        UniqueRecords("openai").unique_table(table, endpoint="completions")
+    assert len(UniqueRecords("openai").unique(list(table), endpoint="completions")) == 1

@@ -417,6 +417,7 @@ def test_an_old_usage_bucket_comes_again_in_another_order_and_is_dropped() -> No
     assert [len(table) for table in tables] == [9] * 6
     kept = seen._buckets[next(iter(seen._buckets))]
     assert kept[2] is not None  # held a group at a time, no record names
+    assert len(seen._runs) == 1  # the pages share their one run of measures
     reordered = copy.deepcopy(pages[0])
     reordered["data"][0]["results"].reverse()  # long evicted, the same records: dropped
     assert len(page_table(endpoint, endpoint.page_type.model_validate(reordered), seen=seen)) == 0
@@ -461,6 +462,38 @@ def test_an_old_bucket_held_as_a_digest_is_dropped_when_repeated_and_refused_whe
     assert _stream_of([*pages, longer], True, held=4) == "refused after 36 records"
     # held record by record, one more result in a bucket is simply new records
     assert len(_stream_of([*pages, longer], True)) == 39
+
+
+def _cost_page(day: int, value: object) -> Any:
+    costs = ENDPOINTS_BY_NAME["costs"]
+    result = {
+        "object": "organization.costs.result",
+        "amount": {"value": value, "currency": "usd"},
+        "line_item": "credit",
+        "project_id": "p1",
+    }
+    start = 1730419200 + 86400 * day
+    bucket = {"object": "bucket", "start_time": start, "end_time": start + 86400}
+    body = {"object": "page", "has_more": False, "data": [{**bucket, "results": [result]}]}
+    return costs.page_type.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"), [(-1, -2), (-2, -1), (2**63, 4), (4, 2**63), ("0.5", 2**60)]
+)
+@pytest.mark.parametrize("held", [1 << 19, 40])
+def test_a_figure_whose_hash_equals_anothers_is_still_a_different_figure(
+    first: object, then: object, held: int
+) -> None:
+    # hash(-1) == hash(-2), hash(2**63) == 4, hash(Decimal("0.5")) == 2**60: none of them may
+    # make a changed figure pass for a repeat, held record by record or as a digest
+    costs = ENDPOINTS_BY_NAME["costs"]
+    seen = UniqueRecords("openai", held=held)
+    for day in range(5):
+        assert len(page_table(costs, _cost_page(day, first), seen=seen)) == 1
+    assert len(page_table(costs, _cost_page(0, first), seen=seen)) == 0  # the same: dropped
+    with pytest.raises(ResponseValidationError):
+        page_table(costs, _cost_page(0, then), seen=seen)
 
 
 def test_the_repeat_check_holds_a_bounded_number_of_records() -> None:
@@ -510,5 +543,5 @@ def test_the_repeat_check_memory_grows_with_buckets_not_records() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 24e6, peak  # ~8 MB held record by record, ~100 B a bucket beyond
+    assert peak < 24e6, peak  # ~8 MB of held buckets, ~100 B a bucket beyond
     assert len(seen._buckets) < 20_000 and len(seen._digests) > 80_000

@@ -56,6 +56,7 @@ class UniqueRecords:
         self._count = 0
         self._buckets: dict[_Bucket, _Held] = {}
         self._digests: dict[int, int] = {}  # hash of an old bucket's key -> its digest
+        self._runs: dict[tuple[int, ...], _Run] = {}  # one of each, shared by the pages
 
     def unique(
         self, records: Sequence[UsageRecord], *, endpoint: str, field: str | None = None
@@ -119,7 +120,7 @@ class UniqueRecords:
         groups = table.groups()
         next(table.group_spans(), None)  # each group's rows in one run, in group order
         group_index = table.group_index()
-        grid = _grid(table)
+        grid = _grid(table, self._runs)
         columns: tuple[list[_Name], list[int]] | None = None
 
         def conflict(key: _Bucket, row: int) -> ResponseValidationError:
@@ -135,11 +136,12 @@ class UniqueRecords:
             if grid is not None and new and len(spans) == 1:  # the usual case
                 prefixes, run = grid
                 ((first, end),) = spans
-                held = prefixes[first:end]
-                if len(set(held)) == len(held):  # no group twice: every id is new
+                group_prefixes = prefixes[first:end]
+                if len(set(group_prefixes)) == len(group_prefixes):  # every id is new
                     width = len(run[0])
                     figures = table.int_quantities()[first * width : end * width]
-                    self._keep(key, (held.tobytes(), figures.tobytes(), run, None, None))
+                    held = (group_prefixes.tobytes(), figures.tobytes(), run, None, None)
+                    self._keep(key, held)
                     continue
             if columns is None:
                 columns = _names(table), _figures(table)
@@ -165,7 +167,23 @@ class UniqueRecords:
         figures: list[int],
         conflict: Callable[[_Bucket, int], ResponseValidationError],
     ) -> list[int]:
-        """Check one bucket's records against what the stream kept of it; the rows to drop."""
+        """Check one bucket's records against what the stream kept of it, and keep its new state.
+
+        Args:
+            key: The bucket.
+            rows: Its records' rows in the response, in order.
+            names: Each record's name.
+            figures: Each record's figure (:func:`_figure`).
+            conflict: The error for a row whose figure differs from what the stream had.
+
+        Returns:
+            The rows to drop: exact repeats (all of them for an old bucket that came again
+            exactly as it was).
+
+        Raises:
+            ResponseValidationError: A figure differs from the stream's, or an old bucket
+                came again not exactly as the stream had it.
+        """
         digest = self._digests.get(hash(key))
         held = self._buckets.get(key)
         kept: dict[_Name, int] = {} if held is None else dict(_held_items(held))
@@ -186,7 +204,13 @@ class UniqueRecords:
         return dropped
 
     def _keep(self, key: _Bucket, held: _Held) -> None:
-        """Keep a bucket's records (its newest state); older buckets become digests."""
+        """Keep a bucket's records (its newest state); the oldest buckets become digests while
+        the held records (each bucket counted with :data:`_BUCKET_COST`) exceed ``held``.
+
+        Args:
+            key: The bucket.
+            held: Its records.
+        """
         old = self._buckets.pop(key, None)
         if old is not None:
             self._count -= _held_size(old) + _BUCKET_COST
@@ -235,14 +259,28 @@ replaces one a bucket, and tracked ones would each count toward the next full co
 
 
 def _run(suffixes: tuple[int, ...]) -> _Run:
-    """The :data:`_Run` of these suffix hashes."""
+    """The :data:`_Run` of these suffix hashes.
+
+    Args:
+        suffixes: The measures' suffix hashes, in row order.
+
+    Returns:
+        The run.
+    """
     order = sorted(range(len(suffixes)), key=suffixes.__getitem__)
     ordered = hash(tuple(suffixes[position] for position in order))
     return suffixes, ordered, None if order == list(range(len(suffixes))) else tuple(order)
 
 
 def _held_of(kept: dict[_Name, int]) -> _Held:
-    """The :data:`_Held` of a name -> figure mapping, each group's prefix held once."""
+    """The :data:`_Held` of a name -> figure mapping, each group's prefix held once.
+
+    Args:
+        kept: Each record's name and figure.
+
+    Returns:
+        The records, in the general form (each record's group number and suffix hash).
+    """
     numbers: dict[int, int] = {}
     groups = array("I", [numbers.setdefault(prefix, len(numbers)) for prefix, _ in kept])
     suffixes = array("q", [suffix for _, suffix in kept])
@@ -252,12 +290,26 @@ def _held_of(kept: dict[_Name, int]) -> _Held:
 
 
 def _held_size(held: _Held) -> int:
-    """How many records a :data:`_Held` holds."""
+    """How many records a :data:`_Held` holds.
+
+    Args:
+        held: The records.
+
+    Returns:
+        Their number.
+    """
     return len(held[1]) // 8
 
 
 def _held_items(held: _Held) -> Iterator[tuple[_Name, int]]:
-    """Each record's name and figure."""
+    """Each record's name and figure.
+
+    Args:
+        held: The records.
+
+    Yields:
+        ``(name, figure)``, in the order they were kept.
+    """
     prefixes, figures = array("q", held[0]), array("q", held[1])
     run = held[2]
     if run is not None:
@@ -274,7 +326,14 @@ def _held_items(held: _Held) -> Iterator[tuple[_Name, int]]:
 
 
 def _held_digest(held: _Held) -> int:
-    """:func:`_digest` of a :data:`_Held`'s records, a group at a time for a regular page."""
+    """:func:`_digest` of a :data:`_Held`'s records, a group at a time for a regular page.
+
+    Args:
+        held: The records.
+
+    Returns:
+        Their digest.
+    """
     run = held[2]
     if run is None:
         return _digest(dict(_held_items(held)))
@@ -284,7 +343,9 @@ def _held_digest(held: _Held) -> int:
     arrange = None if order is None else itemgetter(*order)
     for number, prefix in enumerate(array("q", held[0])):
         group = figures[number * width : (number + 1) * width]
-        total += hash((prefix, ordered, tuple(group) if arrange is None else arrange(group)))
+        if arrange is not None:
+            group = array("q", arrange(group))
+        total += hash((prefix, ordered, group.tobytes()))
     return total & _M64
 
 
@@ -292,8 +353,18 @@ _M64 = 0xFFFFFFFFFFFFFFFF
 
 
 def _digest(kept: dict[_Name, int]) -> int:
-    """One 64-bit digest of a bucket's records, whatever their order: the sum over its groups
-    of the hash of ``(prefix, hash(its suffixes in order), their figures in that order)``."""
+    """One 64-bit digest of a bucket's records, whatever their order.
+
+    The sum over its groups of the hash of ``(prefix, hash(its suffixes in order), the bytes of
+    their figures in that order as int64)``: bytes, not a tuple of ints, since ``hash(-1) ==
+    hash(-2)``.
+
+    Args:
+        kept: Each record's name and figure.
+
+    Returns:
+        The digest (64 bits).
+    """
     by_group: dict[int, list[tuple[int, int]]] = {}
     for (prefix, suffix), figure in kept.items():
         by_group.setdefault(prefix, []).append((suffix, figure))
@@ -301,14 +372,26 @@ def _digest(kept: dict[_Name, int]) -> int:
     for prefix, members in by_group.items():
         members.sort()
         suffixes = hash(tuple(suffix for suffix, _ in members))
-        total += hash((prefix, suffixes, tuple(figure for _, figure in members)))
+        figures = array("q", [figure for _, figure in members]).tobytes()
+        total += hash((prefix, suffixes, figures))
     return total & _M64
 
 
-def _grid(table: RecordTable) -> tuple[array[int], _Run] | None:
-    """The prefix hash of each group and their one run of measures, when every group of the
-    table has the same measures in the same order, plain int quantities and no measure
-    attributes (a usage page); else None. Worked out in C over the whole table."""
+def _grid(table: RecordTable, runs: dict[tuple[int, ...], _Run]) -> tuple[array[int], _Run] | None:
+    """The prefix hash of each group and their one run of measures, for a regular table.
+
+    A table is regular (a usage page) when every group's rows are one run, in group order,
+    with the same measures in the same order (their suffixes distinct), its quantities all
+    plain ints and no record or group with measure attributes. Worked out in C over the whole
+    table.
+
+    Args:
+        table: The records.
+        runs: The runs already made, by suffixes (shared by the pages: a held bucket holds one).
+
+    Returns:
+        ``(prefix hash of each group, the run)``, or None when the table is not regular.
+    """
     groups, count = table.groups(), len(table)
     if table.decimal_quantities() or table.row_attributes() or not count or not groups:
         return None
@@ -325,7 +408,12 @@ def _grid(table: RecordTable) -> tuple[array[int], _Run] | None:
     suffixes = tuple(hash(measures[code][3]) for code in codes[:width])
     if len(set(suffixes)) != width:
         return None
-    return array("q", map(hash, map(itemgetter(G_PREFIX), groups))), _run(suffixes)
+    run = runs.get(suffixes)
+    if run is None:
+        if len(runs) >= 64:  # an endpoint has one; never let odd tables grow this unbounded
+            runs.clear()
+        run = runs[suffixes] = _run(suffixes)
+    return array("q", map(hash, map(itemgetter(G_PREFIX), groups))), run
 
 
 def _bucket_runs(groups: Sequence[Group], buckets: Sequence[int]) -> dict[_Bucket, list[_Span]]:
@@ -407,9 +495,9 @@ def _figures(table: RecordTable) -> list[int]:
 
 
 _BUCKET_COST = 36
-"""What one held bucket costs beside its records, in records (16 bytes each): its key (a tuple
-of a name and two datetimes), its holder (a tuple), two to four bytes columns and their dict
-slot, about 450 bytes."""
+"""What one held bucket costs beside its records, in records of ~16 bytes (a record costs 8
+in a regular page's bucket, 20 otherwise): its key (a tuple of a name and two datetimes), its
+holder (a tuple), two to four bytes columns and their dict slot, 450-550 bytes."""
 
 _I64 = 1 << 63
 
@@ -418,20 +506,30 @@ def _figure(quantity: Decimal | int, extra: tuple[tuple[str, str], ...]) -> int:
     """A 64-bit number for what may differ between two records of one id: the figure itself.
 
     A whole quantity in the int64 range is its own figure (a table's int64 column is its
-    figures as they are); any other is its hash, so a count and the equal ``Decimal`` are the
-    same figure. Measure attributes, when there are any, are mixed in by their hash.
+    figures as they are); any other is the hash of a 1-tuple of it (not its own hash, which is
+    the value modulo 2**61 - 1 and so would equal a small count's figure), so a count and the
+    equal ``Decimal`` are the same figure. Measure attributes, when there are any, are mixed in
+    by their hash.
+
+    Args:
+        quantity: The record's quantity.
+        extra: Its measure attributes (:func:`_measure_attributes`).
+
+    Returns:
+        The figure, in the signed 64-bit range.
     """
     if not isinstance(quantity, int):
         if not quantity.is_finite() or quantity.adjusted() >= 19:
-            return _with(hash(quantity), extra)
+            return _with(hash((quantity,)), extra)
         if quantity != quantity.to_integral_value():
-            return _with(hash(quantity), extra)
+            return _with(hash((quantity,)), extra)
         quantity = int(quantity)
-    return _with(quantity if -_I64 <= quantity < _I64 else hash(quantity), extra)
+    return _with(quantity if -_I64 <= quantity < _I64 else hash((quantity,)), extra)
 
 
 def _with(figure: int, extra: tuple[tuple[str, str], ...]) -> int:
-    return figure ^ hash(extra) if extra else figure  # both in the signed 64-bit range
+    """``figure`` with the measure attributes ``extra`` mixed in (both signed 64-bit)."""
+    return figure ^ hash(extra) if extra else figure
 
 
 def _measure_attributes(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -283,6 +283,7 @@ class RecordTable(Sequence[UsageRecord]):
             (prefix, provider, source, start, end, *dimensions, self.attribute_number(attributes))  # type: ignore[arg-type]
         )
         self._first.append(len(self._row_group))
+        self._open = -1  # a row of an earlier group from now on is outside its first run
         return number
 
     def add_row(self, group: int, code: int, quantity: Decimal | int) -> None:
@@ -562,7 +563,10 @@ class RecordTable(Sequence[UsageRecord]):
             yield firsts[number], firsts[number + 1] if number + 1 < len(firsts) else total
 
     def group_starts(self) -> array[int]:
-        """Each group's first row (``array("Q")``), when every group's rows are in one run.
+        """Each group's first row, when every group's rows are in one run.
+
+        Returns:
+            The first rows (``array("Q")``, by group number; shared: never mutate).
 
         Raises:
             ValueError: Some group has rows outside its first run (see :meth:`group_spans`).

@@ -162,8 +162,15 @@ def _decimals(pd: Any, np: Any, ints: Any) -> Any:
     """
     codes, distinct = pd.factorize(ints, sort=False)
     shared = np.empty(len(distinct), dtype=object)
-    shared[:] = list(map(Decimal, distinct.tolist()))
+    for first in range(0, len(distinct), _SLICE):  # their Python ints held a slice at a time
+        shared[first : first + _SLICE] = list(
+            map(Decimal, distinct[first : first + _SLICE].tolist())
+        )
     return shared.take(codes)
+
+
+_SLICE = 65536
+"""Distinct quantities converted at a time."""
 
 
 def summary_frame(report: UsageReport, by: str | Sequence[str]) -> Any:
