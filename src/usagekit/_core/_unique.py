@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import struct
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -340,13 +342,22 @@ def _held_digest(held: _Held) -> int:
     suffixes, ordered, order = run
     width, total = len(suffixes), 0
     figures = array("q", held[1])
-    arrange = None if order is None else itemgetter(*order)
+    if order is None:
+        for number, prefix in enumerate(array("q", held[0])):
+            group = figures[number * width : (number + 1) * width]
+            total += hash((prefix, ordered, group.tobytes()))
+        return total & _M64
+    arrange, pack = itemgetter(*order), _packer(width)
     for number, prefix in enumerate(array("q", held[0])):
         group = figures[number * width : (number + 1) * width]
-        if arrange is not None:
-            group = array("q", arrange(group))
-        total += hash((prefix, ordered, group.tobytes()))
+        total += hash((prefix, ordered, pack(*arrange(group))))  # the bytes array("q") has
     return total & _M64
+
+
+@functools.lru_cache(maxsize=64)
+def _packer(width: int) -> Callable[..., bytes]:
+    """``width`` ints to the bytes of ``array("q", them)`` (native int64s, no padding)."""
+    return struct.Struct(f"{width}q").pack
 
 
 _M64 = 0xFFFFFFFFFFFFFFFF
