@@ -567,3 +567,20 @@ def test_a_consumed_page_gives_the_same_records_and_errors_and_is_left_empty(
     kept, error, left = run(False)
     assert run(True) == (kept, error, 0) and left == 4
     assert (error == "data.3") if changed else (len(kept) == 18 and error is None)
+
+
+def test_a_page_whose_results_differ_in_fields_is_kept_plainly_and_checked_the_same() -> None:
+    endpoint = ENDPOINTS_BY_NAME["completions"]
+    bucket = _bucket(0, 5, 7)
+    bucket["results"][1]["input_cached_tokens"] = 2  # one result has a field the other lacks
+    page = {"object": "page", "data": [bucket], "has_more": False}
+    seen = UniqueRecords("openai")
+    first = page_table(endpoint, endpoint.page_type.model_validate(page), seen=seen)
+    (held,) = seen._buckets.values()
+    assert held[2] is None and held[3] is None and _held_size(held) == len(first) == 7
+    again = copy.deepcopy(page)
+    again["data"][0]["results"].reverse()
+    assert len(page_table(endpoint, endpoint.page_type.model_validate(again), seen=seen)) == 0
+    again["data"][0]["results"][0]["input_cached_tokens"] = 3
+    with pytest.raises(ResponseValidationError, match="came twice with different values"):
+        page_table(endpoint, endpoint.page_type.model_validate(again), seen=seen)

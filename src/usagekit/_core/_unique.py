@@ -122,7 +122,8 @@ class UniqueRecords:
         groups = table.groups()
         next(table.group_spans(), None)  # each group's rows in one run, in group order
         group_index = table.group_index()
-        grid = _grid(table, self._runs)
+        plain = _plain(table)
+        grid = None if plain is None else _grid(table, plain, self._runs)
         columns: tuple[list[_Name], list[int]] | None = None
 
         def conflict(key: _Bucket, row: int) -> ResponseValidationError:
@@ -135,15 +136,11 @@ class UniqueRecords:
         dropped: list[int] = []
         for key, spans in _bucket_runs(groups, buckets).items():
             new = key not in self._buckets and hash(key) not in self._digests
-            if grid is not None and new and len(spans) == 1:  # the usual case
-                prefixes, run = grid
+            if plain is not None and new and len(spans) == 1:  # the usual case
                 ((first, end),) = spans
-                group_prefixes = prefixes[first:end]
-                if len(set(group_prefixes)) == len(group_prefixes):  # every id is new
-                    width = len(run[0])
-                    figures = table.int_quantities()[first * width : end * width]
-                    held = (group_prefixes.tobytes(), figures.tobytes(), run, None, None)
-                    self._keep(key, held)
+                fresh = _new_bucket(table, plain, grid, first, end)
+                if fresh is not None:  # every id is new: kept without a look at its names
+                    self._keep(key, fresh)
                     continue
             if columns is None:
                 columns = _names(table), _figures(table)
@@ -252,10 +249,12 @@ digests made a group at a time. A plain tuple of ints, as :data:`_Held` is."""
 
 _Held = tuple[bytes, bytes, "_Run | None", "bytes | None", "bytes | None"]
 """One bucket's records as the stream keeps them: ``(prefixes, figures, run, groups,
-suffixes)``, each column the bytes of an int64 array (``groups`` of uint32): its groups'
-prefix hashes and each record's figure, with either one :data:`_Run` of measures for every
-group (a regular page: record ``r`` is group ``r // width``'s measure ``r % width``) or each
-record's group number and suffix hash. Plain tuples of bytes and ints, so that the garbage
+suffixes)``, each column the bytes of an int64 array (``groups`` of uint32), in one of three
+forms: a regular page's (its groups' prefix hashes, each record's figure and one :data:`_Run`
+of measures for every group: record ``r`` is group ``r // width``'s measure ``r % width``),
+the general one (its groups' prefix hashes, and each record's figure, group number and suffix
+hash) or a plain page's (each record's prefix hash, figure and suffix hash; ``groups`` None).
+Plain tuples of bytes and ints, so that the garbage
 collector stops tracking them at its first look: a stream keeps thousands at once and
 replaces one a bucket, and tracked ones would each count toward the next full collection."""
 
@@ -321,8 +320,12 @@ def _held_items(held: _Held) -> Iterator[tuple[_Name, int]]:
             group = figures[number * width : (number + 1) * width]
             yield from zip(((prefix, suffix) for suffix in suffixes), group, strict=True)
         return
-    assert held[3] is not None and held[4] is not None
-    groups, names = array("I", held[3]), array("q", held[4])
+    assert held[4] is not None
+    names = array("q", held[4])
+    if held[3] is None:  # a plain page's: each record's own prefix hash
+        yield from zip(zip(prefixes, names, strict=True), figures, strict=True)
+        return
+    groups = array("I", held[3])
     for group_number, suffix, figure in zip(groups, names, figures, strict=True):
         yield (prefixes[group_number], suffix), figure
 
@@ -388,35 +391,56 @@ def _digest(kept: dict[_Name, int]) -> int:
     return total & _M64
 
 
-def _grid(table: RecordTable, runs: dict[tuple[int, ...], _Run]) -> tuple[array[int], _Run] | None:
-    """The prefix hash of each group and their one run of measures, for a regular table.
+_Plain = tuple["array[int]", list[int], list[bytes]]
+"""A plain table's prefix hash of each group, and suffix hash of each measure (as an int and as
+the 8 bytes of an int64)."""
 
-    A table is regular (a usage page) when every group's rows are one run, in group order,
-    with the same measures in the same order (their suffixes distinct), its quantities all
-    plain ints and no record or group with measure attributes. Worked out in C over the whole
-    table.
+
+def _plain(table: RecordTable) -> _Plain | None:
+    """The prefix hash of each group and suffix hash of each measure of a plain table: one
+    whose quantities are all plain ints, with no record or group with measure attributes (a
+    usage page; its figures are its int64 column as it is). None for any other.
 
     Args:
-        table: The records.
+        table: The records (their groups in runs).
+
+    Returns:
+        The hashes, or None when the table is not plain.
+    """
+    groups = table.groups()
+    if table.decimal_quantities() or table.row_attributes() or not len(table) or not groups:
+        return None
+    sets = table.attribute_sets()
+    if any(_measure_attributes(sets[n]) for n in set(map(itemgetter(G_ATTRIBUTES), groups))):
+        return None
+    prefixes = array("q", map(hash, map(itemgetter(G_PREFIX), groups)))
+    suffixes = [hash(measure[3]) for measure in table.measures()]
+    return prefixes, suffixes, [array("q", [suffix]).tobytes() for suffix in suffixes]
+
+
+def _grid(table: RecordTable, plain: _Plain, runs: dict[tuple[int, ...], _Run]) -> _Run | None:
+    """The one run of measures of a regular plain table, or None.
+
+    A plain table is regular (a usage page whose results all have the same fields) when every
+    group's rows are one run, in group order, with the same measures in the same order (their
+    suffixes distinct). Worked out in C over the whole table.
+
+    Args:
+        table: The records (a plain table: see :func:`_plain`).
+        plain: Its hashes.
         runs: The runs already made, by suffixes (shared by the pages: a held bucket holds one).
 
     Returns:
-        ``(prefix hash of each group, the run)``, or None when the table is not regular.
+        The run every group has, or None when the table is not regular.
     """
     groups, count = table.groups(), len(table)
-    if table.decimal_quantities() or table.row_attributes() or not count or not groups:
-        return None
     width, rest = divmod(count, len(groups))
     codes = table.measure_index()
     if rest or codes != codes[:width] * len(groups):
         return None
     if table.group_starts() != array("Q", range(0, count, width)):
         return None
-    sets = table.attribute_sets()
-    if any(_measure_attributes(sets[n]) for n in set(map(itemgetter(G_ATTRIBUTES), groups))):
-        return None
-    measures = table.measures()
-    suffixes = tuple(hash(measures[code][3]) for code in codes[:width])
+    suffixes = tuple(plain[1][code] for code in codes[:width])
     if len(set(suffixes)) != width:
         return None
     run = runs.get(suffixes)
@@ -424,7 +448,51 @@ def _grid(table: RecordTable, runs: dict[tuple[int, ...], _Run]) -> tuple[array[
         if len(runs) >= 64:  # an endpoint has one; never let odd tables grow this unbounded
             runs.clear()
         run = runs[suffixes] = _run(suffixes)
-    return array("q", map(hash, map(itemgetter(G_PREFIX), groups))), run
+    return run
+
+
+def _new_bucket(
+    table: RecordTable, plain: _Plain, run: _Run | None, first: int, end: int
+) -> _Held | None:
+    """A new bucket of a plain table (groups ``first`` to ``end``, one run) as it is kept,
+    when no id can be in it twice (no group prefix twice, no measure twice in a group).
+
+    Args:
+        table: The records (a plain table: see :func:`_plain`).
+        plain: Its hashes.
+        run: Its run of measures when it is regular (:func:`_grid`), else None.
+        first: The bucket's first group.
+        end: The group after its last.
+
+    Returns:
+        The bucket's records in the regular or the plain form of :data:`_Held`, or None
+        when an id may repeat (the caller then checks it record by record).
+    """
+    prefixes, _, suffixes = plain
+    group_prefixes = prefixes[first:end]
+    if len(set(group_prefixes)) != len(group_prefixes):
+        return None
+    ints = table.int_quantities()
+    if run is not None:
+        width = len(run[0])
+        regular = ints[first * width : end * width].tobytes()
+        return group_prefixes.tobytes(), regular, run, None, None
+    starts, count = table.group_starts(), len(table)
+    low = starts[first]
+    high = starts[end] if end < len(starts) else count
+    codes = table.measure_index()
+    rows: list[bytes] = []  # each record's prefix hash, a group at a time
+    names: list[bytes] = []  # and its suffix hash
+    start = low
+    for number, stop in zip(range(first, end), [*starts[first + 1 : end], high], strict=True):
+        measures = codes[start:stop]
+        if len(set(measures)) != stop - start:  # a measure twice in a group
+            return None
+        rows.append(prefixes[number : number + 1].tobytes() * (stop - start))
+        names.append(b"".join(map(suffixes.__getitem__, measures)))
+        start = stop
+    figures = ints[low:high].tobytes()
+    return b"".join(rows), figures, None, None, b"".join(names)
 
 
 def _bucket_runs(groups: Sequence[Group], buckets: Sequence[int]) -> dict[_Bucket, list[_Span]]:
