@@ -35,16 +35,17 @@ class UniqueRecords:
     Memory grows with the stream's buckets, never with its records: the most recent buckets,
     up to ``held`` records' worth (by default 2**19, each bucket counted with its overhead:
     several pages of every endpoint, where a repeated bucket comes from), are kept record by
-    record (about 8 bytes a record for usage pages, where every group of a page has the same
-    measures, 20 otherwise); an older bucket is kept as one 64-bit digest of all of them
+    record (8 bytes a record for usage pages whose results all have the same fields, 20-24
+    otherwise); an older bucket is kept as one 64-bit digest of all of them
     (about 100 bytes a bucket: 10 MB for a year of hourly buckets of all 11 endpoints). An
     old bucket that comes again exactly as the stream had it is dropped whole; any other old
     bucket is refused (even one more record, or only part of what the stream had of it),
     since what changed can no longer be told record by record.
 
     A page's new buckets cost next to nothing a record: their quantities are kept as a slice
-    of the table's int64 column and their groups by one hash each; record names are worked
-    out only when a bucket comes again.
+    of the table's int64 column and their groups by one hash each (each record's hashes are
+    copied a group at a time when the page's results differ in fields); record names are
+    looked at only when a bucket comes again.
 
     Args:
         provider: The provider, for errors.
@@ -575,7 +576,7 @@ def _figures(table: RecordTable) -> list[int]:
 
 _BUCKET_COST = 36
 """What one held bucket costs beside its records, in records of ~16 bytes (a record costs 8
-in a regular page's bucket, 20 otherwise): its key (a tuple of a name and two datetimes), its
+in a regular page's bucket, 20-24 otherwise): its key (a tuple of a name and two datetimes), its
 holder (a tuple), two to four bytes columns and their dict slot, 450-550 bytes."""
 
 _I64 = 1 << 63
