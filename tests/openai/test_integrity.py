@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from tests.conftest import resolve
 from tests.openai._support import Client, load, params_of, path_of
 from usagekit import ResponseValidationError, UsageRecord
-from usagekit._core._unique import _held_of, _held_size
+from usagekit._core._held import _held_of, _held_size
 from usagekit._core.transport import decode_body
 from usagekit._providers.openai import page_records
 from usagekit._providers.openai._normalize import UniqueRecords, page_table
