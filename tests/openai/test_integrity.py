@@ -336,16 +336,25 @@ _results = st.builds(
     st.sampled_from([1, 2, 10**30]),
     st.sampled_from([1, None]),
 )
-_buckets = st.builds(
-    lambda hour, results: {
-        "object": "bucket",
-        "start_time": 1704067200 + 3600 * hour,
-        "end_time": 1704067200 + 3600 * (hour + 1),
-        "results": results,
-    },
-    st.integers(min_value=0, max_value=2),
-    st.lists(_results, max_size=4),
-)
+
+
+def _buckets_of(
+    results: st.SearchStrategy[dict[str, Any]], *, hours: int, min_size: int = 0
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Hourly buckets of the first ``hours`` hours of 2024, each of up to 4 ``results``."""
+    return st.builds(
+        lambda hour, drawn: {
+            "object": "bucket",
+            "start_time": 1704067200 + 3600 * hour,
+            "end_time": 1704067200 + 3600 * (hour + 1),
+            "results": drawn,
+        },
+        st.integers(min_value=0, max_value=hours - 1),
+        st.lists(results, min_size=min_size, max_size=4),
+    )
+
+
+_buckets = _buckets_of(_results, hours=3)
 
 
 @given(st.lists(st.lists(_buckets, max_size=3), max_size=4), st.sampled_from([1, 3, 1 << 19]))
@@ -374,16 +383,7 @@ _grid_results = st.builds(
     st.sampled_from(["gpt-4o", "o3"]),
     st.sampled_from([1, 2, 7]),
 )
-_grid_buckets = st.builds(
-    lambda hour, results: {
-        "object": "bucket",
-        "start_time": 1704067200 + 3600 * hour,
-        "end_time": 1704067200 + 3600 * (hour + 1),
-        "results": results,
-    },
-    st.integers(min_value=0, max_value=3),
-    st.lists(_grid_results, min_size=1, max_size=4),
-)
+_grid_buckets = _buckets_of(_grid_results, hours=4, min_size=1)
 
 
 @given(

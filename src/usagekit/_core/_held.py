@@ -117,15 +117,13 @@ def _held_digest(held: _Held) -> int:
     suffixes, ordered, order = run
     width, total = len(suffixes), 0
     figures = array("q", held[1])
-    if order is None:
-        for number, prefix in enumerate(array("q", held[0])):
-            group = figures[number * width : (number + 1) * width]
-            total += hash((prefix, ordered, group.tobytes()))
-        return total & _M64
-    arrange, pack = itemgetter(*order), _packer(width)
+    arrange = None if order is None else itemgetter(*order)
+    pack = _packer(width)
     for number, prefix in enumerate(array("q", held[0])):
         group = figures[number * width : (number + 1) * width]
-        total += hash((prefix, ordered, pack(*arrange(group))))  # the bytes array("q") has
+        # the bytes of the group's figures in the order of their suffixes, as array("q") has them
+        sorted_figures = group.tobytes() if arrange is None else pack(*arrange(group))
+        total += hash((prefix, ordered, sorted_figures))
     return total & _M64
 
 

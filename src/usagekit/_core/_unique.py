@@ -151,7 +151,10 @@ class UniqueRecords:
                     self._keep(key, fresh)
                     continue
             if columns is None:
-                columns = _names(table), _figures(table)
+                columns = (
+                    _names(table, _id_hashes(table) if plain is None else plain[:2]),
+                    _figures(table),
+                )
             every = [
                 row
                 for first, end in spans
@@ -272,9 +275,22 @@ def _plain(table: RecordTable) -> _Plain | None:
     sets = table.attribute_sets()
     if any(_measure_attributes(sets[n]) for n in set(map(itemgetter(G_ATTRIBUTES), groups))):
         return None
-    prefixes = array("q", map(hash, map(itemgetter(G_PREFIX), groups)))
-    suffixes = [hash(measure[3]) for measure in table.measures()]
+    prefixes, suffixes = _id_hashes(table)
     return prefixes, suffixes, [array("q", [suffix]).tobytes() for suffix in suffixes]
+
+
+def _id_hashes(table: RecordTable) -> tuple[array[int], list[int]]:
+    """The hash of each group's id prefix and of each measure's id suffix: a record's name is
+    its group's and its measure's (as :meth:`UniqueRecords.unique` names one from its id).
+
+    Args:
+        table: The records.
+
+    Returns:
+        The prefix hash of each group (by number) and the suffix hash of each measure (by code).
+    """
+    prefixes = array("q", map(hash, map(itemgetter(G_PREFIX), table.groups())))
+    return prefixes, [hash(measure[3]) for measure in table.measures()]
 
 
 def _grid(table: RecordTable, plain: _Plain, runs: dict[tuple[int, ...], _Run]) -> _Run | None:
@@ -384,17 +400,17 @@ _key: Callable[[Group], _Bucket] = itemgetter(G_SOURCE, G_START, G_END)
 _Span = tuple[int, int]
 
 
-def _names(table: RecordTable) -> list[_Name]:
+def _names(table: RecordTable, hashes: tuple[array[int], list[int]]) -> list[_Name]:
     """Each record's name (as :meth:`UniqueRecords.unique` names a record from its id).
 
     Args:
         table: The records.
+        hashes: Its :func:`_id_hashes`.
 
     Returns:
         One name a record, in row order.
     """
-    prefixes = list(map(hash, map(itemgetter(G_PREFIX), table.groups())))
-    suffixes = [hash(measure[3]) for measure in table.measures()]
+    prefixes, suffixes = hashes
     return list(
         zip(
             map(prefixes.__getitem__, table.group_index()),
