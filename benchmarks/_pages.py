@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from usagekit._core.transport import decode_body
-from usagekit._providers.openai import _normalize
+from usagekit._providers.openai import _normalize, _plain
 from usagekit._providers.openai._requests import ENDPOINTS_BY_NAME
 
 from .dataserver import serve_data
@@ -82,6 +82,9 @@ def full_path_name() -> str:
 def full_path(endpoint_name: str = "completions") -> Callable[[bytes], int]:
     """usagekit's full path over one body: decode and validate, then the page's records.
 
+    The body is read as ``records()``' walk reads it: plainly (``_plain.plain_page``, no wire
+    models) when it can be, else ``decode_body`` into the page model.
+
     Uses ``_normalize.page_table(endpoint, page, seen=...)`` (the columnar form, ``len()`` =
     records) with the stream's repeat check, as ``records()`` runs it, where it exists, else
     ``page_records(endpoint, page, seen=...)``.
@@ -96,9 +99,12 @@ def full_path(endpoint_name: str = "completions") -> Callable[[bytes], int]:
     page_type = endpoint.page_type
     qualified = endpoint.qualified_name
     normalize: Callable[..., Any] = getattr(_normalize, "page_table", _normalize.page_records)
+    plain: Callable[..., Any] | None = getattr(_plain, "plain_page", None)
 
     def run(body: bytes) -> int:
-        page = decode_body(body, page_type, provider="openai", endpoint=qualified)
+        page = plain(endpoint, body) if plain is not None else None  # as the walk reads it
+        if page is None:
+            page = decode_body(body, page_type, provider="openai", endpoint=qualified)
         return len(normalize(endpoint, page, seen=_normalize.UniqueRecords("openai")))
 
     return run

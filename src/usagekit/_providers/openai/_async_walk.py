@@ -23,8 +23,9 @@ With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, th
 Errors come in stream order: the walk raises a failed request's error at that endpoint's turn
 (after the pages yielded before it), a cursor error right after the page that carried it, and
 on any exit (an error, ``break``, ``aclose``) the requests still under way are cancelled and
-waited for (:mod:`usagekit._core._fanout`). Pages are validated models; turning them into
-records is the consumer's business (``records()`` uses
+waited for (:mod:`usagekit._core._fanout`). Pages are validated: a plainly valid usage page
+read without wire models (:func:`~usagekit._providers.openai._plain.plain_page`), else the
+endpoint's page model; turning them into records is the consumer's business (``records()`` uses
 :func:`~usagekit._providers.openai.page_records`), so another consumer (a columnar one) can
 share this walk. The requests share the client's transport: its connection pool, rate limiter
 and retry policy.
@@ -41,7 +42,7 @@ from ..._core._cursor import DEFAULT_PAGING, CursorWalk
 from ..._core._fanout import AsyncFanout, AsyncHandle
 from ..._core.errors import PaginationError
 from ..._core.transport import Answer, RequestSpec
-from ._models import OpenAIPage
+from ._plain import AnyPage, plain_page
 from ._requests import Endpoint
 
 __all__ = ["AsyncPages", "Plan", "walk_pages"]
@@ -49,8 +50,8 @@ __all__ = ["AsyncPages", "Plan", "walk_pages"]
 Plan = Sequence[tuple[Endpoint[Any], RequestSpec]]
 """A ``records()`` plan: ``(endpoint, first request)`` pairs, in table order."""
 
-# unasync: sync Pages = Generator[tuple[Endpoint[Any], OpenAIPage[Any]], None, None]
-AsyncPages = AsyncGenerator[tuple[Endpoint[Any], OpenAIPage[Any]], None]  # unasync: remove
+# unasync: sync Pages = Generator[tuple[Endpoint[Any], AnyPage], None, None]
+AsyncPages = AsyncGenerator[tuple[Endpoint[Any], AnyPage], None]  # unasync: remove
 """The page walk: each endpoint with each of its pages (closable, to cancel it early)."""
 
 
@@ -63,7 +64,7 @@ class _Reading:
     walk: CursorWalk
     pending: AsyncHandle[Answer] | None
     spec: RequestSpec  # the request under way (or the last one)
-    answered: OpenAIPage[Any] | None = None
+    answered: AnyPage | None = None
     failure: Exception | None = None  # the answered request's error, raised at its turn
     cursor_error: PaginationError | None = None  # raised right after the page that carried it
     last: bool = False  # the answered page is the endpoint's last
@@ -120,9 +121,9 @@ async def walk_pages(transport: AsyncTransport, plan: Plan, *, concurrency: int)
             reading.pending = None
             try:
                 answer = await fanout.result(handle)
-                page: OpenAIPage[Any] = transport.decode(
-                    reading.spec, answer, reading.endpoint.page_type
-                )
+                page: AnyPage | None = plain_page(reading.endpoint, answer.content)
+                if page is None:  # not plainly valid: the exact way decides (and explains)
+                    page = transport.decode(reading.spec, answer, reading.endpoint.page_type)
             except Exception as exc:  # raised at the endpoint's turn, in stream order
                 reading.failure = exc
                 return

@@ -43,6 +43,7 @@ from ..._core.records import (
 from ..._core.table import RecordTable
 from ..._lineitems import charge_attributes, parse_line_item
 from ._models import OpenAIBucket, OpenAICostsResult, OpenAIPage
+from ._plain import AnyBucket, AnyPage, PlainBucket
 from ._requests import Endpoint
 
 __all__ = ["PROVIDER", "UniqueRecords", "bucket_records", "page_records", "page_table"]
@@ -86,6 +87,28 @@ def _fields(names: Sequence[str], declared: Container[str]) -> _Fields:
     return lambda values: tuple(values.get(name) for name in names)
 
 
+def _plain_fields(names: Sequence[str], declared: Container[str]) -> _Fields:
+    """:func:`_fields` for a result of a plain page (a dict, as parsed): a field left out
+    reads as None, and so does a name the model does not declare, even if the server sent it
+    (a model keeps such a field among its extras, never in its ``__dict__``)."""
+    if not all(name in declared for name in names):
+        return lambda values: tuple(
+            values.get(name) if name in declared else None for name in names
+        )
+    if len(names) < 2:
+        return lambda values: tuple(map(values.get, names))
+    getter = itemgetter(*names)
+
+    def read(values: dict[str, Any]) -> tuple[Any, ...]:
+        try:  # every field sent (as OpenAI does, nulls included): at C speed
+            found: tuple[Any, ...] = getter(values)
+        except KeyError:
+            return tuple(map(values.get, names))
+        return found
+
+    return read
+
+
 _DIMENSIONS = ("project_id", "user_id", "api_key_id", "model")
 _Readers = tuple[_Fields, _Fields, _Fields]
 _READERS: dict[tuple[int, type[Any]], tuple[Endpoint[Any], _Readers]] = {}
@@ -107,11 +130,14 @@ def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> _Readers:
     cached = _READERS.get(key)
     if cached is not None and cached[0] is endpoint:
         return cached[1]
-    declared = getattr(result_type, "model_fields", {})
+    if result_type is dict:  # a plain page's (see ._plain): the endpoint's model declares
+        declared, reader = endpoint.result_type.model_fields, _plain_fields
+    else:
+        declared, reader = getattr(result_type, "model_fields", {}), _fields
     readers = (
-        _fields([metric.field for metric in endpoint.metrics], declared),
-        _fields(_DIMENSIONS, declared),
-        _fields(endpoint.attributes, declared),
+        reader([metric.field for metric in endpoint.metrics], declared),
+        reader(_DIMENSIONS, declared),
+        reader(endpoint.attributes, declared),
     )
     _READERS[key] = (endpoint, readers)
     return readers
@@ -167,7 +193,7 @@ def _group_part(
 def _usage_rows(
     table: RecordTable,
     endpoint: Endpoint[Any],
-    bucket: OpenAIBucket[Any],
+    bucket: AnyBucket,
     codes: list[int] | None = None,
     parts: dict[tuple[Any, Any], _Part] | None = None,
 ) -> None:
@@ -184,11 +210,13 @@ def _usage_rows(
     copy_head = _id_hasher(_id_head(PROVIDER, source, start, end)).copy
     add_group, add_counts = table.add_hashed_group, table.add_counts
     result_type: type[Any] | None = None
+    plain = False
     for result in results:
         if type(result) is not result_type:  # the same class for every result of a page
             result_type = type(result)
             counts_of, dimensions_of, attributes_of = _readers(endpoint, result_type)
-        values: dict[str, Any] = result.__dict__
+            plain = result_type is dict
+        values: dict[str, Any] = result if plain else result.__dict__
         counts: Sequence[Any] = counts_of(values)
         present: Sequence[int] = codes
         if None in counts:
@@ -253,12 +281,13 @@ def _cost_rows(
 def _bucket_rows(
     table: RecordTable,
     endpoint: Endpoint[Any],
-    bucket: OpenAIBucket[Any],
+    bucket: AnyBucket,
     index: int,
     codes: list[int] | None = None,
     parts: dict[tuple[Any, Any], _Part] | None = None,
 ) -> None:
     if endpoint.is_costs:
+        assert not isinstance(bucket, PlainBucket)  # costs are never read plainly
         _cost_rows(table, bucket, index=index)
     else:
         _usage_rows(table, endpoint, bucket, codes, parts)
@@ -288,7 +317,7 @@ def bucket_records(
 
 def page_table(
     endpoint: Endpoint[Any],
-    page: OpenAIPage[Any],
+    page: AnyPage,
     *,
     seen: UniqueRecords | None = None,
     consume: bool = False,

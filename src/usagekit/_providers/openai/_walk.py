@@ -26,8 +26,9 @@ With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, th
 Errors come in stream order: the walk raises a failed request's error at that endpoint's turn
 (after the pages yielded before it), a cursor error right after the page that carried it, and
 on any exit (an error, ``break``, ``close``) the requests still under way are cancelled and
-waited for (:mod:`usagekit._core._fanout`). Pages are validated models; turning them into
-records is the consumer's business (``records()`` uses
+waited for (:mod:`usagekit._core._fanout`). Pages are validated: a plainly valid usage page
+read without wire models (:func:`~usagekit._providers.openai._plain.plain_page`), else the
+endpoint's page model; turning them into records is the consumer's business (``records()`` uses
 :func:`~usagekit._providers.openai.page_records`), so another consumer (a columnar one) can
 share this walk. The requests share the client's transport: its connection pool, rate limiter
 and retry policy.
@@ -44,7 +45,7 @@ from ..._core._fanout import Fanout, Handle
 from ..._core._transport import Transport
 from ..._core.errors import PaginationError
 from ..._core.transport import Answer, RequestSpec
-from ._models import OpenAIPage
+from ._plain import AnyPage, plain_page
 from ._requests import Endpoint
 
 __all__ = ["Pages", "Plan", "walk_pages"]
@@ -52,7 +53,7 @@ __all__ = ["Pages", "Plan", "walk_pages"]
 Plan = Sequence[tuple[Endpoint[Any], RequestSpec]]
 """A ``records()`` plan: ``(endpoint, first request)`` pairs, in table order."""
 
-Pages = Generator[tuple[Endpoint[Any], OpenAIPage[Any]], None, None]
+Pages = Generator[tuple[Endpoint[Any], AnyPage], None, None]
 """The page walk: each endpoint with each of its pages (closable, to cancel it early)."""
 
 
@@ -65,7 +66,7 @@ class _Reading:
     walk: CursorWalk
     pending: Handle[Answer] | None
     spec: RequestSpec  # the request under way (or the last one)
-    answered: OpenAIPage[Any] | None = None
+    answered: AnyPage | None = None
     failure: Exception | None = None  # the answered request's error, raised at its turn
     cursor_error: PaginationError | None = None  # raised right after the page that carried it
     last: bool = False  # the answered page is the endpoint's last
@@ -122,9 +123,9 @@ def walk_pages(transport: Transport, plan: Plan, *, concurrency: int) -> Pages:
             reading.pending = None
             try:
                 answer = fanout.result(handle)
-                page: OpenAIPage[Any] = transport.decode(
-                    reading.spec, answer, reading.endpoint.page_type
-                )
+                page: AnyPage | None = plain_page(reading.endpoint, answer.content)
+                if page is None:  # not plainly valid: the exact way decides (and explains)
+                    page = transport.decode(reading.spec, answer, reading.endpoint.page_type)
             except Exception as exc:  # raised at the endpoint's turn, in stream order
                 reading.failure = exc
                 return
