@@ -11,6 +11,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
+from operator import add
 from typing import Any
 
 from .records import DERIVED_ATTRIBUTES, MEASURE_ATTRIBUTES, UsageRecord
@@ -136,17 +138,17 @@ def append(into: RecordTable, other: RecordTable) -> None:
     index, intern = into._index, into.intern
     numbers = [into.attribute_number(attributes) for attributes in other._attr_sets]
     groups, rows = len(into._groups), len(into._row_group)
+    interned: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # a page repeats a few dimensions
+    add_group = into._groups.append
     for number, group in enumerate(other._groups, groups):
-        into._groups.append(
-            (
-                *group[:5],
-                *(intern(value) for value in group[G_DIMENSIONS:G_ATTRIBUTES]),
-                numbers[group[G_ATTRIBUTES]],
-            )  # type: ignore[arg-type]
-        )
+        dimensions = group[G_DIMENSIONS:G_ATTRIBUTES]
+        ours = interned.get(dimensions)
+        if ours is None:
+            ours = interned[dimensions] = tuple(map(intern, dimensions))
+        add_group((*group[:5], *ours, numbers[group[G_ATTRIBUTES]]))
         index.setdefault(group[G_PREFIX], number)
-    into._first.extend([first + rows for first in other._first])
-    into._row_group.extend(array("I", [number + groups for number in other._row_group]))
+    into._first.extend(array("Q", map(add, other._first, repeat(rows))))
+    into._row_group.extend(array("I", map(add, other._row_group, repeat(groups))))
     codes = [into.measure_code(metric, unit, kind) for metric, unit, kind, _ in other._measures]
     if codes == list(range(len(codes))):
         into._row_measure.extend(other._row_measure)
