@@ -3,11 +3,9 @@ of bytes and ints (:data:`_Held`), and the order-free digest of an old bucket.""
 
 from __future__ import annotations
 
-import functools
-import struct
 from array import array
-from collections.abc import Callable, Iterator
-from operator import itemgetter
+from collections.abc import Iterator
+from itertools import count, repeat
 
 __all__: list[str] = []  # private to usagekit._core._unique
 
@@ -115,22 +113,20 @@ def _held_digest(held: _Held) -> int:
     if run is None:
         return _digest(dict(_held_items(held)))
     suffixes, ordered, order = run
-    width, total = len(suffixes), 0
-    figures = array("q", held[1])
-    arrange = None if order is None else itemgetter(*order)
-    pack = _packer(width)
-    for number, prefix in enumerate(array("q", held[0])):
-        group = figures[number * width : (number + 1) * width]
-        # the bytes of the group's figures in the order of their suffixes, as array("q") has them
-        sorted_figures = group.tobytes() if arrange is None else pack(*arrange(group))
-        total += hash((prefix, ordered, sorted_figures))
-    return total & _M64
-
-
-@functools.lru_cache(maxsize=64)
-def _packer(width: int) -> Callable[..., bytes]:
-    """``width`` ints to the bytes of ``array("q", them)`` (native int64s, no padding)."""
-    return struct.Struct(f"{width}q").pack
+    width = len(suffixes)
+    figures = held[1]
+    if order is not None:  # each group's figures in the order of their suffixes: column by column
+        values = array("q", figures)
+        arranged = array("q", bytes(len(figures)))
+        for position, source in enumerate(order):
+            arranged[position::width] = values[source::width]
+        figures = arranged.tobytes()
+    # each group's figures as the bytes of array("q", them), sliced and hashed in C (a stream
+    # digests every bucket it keeps past its window)
+    size = 8 * width
+    chunks = map(figures.__getitem__, map(slice, range(0, len(figures), size), count(size, size)))
+    prefixes = array("q", held[0])
+    return sum(map(hash, zip(prefixes, repeat(ordered, len(prefixes)), chunks, strict=True))) & _M64
 
 
 _M64 = 0xFFFFFFFFFFFFFFFF
