@@ -133,5 +133,12 @@ def test_the_figures_of_repeated_runs_are_their_medians() -> None:
         "path": "x",
         "csv": {"cpu": 4.0, "wall": 2.0},
     }
+    assert _medians(runs, mean_times=True) == {  # times the mean of the runs', the rest not
+        "records": 10,
+        "cpu": 2.0,
+        "peak": 500,
+        "path": "x",
+        "csv": {"cpu": 10.0 / 3, "wall": 4.0},
+    }
     with pytest.raises(RuntimeError, match="records"):
         _medians([{"records": 10}, {"records": 11}, {"records": 10}])

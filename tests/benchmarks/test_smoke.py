@@ -27,9 +27,9 @@ def test_the_smoke_run_completes_and_prints_its_targets(name: str) -> None:
     assert result.markdown_row().startswith(f"| {name}: ")
     if name == "scale":  # every target of the year
         assert [check.label for check in result.checks] == [
-            "stream CPU/record 16N/N",
-            "to_pandas CPU/record 16N/N",
-            "store CPU/row 16N/N",
+            "stream user CPU/record 16N/N",
+            "to_pandas user CPU/record 16N/N",
+            "store user CPU/row 16N/N",
             "collect peak",
             "report held",
             "to_csv",
