@@ -8,8 +8,9 @@ three ways, alternately, garbage collector on, best of N:
   line says which);
 * pydantic ``validate_json``: ``endpoint.page_type.model_validate_json(body)``, the wire page
   model validated straight from the bytes by pydantic-core (what a plain typed client pays);
-* usagekit's full path: decode and validate as the client does
-  (``usagekit._core.transport.decode_body``), then the page's records
+* usagekit's full path: decode and validate as ``records()``' walk does (plainly, without
+  wire models, by ``_plain.plain_page`` when the page is plainly valid, else
+  ``usagekit._core.transport.decode_body`` into the page model), then the page's records
   (``_normalize.page_table(endpoint, page)`` where it exists, else ``page_records``).
 
 Each is printed in microseconds a result (15 records a result); the ratio is full path over
@@ -80,7 +81,8 @@ def run(smoke: bool = False) -> Result:
         TARGET,
         f"{results_total:,} results (15 records each) at 1m/1h/1d; {loads_name} "
         f"{per['parse']:.1f} us/result, pydantic validate_json {per['validate']:.1f} us/result, "
-        f"usagekit full path (decode_body + {full_path_name()}) {per['full']:.1f} us/result "
+        f"usagekit full path (plain_page or decode_body, + {full_path_name()}) "
+        f"{per['full']:.1f} us/result "
         f"({totals['full'] / totals['parse']:.1f}x the parse); by width parse/validate/full: "
         f"{', '.join(figures)}; best of {repeats}, GC on",
         what="usagekit's full path (decode + records) on real pages of every width",

@@ -13,7 +13,7 @@ largest ``limit``, one of costs) two ways:
 * each endpoint alone: ``list(client.records(start, end, sources=[name]))``; the slowest of
   them is the baseline (a walk that fetched its endpoints side by side could not beat it).
 
-Timed alternately, garbage collector on, best of N each (for the endpoints alone, each one's
+Timed alternately, garbage collector on, best of 7 each (for the endpoints alone, each one's
 best); both ways must give the same records. The ratio is all over the slowest alone (target
 1.3); the sum of the endpoints alone (what a walk one endpoint after another costs) is printed
 beside it, and so is the CPU time of the whole walk (``time.process_time``, the least over
@@ -41,7 +41,7 @@ def run(smoke: bool = False) -> Result:
     """Time the whole walk and each endpoint alone; the whole over the slowest alone."""
     latency_ms = 10.0 if smoke else 50.0
     days = 2 if smoke else 62
-    repeats = 1 if smoke else 3
+    repeats = 1 if smoke else 7
     end = START + timedelta(days=days)
     with serve_data(groups=GROUPS, active=ACTIVE, latency_ms=latency_ms) as server:
         client = server.openai_client()
