@@ -16,10 +16,11 @@ best of N), garbage collector on:
 
 * ``stream``, per size: ``client.records(start, end, sources=["completions"],
   bucket_width="1h")`` consumed record by record: records per second (wall) and per
-  CPU-second (``time.process_time``). N is streamed three times (first, after 4N, after
-  16N) and its median CPU per record is N's figure: one run of N lasts about a second, so a
-  single one is at the mercy of whatever else the machine does in that second (its 16N/N
-  ratio measured 1.09-1.25x across runs of the same code), while 16N lasts long enough.
+  CPU-second (``time.process_time``). N is streamed four times (first, after 4N and after
+  each of two runs of 16N) and 16N twice, and each size's times are the mean of its runs: one
+  run of N lasts about a second, so a single one is at the mercy of whatever the machine does
+  in that second (N's runs measured 2.16 to 3.15 us a record within one benchmark, and the
+  16N/N ratio of one run each 1.09-1.25x across runs of the same code).
   N's ``collect`` (with the exports) and ``store`` are run three times too, at the same
   moments, and each of their figures at N is the median of its three values (their 16N/N
   ratios moved 1.16-1.74x across runs when N was measured once), except their times: every
@@ -64,9 +65,9 @@ best of N), garbage collector on:
   16N/N, and bytes a row on disk (the store's files once closed). ``python -m
   benchmarks.bench_scale --store`` runs only this part.
 
-Every figure is printed with its target; ``python -m benchmarks scale`` takes about a minute on
-a quiet 2-CPU machine (the year is fetched and normalized seven times: streamed, collected for
-each export, synced).
+Every figure is printed with its target; ``python -m benchmarks scale`` takes about a minute
+and a half on a 2-CPU machine (the year is fetched and normalized eight times: streamed twice,
+collected for each export, synced).
 """
 
 from __future__ import annotations
@@ -415,12 +416,11 @@ def run(smoke: bool = False) -> Result:
     unit = SMOKE_HOURS if smoke else N_HOURS
     sizes = {"N": unit, "4N": 4 * unit, "16N": 16 * unit}
     now = (START + timedelta(hours=sizes["16N"])).strftime("%Y-%m-%dT%H:%M:%SZ")
-    stream: dict[str, dict[str, Any]] = {}
     held: dict[str, dict[str, Any]] = {}
     store: dict[str, dict[str, Any]] = {}
     with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
         _warm(server.url, sizes["16N"])
-        small_streams: list[dict[str, Any]] = []
+        streams: dict[str, list[dict[str, Any]]] = {label: [] for label in sizes}
         small_held: list[dict[str, Any]] = []
         small_stores: list[dict[str, Any]] = []
 
@@ -438,11 +438,18 @@ def run(smoke: bool = False) -> Result:
             return figures
 
         small_store = ["--child", "store", server.url, str(sizes["N"])]
+
+        def streamed(label: str) -> None:
+            args = ["--child", "stream", server.url, str(sizes[label])]
+            streams[label].append(run_child(_MODULE, args))
+
         for label, hours in sizes.items():
-            stream[label] = run_child(_MODULE, ["--child", "stream", server.url, str(hours)])
-            if label != "N":  # N again after each larger size: its median is N's figure
-                args = ["--child", "stream", server.url, str(sizes["N"])]
-                small_streams.append(run_child(_MODULE, args))
+            streamed(label)
+            if label != "N":  # N again after each larger size
+                streamed("N")
+            if label == "16N":  # and 16N twice, alternately with N
+                streamed("16N")
+                streamed("N")
             args = ["--child", "collect", server.url, str(hours)]
             ends = label in ("N", "16N")
             held[label] = with_exports(hours) if ends else run_child(_MODULE, args)
@@ -451,9 +458,7 @@ def run(smoke: bool = False) -> Result:
             if label != "N":  # so are N's collect, exports and store
                 small_held.append(with_exports(sizes["N"]))
                 small_stores.append(run_child(_MODULE, small_store))
-    small_streams.append(stream["N"])
-    small_streams.sort(key=_per)
-    stream["N"] = small_streams[len(small_streams) // 2]
+    stream = {label: _medians(runs, mean_times=True) for label, runs in streams.items()}
     held["N"] = _medians([held["N"], *small_held], mean_times=True)  # means of every run
     store["N"] = _medians([store["N"], *small_stores])
     year, small = held["16N"], held["N"]
@@ -492,9 +497,13 @@ def run(smoke: bool = False) -> Result:
     )
     growth_text = ", ".join(f"{name} {value:.2f}x" for name, value in growth.items())
     growth_text += (
-        " (stream at N: the median of "
-        + "/".join(f"{_per(figures) * 1e6:.2f}" for figures in small_streams)
-        + " us a record, N streamed first, after 4N and after 16N) (with the kernel's part: "
+        " (stream: each size's times the mean of its runs, N streamed first, after 4N and after "
+        "each of two 16N: "
+        + "; ".join(
+            f"{label} " + "/".join(f"{_per(figures) * 1e6:.2f}" for figures in streams[label])
+            for label in ("N", "16N")
+        )
+        + " us a record) (with the kernel's part: "
         + ", ".join(
             f"{name} {total[name]:.2f}x, {_share(pair[1]):.0%} system at 16N"
             for name, pair in pairs.items()
