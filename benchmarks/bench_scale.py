@@ -11,8 +11,8 @@ hours, the year and 8 hours); ``--smoke`` uses N = 3 hours.
 Before anything is timed the server is walked once over the whole span, so every bucket is
 encoded and kept and the server does next to nothing while the client is measured. Then each
 measurement runs in a fresh Python process (``python -m benchmarks.bench_scale --child ...``),
-so no figure inherits another's memory or warm caches, once (the year is measured once, not
-best of N), garbage collector on:
+so no figure inherits another's memory or warm caches, garbage collector on; a size measured
+more than once (below) gives the mean of its runs, never their best:
 
 * ``stream``, per size: ``client.records(start, end, sources=["completions"],
   bucket_width="1h")`` consumed record by record: records per second (wall) and per
@@ -55,7 +55,8 @@ best of N), garbage collector on:
   need hundreds of MB more than any earlier run, paid 0.6-0.7 us a record of system time
   where N's paid 0.1-0.2 (user CPU 16N/N 0.6-1.0x in the same runs); after 6 GB had been
   touched once, 16N's ``to_pandas`` paid 0.14. So every "CPU per item 16N/N" check is on
-  the process's own CPU, user time (``getrusage``), which is what grows if usagekit's work
+  the process's own CPU, user time (its CPU time less the kernel's part, as ``getrusage``
+  accounts it), which is what grows if usagekit's work
   per record does; the ratios with the kernel's part, and that part's share at 16N, are
   printed beside them;
 * ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
@@ -373,7 +374,9 @@ def _share(figures: dict[str, Any]) -> float:
 
 
 def _system() -> float:
-    """CPU seconds this process has spent in the kernel (microseconds apart, not ticks)."""
+    """CPU seconds this process has spent in the kernel, as the kernel accounts them (in
+    microseconds; where the kernel samples the split between user and system time at its
+    ticks, 4 ms on the benchmarks' machine, a short run's share moves by a few per cent)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
@@ -533,8 +536,9 @@ def run(smoke: bool = False) -> Result:
         f"+{year['peak_after_exports'] / 1e6:.0f} MB; store sync {top['wall']:.1f} s "
         f"({store_rate / 1000:.0f}k rows/s, {top['cpu']:.1f} CPU-s), "
         f"{top['bytes'] / max(1, top['rows']):.0f} B/row on disk | user CPU per item 16N/N: "
-        f"{growth_text} | collect via {year['path']}, its CPU the mean of its runs (16N 3, N "
-        f"{3 * (1 + len(small_held))}); {GROUPS} groups, {ACTIVE:g} active, GC on",
+        f"{growth_text} | collect via {year['path']}, its CPU the mean of its runs (16N "
+        f"{len(EXPORTS)}, N {len(EXPORTS) * (1 + len(small_held))}); {GROUPS} groups, "
+        f"{ACTIVE:g} active, GC on",
         checks=checks,
         what=(
             f"a year of hourly completions ({count:,} records) over loopback, at N, 4N, 16N"

@@ -124,18 +124,18 @@ def test_the_figures_of_repeated_runs_are_their_medians() -> None:
     runs = [
         {"records": 10, "cpu": 3.0, "peak": 900, "path": "x", "csv": {"cpu": 1.0, "wall": 9.0}},
         {"records": 10, "cpu": 1.0, "peak": 100, "path": "x", "csv": {"cpu": 5.0, "wall": 2.0}},
-        {"records": 10, "cpu": 2.0, "peak": 500, "path": "x", "csv": {"cpu": 4.0, "wall": 1.0}},
+        {"records": 10, "cpu": 8.0, "peak": 500, "path": "x", "csv": {"cpu": 4.0, "wall": 1.0}},
     ]
     assert _medians(runs) == {
         "records": 10,
-        "cpu": 2.0,
+        "cpu": 3.0,
         "peak": 500,
         "path": "x",
         "csv": {"cpu": 4.0, "wall": 2.0},
     }
     assert _medians(runs, mean_times=True) == {  # times the mean of the runs', the rest not
         "records": 10,
-        "cpu": 2.0,
+        "cpu": 4.0,
         "peak": 500,
         "path": "x",
         "csv": {"cpu": 10.0 / 3, "wall": 4.0},

@@ -35,7 +35,17 @@ def test_a_regular_bucket_digests_as_its_records_do(
     regular = (prefixes, figures, _run(suffixes), None, None)
     kept = dict(_held_items(regular))
     assert len(kept) == len(figures) // 8
+    names = list(kept)
+    plain = (  # a plain page's form: each record's own prefix hash, figure and suffix hash
+        array("q", [prefix for prefix, _ in names]).tobytes(),
+        array("q", kept.values()).tobytes(),
+        None,
+        None,
+        array("q", [suffix for _, suffix in names]).tobytes(),
+    )
+    assert dict(_held_items(plain)) == kept
     assert _held_digest(regular) == _digest(kept) == _held_digest(_held_of(kept))
+    assert _held_digest(plain) == _digest(kept)
     if len(kept) > 1:  # one figure more or less changes it
         changed = dict(kept)
         name = next(iter(changed))

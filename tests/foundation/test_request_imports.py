@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from types import ModuleType
@@ -19,15 +20,18 @@ NOW = datetime(2026, 11, 15, 12, 34, 56, tzinfo=timezone.utc)
 
 
 class _Counter(importlib.abc.MetaPathFinder):
-    """Records every module looked for on ``sys.meta_path`` (and finds none itself)."""
+    """Records every module looked for on ``sys.meta_path`` by this thread (the sandbox's
+    server threads are not the client's business), and finds none itself."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.thread = threading.get_ident()
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> Any:
-        self.names.append(fullname)
+        if threading.get_ident() == self.thread:
+            self.names.append(fullname)
         return None
 
 
