@@ -18,7 +18,15 @@ from typing import Any
 from .records import DERIVED_ATTRIBUTES, MEASURE_ATTRIBUTES, UsageRecord
 from .table import G_ATTRIBUTES, G_DIMENSIONS, G_PREFIX, RecordTable, _as_int
 
-__all__ = ["append", "extend", "find", "from_records", "replace", "set_quantity"]
+__all__ = [
+    "add_count_groups",
+    "append",
+    "extend",
+    "find",
+    "from_records",
+    "replace",
+    "set_quantity",
+]
 
 
 def from_records(
@@ -265,3 +273,50 @@ def _identity(attributes: dict[str, str]) -> tuple[tuple[str, str], ...]:
             if key not in MEASURE_ATTRIBUTES and key not in DERIVED_ATTRIBUTES
         )
     )
+
+
+def add_count_groups(
+    into: RecordTable, groups: Sequence[tuple[Any, ...]], codes: Sequence[int], counts: list[int]
+) -> None:
+    """Add groups whose records all have the same measures and plain int quantities, at once.
+
+    The bulk form of ``add_hashed_group`` then ``add_counts`` for each group (a usage bucket
+    whose results all sent every count): the groups' rows come in runs, group after group.
+
+    Args:
+        into: The table (the groups come after every row it has).
+        groups: The groups, as the table keeps them (prefix, provider, source, start, end, the
+            seven dimensions interned, the attributes' number).
+        codes: Each group's records' measure codes, in order (the same for every group).
+        counts: The quantities, group after group (``len(groups) * len(codes)`` of them).
+    """
+    width, number = len(codes), len(groups)
+    try:
+        ints = array("q", counts)
+    except OverflowError:  # beyond int64: each group the one-by-one way (kept as Decimals)
+        for position, group in enumerate(groups):
+            added = into.add_hashed_group(
+                group[G_PREFIX],
+                group[1],
+                group[2],
+                group[3],
+                group[4],
+                group[G_DIMENSIONS:G_ATTRIBUTES],
+                into.attribute_sets()[group[G_ATTRIBUTES]],
+            )
+            into.add_counts(added, codes, counts[position * width : (position + 1) * width])
+        return
+    first_group, first_row = len(into._groups), len(into._row_group)
+    into._groups.extend(groups)
+    into._first.extend(range(first_row, first_row + number * width, width))
+    numbers = array("I", range(first_group, first_group + number))
+    if width == 1:
+        into._row_group.extend(numbers)
+    else:
+        runs = array("I", bytes(4 * number * width))
+        for position in range(width):
+            runs[position::width] = numbers
+        into._row_group.extend(runs)
+    into._row_measure.extend(array("H", codes) * number)
+    into._ints.extend(ints)
+    into._open = first_group + number - 1

@@ -31,6 +31,7 @@ from collections.abc import Callable, Container, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, TypeVar
 
+from ..._core._table_merge import add_count_groups
 from ..._core._unique import UniqueRecords
 from ..._core.errors import ResponseValidationError
 from ..._core.records import (
@@ -143,8 +144,9 @@ def _readers(endpoint: Endpoint[Any], result_type: type[Any]) -> _Readers:
     return readers
 
 
-_Part = tuple[tuple[str | None, ...], dict[str, str], bytes]
-"""A group's dimensions (interned), attributes (shared) and :func:`_id_tail`."""
+_Part = tuple[tuple[str | None, ...], dict[str, str], bytes, int]
+"""A group's dimensions (interned), attributes (shared), :func:`_id_tail` and the number of its
+attributes in the table."""
 
 
 def _group_part(
@@ -163,7 +165,8 @@ def _group_part(
         attributes: Its values of the endpoint's attributes, as sent.
 
     Returns:
-        The dimensions (interned), the attributes (shared) and their :func:`_id_tail`.
+        The dimensions (interned), the attributes (shared), their :func:`_id_tail` and the
+        attributes' number in the table.
     """
     intern = table.intern
     project_id, user_id, api_key_id, model = dimensions
@@ -187,7 +190,7 @@ def _group_part(
         intern(model),
         None,
     )
-    return interned, shared, _id_tail(interned, shared)
+    return interned, shared, _id_tail(interned, shared), table.attribute_number(shared)
 
 
 def _usage_rows(
@@ -211,6 +214,10 @@ def _usage_rows(
     add_group, add_counts = table.add_hashed_group, table.add_counts
     result_type: type[Any] | None = None
     plain = False
+    # the groups whose results sent every count, added at once at the end (or before a result
+    # that did not, so that the groups stay in result order)
+    whole: list[tuple[Any, ...]] = []
+    flat: list[Any] = []
     for result in results:
         if type(result) is not result_type:  # the same class for every result of a page
             result_type = type(result)
@@ -218,20 +225,28 @@ def _usage_rows(
             plain = result_type is dict
         values: dict[str, Any] = result if plain else result.__dict__
         counts: Sequence[Any] = counts_of(values)
-        present: Sequence[int] = codes
+        present: list[int] | None = None
         if None in counts:
             present = [code for code, count in zip(codes, counts, strict=True) if count is not None]
             if not present:
                 continue
-            counts = [count for count in counts if count is not None]
         key = (dimensions_of(values), attributes_of(values))
         part = parts.get(key)
         if part is None:
             part = parts[key] = _group_part(table, endpoint, *key)
         hasher = copy_head()
         hasher.update(part[2])
+        if present is None:
+            whole.append((hasher.hexdigest(), PROVIDER, source, start, end, *part[0], part[3]))
+            flat += counts
+            continue
+        if whole:
+            add_count_groups(table, whole, codes, flat)
+            whole, flat = [], []
         group = add_group(hasher.hexdigest(), PROVIDER, source, start, end, part[0], part[1])
-        add_counts(group, present, counts)
+        add_counts(group, present, [count for count in counts if count is not None])
+    if whole:
+        add_count_groups(table, whole, codes, flat)
 
 
 _NO_ATTRIBUTES: dict[str, str] = {}
