@@ -26,11 +26,12 @@ more than once (below) gives the mean of its runs, never their best:
   ratios moved 1.16-1.74x across runs when N was measured once), except their times: every
   export's process runs the collect first, so 16N's collect is timed three times and N's
   nine, and each time of a collect, an export or a store at N (wall, CPU, system) is the mean
-  of all of its runs, 16N's collect the mean of its three. Means, not a median against one run: on
-  this kind of shared virtual machine the speed of the CPU itself moves from second to second
-  (a fixed loop of ``orjson.loads`` measured 448 to 868 ms of CPU within one minute, nothing
-  else running), a 5 s collect of 16N averages over that while a 0.3 s one of N samples it,
-  and the median of such samples sits below their mean whenever the slow moments are rarer;
+  of all of its runs, 16N's collect the mean of its three. Means, not a median against one
+  run: on this kind of shared virtual machine the speed of the CPU itself moves from second
+  to second (a fixed loop of ``orjson.loads`` measured 448 to 868 ms of CPU within one minute,
+  nothing else running), a 5 s collect of 16N averages over that while a 0.3 s one of N
+  samples it, and the median of such samples sits below their mean whenever the slow moments
+  are rarer;
 * ``collect``, per size: ``usagekit.collect`` of that client (through a wrapper that reads
   completions at ``1h``; it forwards the client's columnar ``_record_tables`` when that takes
   the same arguments). Memory: the process's resident set after its imports, a one-hour
@@ -56,9 +57,8 @@ more than once (below) gives the mean of its runs, never their best:
   where N's paid 0.1-0.2 (user CPU 16N/N 0.6-1.0x in the same runs); after 6 GB had been
   touched once, 16N's ``to_pandas`` paid 0.14. So every "CPU per item 16N/N" check is on
   the process's own CPU, user time (its CPU time less the kernel's part, as ``getrusage``
-  accounts it), which is what grows if usagekit's work
-  per record does; the ratios with the kernel's part, and that part's share at 16N, are
-  printed beside them;
+  accounts it), which is what grows if usagekit's work per record does; the ratios with the
+  kernel's part, and that part's share at 16N, are printed beside them;
 * ``store``, at N and 16N: ``usagekit.sync(Store(new file), [client])`` from the year's start
   (through :func:`hourly`, which reads an open end as the end of the size and keeps
   sync's columnar path for usagekit's client): rows per second written at 16N, end to end

@@ -170,17 +170,16 @@ def _group_part(
     """
     intern = table.intern
     project_id, user_id, api_key_id, model = dimensions
-    shared = (
-        table.shared_attributes(
+    number, shared = 0, _NO_ATTRIBUTES
+    if endpoint.attributes:
+        number = table.attribute_number(
             {
                 name: _attribute(value)
                 for name, value in zip(endpoint.attributes, attributes, strict=True)
                 if value is not None
             }
         )
-        if endpoint.attributes
-        else _NO_ATTRIBUTES
-    )
+        shared = table.attribute_sets()[number]  # the table's one dict of this set
     interned = (
         None,
         intern(project_id),
@@ -190,7 +189,7 @@ def _group_part(
         intern(model),
         None,
     )
-    return interned, shared, _id_tail(interned, shared), table.attribute_number(shared)
+    return interned, shared, _id_tail(interned, shared), number
 
 
 def _usage_rows(
