@@ -17,24 +17,52 @@ Timed alternately, garbage collector on, best of 7 each (for the endpoints alone
 best); both ways must give the same records. The ratio is all over the slowest alone (target
 1.3); the sum of the endpoints alone (what a walk one endpoint after another costs) is printed
 beside it, and so is the CPU time of the whole walk (``time.process_time``, the least over
-the runs): whatever runs side by side, a walk under one GIL can not take less.
+the runs): whatever runs side by side, a walk under one GIL can not take less. Then the same
+walk with ``usagekit.AsyncOpenAIClient`` (all, and the slowest endpoint alone, alternately,
+best of 7) is printed beside it, unchecked: its requests are tasks on the caller's loop, so
+no answer waits for a thread to get the GIL back from the caller building records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
+import usagekit
 from usagekit._providers.openai._requests import SOURCE_NAMES
 
 from ._common import Result, best_of
-from .dataserver import serve_data
+from .dataserver import DataServer, serve_data
 
 TARGET = 1.3
 START = datetime(2025, 6, 1, tzinfo=timezone.utc)
 GROUPS = 10
 ACTIVE = 0.4
+
+
+async def _async_walks(
+    server: DataServer, end: datetime, slowest: str, repeats: int
+) -> tuple[float, float]:
+    """The same walk with ``usagekit.AsyncOpenAIClient`` (its requests tasks on one loop, no
+    threads): all 11 endpoints and ``slowest`` alone, alternately, best of ``repeats`` each."""
+    async with usagekit.AsyncOpenAIClient(
+        api_key=server.api_key, base_url=server.base_url
+    ) as client:
+
+        async def walk(sources: list[str] | None = None) -> float:
+            began = time.perf_counter()
+            async for _ in client.records(START, end, sources=sources):
+                pass
+            return time.perf_counter() - began
+
+        await walk()  # its own connections
+        best_all = best_alone = float("inf")
+        for _ in range(repeats):
+            best_all = min(best_all, await walk())
+            best_alone = min(best_alone, await walk([slowest]))
+    return best_all, best_alone
 
 
 def run(smoke: bool = False) -> Result:
@@ -64,9 +92,10 @@ def run(smoke: bool = False) -> Result:
                 for name in SOURCE_NAMES:
                     alone[name] = min(alone[name], best_of(1, partial(walk, [name])))
             requests = server.stats()["requests"] // (2 * repeats)
+            slowest = max(alone, key=lambda name: alone[name])
+            async_all, async_alone = asyncio.run(_async_walks(server, end, slowest, repeats))
         finally:
             client.close()
-    slowest = max(alone, key=lambda name: alone[name])
     in_a_row = sum(alone.values())
     return Result(
         "walk",
@@ -77,7 +106,9 @@ def run(smoke: bool = False) -> Result:
         f"({best_all / in_a_row:.2f}x of it); the whole walk's CPU {cpu_all * 1000:.0f} ms "
         f"(a floor for any concurrency under one GIL: {cpu_all / alone[slowest]:.2f}x the "
         f"slowest alone); {total:,} records, {requests} requests at "
-        f"+{latency_ms:g} ms, {days} days at 1d, {GROUPS} groups; best of {repeats}, GC on",
+        f"+{latency_ms:g} ms, {days} days at 1d, {GROUPS} groups; the async client, beside it: "
+        f"{async_all * 1000:.0f} ms against {async_alone * 1000:.0f} ms "
+        f"({async_all / async_alone:.2f}x); best of {repeats}, GC on",
         what=f"OpenAI `records()` over its 11 endpoints, +{latency_ms:g} ms a request",
         baseline="the slowest endpoint alone",
         brief=(

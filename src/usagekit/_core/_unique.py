@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -64,7 +65,10 @@ class UniqueRecords:
         self.provider = provider
         self._held = held
         self._count = 0
-        self._buckets: dict[_Bucket, _Held] = {}
+        # oldest first; an OrderedDict, so that taking the oldest out costs the same however
+        # many were taken before it (``next(iter(dict))`` walks past every slot deleted since
+        # the dict last grew: thousands of them a bucket once the window is full)
+        self._buckets: OrderedDict[_Bucket, _Held] = OrderedDict()
         self._digests: dict[int, int] = {}  # hash of an old bucket's key -> its digest
         self._runs: dict[tuple[int, ...], _Run] = {}  # one of each, shared by the pages
 
@@ -227,8 +231,7 @@ class UniqueRecords:
         self._buckets[key] = held
         self._count += _held_size(held) + _BUCKET_COST
         while self._count > self._held and len(self._buckets) > 1:
-            oldest = next(iter(self._buckets))
-            gone = self._buckets.pop(oldest)
+            oldest, gone = self._buckets.popitem(last=False)
             self._count -= _held_size(gone) + _BUCKET_COST
             self._digests[hash(oldest)] = _held_digest(gone)
 
