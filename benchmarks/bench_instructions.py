@@ -19,7 +19,7 @@ record at N is the instructions per record from N/4 to N, at 16N those from 4N t
 ratio is the second over the first (target 1.1, the target of ``scale``'s 16N/N); N to 4N,
 which crosses the stream's repeat-check window of 2**19 records, is printed beside it.
 
-``python -m benchmarks instructions`` takes about 10 minutes on 2 CPUs (the four processes run
+``python -m benchmarks instructions`` takes about 7 minutes on 2 CPUs (the four processes run
 side by side, 16N the longest); valgrind must be installed (Debian's ``valgrind``).
 """
 
