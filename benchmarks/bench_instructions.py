@@ -2,13 +2,14 @@
 instructions.
 
 ``scale`` checks CPU time per record at 16N over N, and on a shared virtual machine the speed
-of the CPU itself moves from second to second (see :mod:`benchmarks.bench_scale`), so its
-16N/N ratios move by 10-30 % between runs of the same code. This benchmark asks the same
-question of a measure that does not move: the instructions the process executes, counted by
-valgrind's ``callgrind`` (the same count for the same binary, inputs and environment, whatever
-else the machine is doing). It does not see what instructions cost (cache misses, page
-faults), which the time-based ratios of ``scale`` do; it shows whether usagekit does more work
-per record as the stream grows.
+of the CPU itself moves from second to second (see :mod:`benchmarks.bench_scale`), so its 16N/N
+ratios move by 10-30 % between runs of the same code. This benchmark asks the same question of
+a measure that hardly moves: the instructions the process executes, counted by valgrind's
+``callgrind`` (for the same binary, inputs and environment, whatever else the machine is doing,
+the count is the same but for what the network's timing changes: how a socket's reads split an
+answer; N is counted twice and the gap printed, a few in a million). It does not see what
+instructions cost (cache misses, page faults), which the time-based ratios of ``scale`` do; it
+shows whether usagekit does more work per record as the stream grows.
 
 Each size runs ``python -m benchmarks.bench_scale --child collect`` (the child ``scale`` times,
 a fresh process, garbage collector on) under ``valgrind --tool=callgrind`` against the data
@@ -19,7 +20,7 @@ record at N is the instructions per record from N/4 to N, at 16N those from 4N t
 ratio is the second over the first (target 1.1, the target of ``scale``'s 16N/N); N to 4N,
 which crosses the stream's repeat-check window of 2**19 records, is printed beside it.
 
-``python -m benchmarks instructions`` takes about 7 minutes on 2 CPUs (the four processes run
+``python -m benchmarks instructions`` takes about 7 minutes on 2 CPUs (the five processes run
 side by side, 16N the longest); valgrind must be installed (Debian's ``valgrind``).
 """
 
@@ -32,15 +33,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from ._common import ROOT, Result
-from .bench_scale import ACTIVE, CPU_GROWTH, GROUPS, N_HOURS, _warm
+from .bench_scale import ACTIVE, CPU_GROWTH, GROUPS, N_HOURS, START, _warm
 from .dataserver import serve_data
 
 TARGET = CPU_GROWTH
 SMOKE_HOURS = (1, 2, 4, 8)
+AGAIN = "N again"
+"""The label of N's second count (how far two runs of one size are apart)."""
 _COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
 
 
@@ -67,15 +72,20 @@ def counted(
 ) -> dict[str, tuple[int, str]]:
     """Run each command under callgrind, side by side; the instructions each executed.
 
+    Each process writes to files of its own (never a pipe that could fill while another is
+    waited for); all of them must have ended within ``timeout`` seconds of the first start,
+    and whatever ends this call (an error, a timeout, Ctrl-C) leaves none running.
+
     Args:
         commands: Label -> the command (``[sys.executable, ...]``).
-        timeout: Seconds each may take.
+        timeout: Seconds all of them may take together.
 
     Returns:
         Label -> its instruction count and what it printed.
 
     Raises:
-        RuntimeError: valgrind is not installed, or a command failed.
+        RuntimeError: valgrind is not installed, a command could not be started, failed, or
+            was still running at the deadline (the message names it).
     """
     valgrind = shutil.which("valgrind")
     if valgrind is None:
@@ -85,30 +95,43 @@ def counted(
     # one hash seed for every run: string hashes (and so dict and set work) are the same in each
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryDirectory(prefix="usagekit-callgrind-") as scratch:
-        running = {
-            label: subprocess.Popen(
-                [
-                    valgrind, "--tool=callgrind",
-                    f"--callgrind-out-file={Path(scratch) / str(index)}.out", *command,
-                ],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
-            for index, (label, command) in enumerate(commands.items())
-        }  # fmt: skip
+        folder = Path(scratch)
+        running: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            outputs = {
-                label: process.communicate(timeout=timeout) for label, process in running.items()
-            }
-        finally:  # one failed or timed out: none is left running
+            for index, (label, command) in enumerate(commands.items()):
+                with (
+                    (folder / f"{index}.stdout").open("wb") as out,
+                    (folder / f"{index}.stderr").open("wb") as err,
+                ):
+                    running[label] = subprocess.Popen(
+                        [
+                            valgrind, "--tool=callgrind",
+                            f"--callgrind-out-file={folder / str(index)}.out", *command,
+                        ],
+                        cwd=ROOT, env=env, stdout=out, stderr=err,
+                    )  # fmt: skip
+            deadline = time.monotonic() + timeout
+            for label, process in running.items():
+                try:
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    raise RuntimeError(
+                        f"{label} was still running after {timeout:g} s under callgrind"
+                    ) from None
+        except OSError as exc:
+            raise RuntimeError(f"could not start a command under callgrind: {exc}") from exc
+        finally:  # one failed, timed out or was interrupted: none is left running
             for process in running.values():
                 if process.poll() is None:
                     process.kill()
                     process.wait()
-    counts: dict[str, tuple[int, str]] = {}
-    for label, (stdout, stderr) in outputs.items():
-        if running[label].returncode != 0:
-            raise RuntimeError(f"{label} failed ({running[label].returncode}):\n{stderr[-2000:]}")
-        counts[label] = collected(stderr), stdout
+        counts: dict[str, tuple[int, str]] = {}
+        for index, (label, process) in enumerate(running.items()):
+            stdout = (folder / f"{index}.stdout").read_text(errors="replace")
+            stderr = (folder / f"{index}.stderr").read_text(errors="replace")
+            if process.returncode != 0:
+                raise RuntimeError(f"{label} failed ({process.returncode}):\n{stderr[-2000:]}")
+            counts[label] = collected(stderr), stdout
     return counts
 
 
@@ -135,17 +158,20 @@ def marginal(counts: Mapping[str, int], records: Mapping[str, int], low: str, hi
 
 
 def run(smoke: bool = False) -> Result:
-    """Count the instructions of ``collect`` at N/4, N, 4N and 16N; 16N's margin over N's."""
+    """Count the instructions of ``collect`` at N/4, N, 4N and 16N (and N a second time, to
+    show how far two runs of the same size differ); 16N's margin over N's."""
     hours = SMOKE_HOURS if smoke else (N_HOURS // 4, N_HOURS, 4 * N_HOURS, 16 * N_HOURS)
     sizes = dict(zip(("N/4", "N", "4N", "16N"), hours, strict=True))
-    with serve_data(groups=GROUPS, active=ACTIVE) as server:
+    # "now" is the end of 16N (no empty hours at its end), as for scale; every bucket kept
+    now = (START + timedelta(hours=sizes["16N"])).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with serve_data(groups=GROUPS, active=ACTIVE, now=now, cache_mb=1024) as server:
         _warm(server.url, sizes["16N"])
         commands = {
             label: [
                 sys.executable, "-m", "benchmarks.bench_scale",
                 "--child", "collect", server.url, str(size),
             ]
-            for label, size in sizes.items()
+            for label, size in {**sizes, AGAIN: sizes["N"]}.items()
         }  # fmt: skip
         runs = counted(commands)
     return result_of(sizes, runs)
@@ -156,17 +182,23 @@ def result_of(sizes: Mapping[str, int], runs: Mapping[str, tuple[int, str]]) -> 
 
     Args:
         sizes: ``"N/4"``, ``"N"``, ``"4N"``, ``"16N"`` -> hours.
-        runs: The same labels -> instructions and what the collect child printed (its JSON
-            figures last).
+        runs: The same labels (and optionally :data:`AGAIN`, N counted a second time) ->
+            instructions and what the collect child printed (its JSON figures last).
 
     Returns:
-        16N's instructions per record over N's, with the figures behind it.
+        16N's instructions per record over N's, with the figures behind it (and how far the
+        second count of N is from the first, when there is one).
+
+    Raises:
+        RuntimeError: A run of ``sizes`` is missing, or a child's last line is not its
+            figures (JSON with an integer ``records``).
+        ValueError: A larger size has no more records than a smaller.
     """
+    missing = [label for label in sizes if label not in runs]
+    if missing:
+        raise RuntimeError(f"no count for {', '.join(missing)}")
     counts = {label: count for label, (count, _) in runs.items()}
-    records = {
-        label: int(json.loads(printed.strip().splitlines()[-1])["records"])
-        for label, (_, printed) in runs.items()
-    }
+    records = {label: _records_of(label, printed) for label, (_, printed) in runs.items()}
     at_n = marginal(counts, records, "N/4", "N")
     across = marginal(counts, records, "N", "4N")
     at_16n = marginal(counts, records, "4N", "16N")
@@ -174,6 +206,12 @@ def result_of(sizes: Mapping[str, int], runs: Mapping[str, tuple[int, str]]) -> 
         f"{label} ({sizes[label]:,} h, {records[label]:,} records) {counts[label] / 1e9:.2f} G"
         for label in sizes
     )
+    if AGAIN in counts:
+        apart = abs(counts[AGAIN] - counts["N"])
+        figures += (
+            f"; N counted again: {apart:,} instructions apart "
+            f"({apart / counts['N'] * 1e6:.1f} in a million, {apart / records['N']:.2f} a record)"
+        )
     return Result(
         "instructions",
         at_16n / at_n,
@@ -186,6 +224,19 @@ def result_of(sizes: Mapping[str, int], runs: Mapping[str, tuple[int, str]]) -> 
         baseline="instructions per record at N (from N/4 to N)",
         brief=f"{at_16n:,.0f} against {at_n:,.0f} instructions a record",
     )
+
+
+def _records_of(label: str, printed: str) -> int:
+    """The records a collect child says it collected (its last line: its figures, JSON)."""
+    lines = printed.strip().splitlines()
+    try:
+        figures = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        figures = None
+    value = figures.get("records") if isinstance(figures, dict) else None
+    if type(value) is not int:
+        raise RuntimeError(f"{label} printed no figures with its records:\n{printed[-2000:]}")
+    return value
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ best); both ways must give the same records. The ratio is all over the slowest a
 beside it, and so is the CPU time of the whole walk (``time.process_time``, the least over
 the runs): whatever runs side by side, a walk under one GIL can not take less. Then the same
 walk with ``usagekit.AsyncOpenAIClient`` (all, and the slowest endpoint alone, alternately,
-best of 7) is printed beside it, unchecked: its requests are tasks on the caller's loop, so
-no answer waits for a thread to get the GIL back from the caller building records.
+best of 7, each giving the sync walk's records) is printed beside it, not held to the target:
+its requests are tasks on the caller's loop, so no answer waits for a thread to get the GIL
+back from the caller building records.
 """
 
 from __future__ import annotations
@@ -43,19 +44,25 @@ ACTIVE = 0.4
 
 
 async def _async_walks(
-    server: DataServer, end: datetime, slowest: str, repeats: int
+    server: DataServer, end: datetime, slowest: str, repeats: int, counts: dict[str, int]
 ) -> tuple[float, float]:
     """The same walk with ``usagekit.AsyncOpenAIClient`` (its requests tasks on one loop, no
-    threads): all 11 endpoints and ``slowest`` alone, alternately, best of ``repeats`` each."""
+    threads): all 11 endpoints and ``slowest`` alone, alternately, best of ``repeats`` each;
+    each must give the records the sync walk gave (``counts``, per endpoint)."""
     async with usagekit.AsyncOpenAIClient(
         api_key=server.api_key, base_url=server.base_url
     ) as client:
 
         async def walk(sources: list[str] | None = None) -> float:
             began = time.perf_counter()
+            got = 0
             async for _ in client.records(START, end, sources=sources):
-                pass
-            return time.perf_counter() - began
+                got += 1
+            took = time.perf_counter() - began
+            expected = sum(counts[name] for name in sources or counts)
+            if got != expected:
+                raise RuntimeError(f"the async walk of {sources or 'all'} gave {got} records")
+            return took
 
         await walk()  # its own connections
         best_all = best_alone = float("inf")
@@ -93,7 +100,9 @@ def run(smoke: bool = False) -> Result:
                     alone[name] = min(alone[name], best_of(1, partial(walk, [name])))
             requests = server.stats()["requests"] // (2 * repeats)
             slowest = max(alone, key=lambda name: alone[name])
-            async_all, async_alone = asyncio.run(_async_walks(server, end, slowest, repeats))
+            async_all, async_alone = asyncio.run(
+                _async_walks(server, end, slowest, repeats, counts)
+            )
         finally:
             client.close()
     in_a_row = sum(alone.values())

@@ -4,13 +4,15 @@ inputs and environment give the same count), so they are asserted; no time is.""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 
 import pytest
-from benchmarks.bench_instructions import collected, counted, marginal, result_of
+from benchmarks.bench_instructions import AGAIN, collected, counted, marginal, result_of
 
 from benchmarks import __main__ as runner
+from benchmarks import bench_instructions
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="no valgrind")
 
@@ -20,7 +22,6 @@ needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="no
     [
         ("==12== Callgrind\n==12== Collected : 2842381774\n==12==\n", 2842381774),
         ("==7== Collected : 5\n==9== Collected : 17\n", 17),  # the last report is the run's
-        ("==1== Events    : Ir\r\n==1== Collected : 40\r\n".replace("\r\n", "\n"), 40),
     ],
 )
 def test_the_count_is_read_from_callgrinds_report(stderr: str, count: int) -> None:
@@ -64,8 +65,29 @@ def test_the_result_is_16ns_margin_over_ns_and_prints_every_size() -> None:
     assert "7,400 against 7,000" in line and "N to 4N 7,400 (1.06x;" in line
     for label, hours in sizes.items():
         assert f"{label} ({hours:,} h, {records[label]:,} records)" in line
+    assert "counted again" not in line  # N counted once: no gap to print
     costly = dict(runs, **{"16N": (runs["16N"][0] + 1_920_000 * 1_000, runs["16N"][1])})
     assert not result_of(sizes, costly).met  # 8,400 a record at 16N: 1.2x
+    twice = dict(runs, **{AGAIN: (runs["N"][0] + 320_000, runs["N"][1])})
+    assert "N counted again: 320,000 instructions apart (" in result_of(sizes, twice).line()
+    assert "2.00 a record" in result_of(sizes, twice).line()  # 320,000 over N's 160,000
+
+
+@pytest.mark.parametrize(
+    "printed",
+    ["", "Traceback (most recent call last):\n", '{"cpu": 1.0}\n', '{"records": "many"}\n', "[1]"],
+)
+def test_a_child_without_its_figures_is_an_error_naming_it(printed: str) -> None:
+    sizes = {"N/4": 1, "N": 2, "4N": 4, "16N": 8}
+    runs = {
+        label: (1_000 * hours, f'{{"records": {100 * hours}}}\n') for label, hours in sizes.items()
+    }
+    assert result_of(sizes, runs).ratio == pytest.approx(1.0)
+    with pytest.raises(RuntimeError, match=r"^4N printed no figures"):
+        result_of(sizes, dict(runs, **{"4N": (4_000, printed)}))
+    del runs["16N"]
+    with pytest.raises(RuntimeError, match="no count for 16N"):
+        result_of(sizes, runs)
 
 
 @needs_valgrind
@@ -91,7 +113,17 @@ def test_a_failing_command_is_an_error_naming_it() -> None:
         counted({"broken": [sys.executable, "-S", "-c", "raise SystemExit(3)"]})
 
 
+@needs_valgrind
+def test_a_command_past_the_deadline_is_an_error_naming_it() -> None:
+    with pytest.raises(RuntimeError, match=r"^sleeper was still running after 2 s"):
+        counted(
+            {"sleeper": [sys.executable, "-S", "-c", "import time; time.sleep(600)"]}, timeout=2.0
+        )
+
+
 def test_it_runs_only_by_name() -> None:
     assert "instructions" in runner.BY_NAME and "instructions" not in runner.BENCHMARKS
+    module = importlib.import_module(f"benchmarks.{runner.BY_NAME['instructions']}")
+    assert module.run is bench_instructions.run and module.AGAIN == AGAIN
     with pytest.raises(SystemExit):
         runner.main(["nonesuch"])
