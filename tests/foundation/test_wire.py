@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from usagekit._core.wire import parse_iso_day
+from usagekit._core.wire import _MOMENTS, _MOMENTS_HELD, _from_unix, parse_iso_day
 from usagekit._providers.anthropic._models import parse_report_day
 from usagekit._providers.openrouter._models import parse_activity_date
 from usagekit._providers.unsiloed._models import parse_billed_date
@@ -67,3 +67,41 @@ def test_refused(parse: Any, value: Any, message: str) -> None:
 def test_a_day_beyond_the_calendar_is_invalid(parse: Any, value: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(f'date out of range: {value}')}$"):
         parse(value)
+
+
+# -- unix seconds ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, datetime(1970, 1, 1, tzinfo=timezone.utc)),
+        (1_748_736_000, datetime(2025, 6, 1, tzinfo=timezone.utc)),
+        (-86_400, datetime(1969, 12, 31, tzinfo=timezone.utc)),
+        (1_748_736_000.5, datetime(2025, 6, 1, 0, 0, 0, 500_000, tzinfo=timezone.utc)),
+    ],
+)
+def test_unix_seconds_are_aware_utc_the_same_each_time(value: Any, expected: datetime) -> None:
+    first, again = _from_unix(value), _from_unix(value)
+    assert first == again == expected and first.tzinfo is timezone.utc
+
+
+def test_unix_seconds_past_the_kept_moments_are_still_converted() -> None:
+    base = 1_700_000_000
+    moments = [_from_unix(base + 3_600 * hour) for hour in range(3 * _MOMENTS_HELD)]
+    assert len(_MOMENTS) <= _MOMENTS_HELD
+    start = datetime.fromtimestamp(base, timezone.utc)
+    assert moments == [start + timedelta(hours=hour) for hour in range(3 * _MOMENTS_HELD)]
+    assert _from_unix(base) == start  # converted again after its entry was dropped
+
+
+@pytest.mark.parametrize("value", [10**20, -(10**20), 2**63])
+def test_unix_seconds_out_of_range_are_refused_and_never_kept(value: int) -> None:
+    for _ in range(2):
+        with pytest.raises(ValueError, match="unix time out of range"):
+            _from_unix(value)
+    assert value not in _MOMENTS
+
+
+def test_a_bool_is_left_for_pydantic_to_refuse() -> None:
+    assert _from_unix(True) is True and True not in _MOMENTS

@@ -47,16 +47,36 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
 
+_MOMENTS: dict[int, datetime] = {}
+"""Unix seconds (an ``int``) -> its aware UTC datetime: every endpoint of a walk sends the same
+bucket boundaries, so each is converted once (datetimes are immutable, sharing one is safe)."""
+_MOMENTS_HELD = 4096
+"""The most moments kept (a few hundred KB); past it the table starts again. A walk reads its
+endpoints' pages turn by turn over the same span, and a page holds at most 1,440 buckets."""
+
+
 def _from_unix(value: Any) -> Any:
+    if type(value) is int:
+        moment = _MOMENTS.get(value)
+        if moment is None:
+            moment = _unix_moment(value)
+            if len(_MOMENTS) >= _MOMENTS_HELD:
+                _MOMENTS.clear()
+            _MOMENTS[value] = moment
+        return moment
     if isinstance(value, bool):
         return value  # let pydantic reject it
     if isinstance(value, (int, float, Decimal)):
-        try:
-            return datetime.fromtimestamp(float(value), _UTC)
-        except (OverflowError, OSError, ValueError):
-            # pydantic turns a ValueError into a ValidationError naming the field
-            raise ValueError(f"unix time out of range: {value}") from None
+        return _unix_moment(value)
     return value
+
+
+def _unix_moment(value: int | float | Decimal) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(value), _UTC)
+    except (OverflowError, OSError, ValueError):
+        # pydantic turns a ValueError into a ValidationError naming the field
+        raise ValueError(f"unix time out of range: {value}") from None
 
 
 def _to_utc(value: Any) -> Any:
