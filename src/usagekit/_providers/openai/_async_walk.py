@@ -23,8 +23,8 @@ With ``concurrency=1`` this is the sequential walk: every page of endpoint 1, th
 Errors come in stream order: the walk raises a failed request's error at that endpoint's turn
 (after the pages yielded before it), a cursor error right after the page that carried it, and
 on any exit (an error, ``break``, ``aclose``) the requests still under way are cancelled and
-waited for (:mod:`usagekit._core._fanout`). Pages are validated: a plainly valid usage page
-read without wire models (:func:`~usagekit._providers.openai._plain.plain_page`), else the
+waited for (:mod:`usagekit._core._fanout`). Pages are validated: a plainly valid page (usage
+or costs) read without wire models (:func:`~usagekit._providers.openai._plain.plain_page`), else the
 endpoint's page model; turning them into records is the consumer's business (``records()`` uses
 :func:`~usagekit._providers.openai.page_records`), so another consumer (a columnar one) can
 share this walk. The requests share the client's transport: its connection pool, rate limiter

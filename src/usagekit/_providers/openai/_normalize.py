@@ -256,7 +256,7 @@ def _invalid(message: str, field: str) -> ResponseValidationError:
 
 
 def _cost_rows(
-    table: RecordTable, bucket: OpenAIBucket[OpenAICostsResult], *, index: int = 0
+    table: RecordTable, bucket: OpenAIBucket[OpenAICostsResult] | PlainBucket, *, index: int = 0
 ) -> None:
     for position, result in enumerate(bucket.results):
         where = f"data.{index}.results.{position}.amount"
@@ -301,7 +301,6 @@ def _bucket_rows(
     parts: dict[tuple[Any, Any], _Part] | None = None,
 ) -> None:
     if endpoint.is_costs:
-        assert not isinstance(bucket, PlainBucket)  # costs are never read plainly
         _cost_rows(table, bucket, index=index)
     else:
         _usage_rows(table, endpoint, bucket, codes, parts)

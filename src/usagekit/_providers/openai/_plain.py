@@ -1,4 +1,4 @@
-"""Usage pages read for ``records()`` without wire models, when they are plainly valid.
+"""Pages read for ``records()`` without wire models, when they are plainly valid.
 
 ``records()`` and its columnar twin read every page of a walk once, into a table, and never
 hand the page to the caller; most of what a page costs them is pydantic building a model per
@@ -19,9 +19,19 @@ model's own rules, read from the model (so the two can not drift apart):
 Unknown fields are allowed, as the models allow them, and not read (the records never hold
 them); the body nests no deeper than :data:`~usagekit._core.bounded.MAX_JSON_DEPTH` levels.
 
-Anything else (a number beyond 64 bits, a fraction, a float, a lone surrogate, a text that is
-not UTF-8, a field of a kind not listed above, a model with validators of its own, ``orjson``
-not installed) makes :func:`plain_page` return None and the page goes the exact way
+A costs page holds money, so it is parsed as the exact way parses it
+(:func:`~usagekit._core.bounded.parse_json`: a number with a fraction as an exact ``Decimal``,
+nesting bounded), with the same page and bucket checks; its results are checked field by field
+as ``OpenAICostsResult`` and ``OpenAICostAmount`` read them (:data:`COST_FIELDS`: the ``object``
+tag; ``amount`` null or an object of ``value``, an int or a finite ``Decimal`` within
+:data:`~usagekit._core.wire.EXACT_DIGITS` digits and exponent, or null, and ``currency``, a
+text or null; the other texts texts or null; ``quantity`` a number as ``value`` is, or null)
+and handed on as :class:`PlainCost` objects. ``orjson`` is not needed for it.
+
+Anything else (a number beyond 64 bits in a usage page, a fraction or a float where a count is
+declared, a number sent as a text, a lone surrogate, a text that is not UTF-8, a field of a
+kind not listed above, a model with validators of its own, ``orjson`` not installed for a usage
+page) makes :func:`plain_page` return None and the page goes the exact way
 (:func:`~usagekit._core._http.decode`), which gives the same records or the same
 :class:`~usagekit.ResponseValidationError` as before: this path only ever takes pages the
 exact one accepts, and reads the same values from them.
@@ -32,13 +42,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from itertools import chain, repeat
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
-from ..._core.bounded import MAX_JSON_DEPTH, _nests_deeper
-from ..._core.wire import Count, _from_unix
+from ..._core._http import _may_hold_surrogate
+from ..._core.bounded import MAX_JSON_DEPTH, JSONRejected, _nests_deeper, parse_json
+from ..._core.wire import EXACT_DIGITS, Count, _from_unix
 from ._models import OpenAIBucket, OpenAIPage
 from ._requests import Endpoint
 
@@ -47,7 +59,18 @@ try:  # an optional accelerator: without it every page goes the exact way
 except ImportError:  # pragma: no cover - orjson is a dependency where it has wheels
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["AnyBucket", "AnyPage", "PlainBucket", "PlainPage", "Shape", "plain_page", "shape_of"]
+__all__ = [
+    "COST_FIELDS",
+    "AnyBucket",
+    "AnyPage",
+    "PlainAmount",
+    "PlainBucket",
+    "PlainCost",
+    "PlainPage",
+    "Shape",
+    "plain_page",
+    "shape_of",
+]
 
 
 class PlainBucket:
@@ -281,7 +304,11 @@ def plain_page(endpoint: Endpoint[Any], content: bytes) -> PlainPage | None:
         when the body is anything else, or ``orjson`` is not installed: then
         :func:`~usagekit._core._http.decode` decides.
     """
-    if _orjson is None or type(content) is not bytes or endpoint.is_costs:
+    if type(content) is not bytes:
+        return None
+    if endpoint.is_costs:
+        return _costs_page(content)
+    if _orjson is None:
         return None
     shape = shape_of(endpoint.result_type)
     if shape is None:
@@ -298,6 +325,130 @@ def _read(content: bytes, shape: Shape) -> PlainPage | None:
         data = _orjson.loads(content)
     except _orjson.JSONDecodeError:
         return None
+    read = _page_of(data)
+    if read is None:
+        return None
+    page, every, unknown = read
+    if not _plain_results(every, shape):
+        return None
+    # Declared fields nest 5 levels (page, data, bucket, results, result): only unknown ones
+    # could nest deeper.
+    unknown = unknown or not all(map(shape.declared.issuperset, every))
+    if unknown and _nests_deeper(content, MAX_JSON_DEPTH):
+        return None
+    return page
+
+
+def _costs_page(content: bytes) -> PlainPage | None:
+    """:func:`plain_page` of a costs body: parsed as the exact way parses it (a number with a
+    fraction as an exact ``Decimal``, nesting bounded), every result checked as
+    ``OpenAICostsResult`` would check it (:func:`_cost`)."""
+    if _may_hold_surrogate(content):
+        return None
+    try:
+        data = parse_json(content)
+    except JSONRejected:
+        return None
+    read = _page_of(data)
+    if read is None:
+        return None
+    page = read[0]
+    for bucket in page.data:
+        costs = [_cost(result) for result in bucket.results]
+        if None in costs:
+            return None
+        bucket.results = costs
+    return page
+
+
+class PlainAmount:
+    """What normalization reads of an ``OpenAICostAmount``."""
+
+    __slots__ = ("currency", "value")
+
+    def __init__(self, value: Decimal | None, currency: str | None) -> None:
+        self.value = value
+        self.currency = currency
+
+
+class PlainCost:
+    """What normalization reads of an ``OpenAICostsResult`` (see :data:`COST_FIELDS`)."""
+
+    __slots__ = ("amount", "api_key_id", "line_item", "project_id", "quantity", "quantity_unit")
+
+    def __init__(
+        self, result: dict[str, Any], amount: PlainAmount | None, quantity: Decimal | None
+    ) -> None:
+        self.amount = amount
+        self.quantity = quantity
+        self.line_item: str | None = result.get("line_item")
+        self.project_id: str | None = result.get("project_id")
+        self.api_key_id: str | None = result.get("api_key_id")
+        self.quantity_unit: str | None = result.get("quantity_unit")
+
+
+_COST_RESULT = ("object", "amount", "line_item", "project_id", "api_key_id", "quantity")
+COST_FIELDS = {"result": (*_COST_RESULT, "quantity_unit"), "amount": ("value", "currency")}
+"""The fields of ``OpenAICostsResult`` and ``OpenAICostAmount`` :func:`_cost` checks (a test
+holds them to the models', so that a field the models gain is not missed here)."""
+_COST_TAG = "organization.costs.result"
+_COST_TEXTS = ("line_item", "project_id", "api_key_id", "quantity_unit")
+
+
+def _cost(result: Any) -> PlainCost | None:
+    """A costs result as its model would read it: the ``object`` tag; ``amount`` null or an
+    object of ``value`` (an exact number or null) and ``currency`` (a text or null); the texts
+    texts or null; ``quantity`` an exact number or null. None when anything else is sent."""
+    if type(result) is not dict or result.get("object") != _COST_TAG:
+        return None
+    for name in _COST_TEXTS:
+        text = result.get(name)
+        if text is not None and type(text) is not str:
+            return None
+    quantity = result.get("quantity")
+    if quantity is not None:
+        quantity = _exact(quantity)
+        if quantity is None:
+            return None
+    amount = result.get("amount")
+    if amount is None:
+        return PlainCost(result, None, quantity)
+    if type(amount) is not dict:
+        return None
+    value, currency = amount.get("value"), amount.get("currency")
+    if currency is not None and type(currency) is not str:
+        return None
+    if value is not None:
+        value = _exact(value)
+        if value is None:
+            return None
+    return PlainCost(result, PlainAmount(value, currency), quantity)
+
+
+def _exact(value: Any) -> Decimal | None:
+    """A number as ``ExactDecimal`` reads it (an int as its ``Decimal``; a finite ``Decimal``
+    within :data:`~usagekit._core.wire.EXACT_DIGITS` digits and exponent); None otherwise."""
+    number: Decimal
+    if type(value) is int:
+        number = Decimal(value)
+    elif type(value) is Decimal and value.is_finite():
+        number = value
+    else:
+        return None
+    _, digits, exponent = number.as_tuple()
+    if len(digits) > EXACT_DIGITS or not isinstance(exponent, int) or abs(exponent) > EXACT_DIGITS:
+        return None
+    return number
+
+
+def _page_of(data: Any) -> tuple[PlainPage, list[Any], bool] | None:
+    """A parsed body as a page of buckets, every field of the page and its buckets checked
+    (not the results); None when it is not plainly one.
+
+    Returns:
+        The page, every result of it (in order), and whether the page or a bucket holds an
+        unknown field.
+    """
     if type(data) is not dict or data.get("object", "page") != "page":
         return None
     buckets, has_more, cursor = data.get("data"), data.get("has_more"), data.get("next_page")
@@ -320,14 +471,7 @@ def _read(content: bytes, shape: Shape) -> PlainPage | None:
         unknown = unknown or not bucket.keys() <= _BUCKET_FIELDS
         every += results
         page.append(PlainBucket(start, end, results))
-    if not _plain_results(every, shape):
-        return None
-    # Declared fields nest 5 levels (page, data, bucket, results, result): only unknown ones
-    # could nest deeper.
-    unknown = unknown or not all(map(shape.declared.issuperset, every))
-    if unknown and _nests_deeper(content, MAX_JSON_DEPTH):
-        return None
-    return PlainPage(page, has_more, cursor)
+    return PlainPage(page, has_more, cursor), every, unknown
 
 
 _PAGE_FIELDS = frozenset(("object", "data", "has_more", "next_page"))
