@@ -255,10 +255,26 @@ def _invalid(message: str, field: str) -> ResponseValidationError:
     return ResponseValidationError(message, provider=PROVIDER, endpoint="costs", field=field)
 
 
+_CostPart = tuple[tuple[str | None, ...], bytes, dict[str, str]]
+"""What the cost records of one group share: the interned dimensions, the id's tail, and the
+attributes its line item gives (see :func:`_cost_part`)."""
+
+
 def _cost_rows(
-    table: RecordTable, bucket: OpenAIBucket[OpenAICostsResult] | PlainBucket, *, index: int = 0
+    table: RecordTable,
+    bucket: OpenAIBucket[OpenAICostsResult] | PlainBucket,
+    *,
+    index: int = 0,
+    parts: dict[tuple[str | None, ...], _CostPart] | None = None,
 ) -> None:
-    for position, result in enumerate(bucket.results):
+    results = bucket.results
+    if not results:
+        return
+    start, end = bucket.start_time, bucket.end_time
+    copy_head = _id_hasher(_id_head(PROVIDER, "costs", start, end)).copy
+    if parts is None:  # a page passes its own, shared by its buckets
+        parts = {}
+    for position, result in enumerate(results):
         where = f"data.{index}.results.{position}.amount"
         amount = result.amount
         if amount is None:
@@ -273,23 +289,42 @@ def _cost_rows(
                 f"the currency is not an ISO 4217 code: {currency!r}",
                 f"data.{index}.results.{position}.amount",
             )
+        key = (result.project_id, result.api_key_id, result.line_item)
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = _cost_part(table, *key)
+        dimensions, tail, charge = part
         attributes: dict[str, str] = {}
         if result.quantity is not None:
             attributes["quantity"] = str(result.quantity)
         if result.quantity_unit is not None:
             attributes["quantity_unit"] = result.quantity_unit
-        attributes.update(charge_attributes(parse_line_item(result.line_item)))
-        table.add(
-            (("cost", amount.value, currency.upper(), FLOW),),
-            provider=PROVIDER,
-            source="costs",
-            start=bucket.start_time,
-            end=bucket.end_time,
-            project_id=result.project_id,
-            api_key_id=result.api_key_id,
-            line_item=result.line_item,
-            attributes=attributes,
+        attributes.update(charge)
+        hasher = copy_head()
+        hasher.update(tail)
+        group = table.add_hashed_group(
+            hasher.hexdigest(),
+            PROVIDER,
+            "costs",
+            start,
+            end,
+            dimensions,
+            table.shared_attributes(attributes),
         )
+        table.add_row(group, table.measure_code("cost", currency.upper(), FLOW), amount.value)
+
+
+def _cost_part(
+    table: RecordTable, project_id: str | None, api_key_id: str | None, line_item: str | None
+) -> _CostPart:
+    """What the cost records of one project, key and line item share in every bucket: its
+    dimensions (interned), the part of its id after the bucket's (costs' own attributes,
+    ``quantity`` and what the line item says, are left out of ids), and the attributes its
+    line item gives."""
+    charge = charge_attributes(parse_line_item(line_item))
+    intern = table.intern
+    dimensions = (None, intern(project_id), None, None, intern(api_key_id), None, intern(line_item))
+    return dimensions, _id_tail(dimensions, charge), charge
 
 
 def _bucket_rows(
@@ -298,10 +333,10 @@ def _bucket_rows(
     bucket: AnyBucket,
     index: int,
     codes: list[int] | None = None,
-    parts: dict[tuple[Any, Any], _Part] | None = None,
+    parts: dict[Any, Any] | None = None,
 ) -> None:
     if endpoint.is_costs:
-        _cost_rows(table, bucket, index=index)
+        _cost_rows(table, bucket, index=index, parts=parts)
     else:
         _usage_rows(table, endpoint, bucket, codes, parts)
 
@@ -362,7 +397,7 @@ def page_table(
     table = RecordTable(unique=seen is not None)
     buckets: list[int] = []  # the first group of each bucket, to name a bucket in errors
     codes: list[int] | None = None  # the endpoint's measures, coded at its first bucket
-    parts: dict[tuple[Any, Any], _Part] = {}  # the groups' parts, shared by the buckets
+    parts: dict[Any, Any] = {}  # the groups' parts (usage or costs), shared by the buckets
     groups = table.groups()
     for index, bucket in enumerate(_taken(page.data) if consume else page.data):
         buckets.append(len(groups))
