@@ -73,7 +73,7 @@ def counted(
     """Run each command under callgrind, side by side; the instructions each executed.
 
     Each process writes to files of its own (never a pipe that could fill while another is
-    waited for); all of them must have ended within ``timeout`` seconds of the first start,
+    waited for); all of them must have ended within ``timeout`` seconds of the last start,
     and whatever ends this call (an error, a timeout, Ctrl-C) leaves none running.
 
     Args:

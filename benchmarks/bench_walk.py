@@ -16,10 +16,10 @@ largest ``limit``, one of costs) two ways:
 Timed alternately, garbage collector on, best of 7 each (for the endpoints alone, each one's
 best); both ways must give the same records. The ratio is all over the slowest alone (target
 1.3); the sum of the endpoints alone (what a walk one endpoint after another costs) is printed
-beside it, and so is the CPU time of the whole walk (``time.process_time``, the least over
-the runs): whatever runs side by side, a walk under one GIL can not take less. Then the same
-walk with ``usagekit.AsyncOpenAIClient`` (all, and the slowest endpoint alone, alternately,
-best of 7, each giving the sync walk's records) is printed beside it, not held to the target:
+beside it, and so is the CPU time of the whole walk (``time.process_time``, the least over the
+runs): whatever runs side by side, a walk under one GIL can not take less. Then the same walk
+with ``usagekit.AsyncOpenAIClient`` (all, and the slowest endpoint alone, alternately, best of
+7, each giving as many records as the sync walk) is printed beside it, not held to the target:
 its requests are tasks on the caller's loop, so no answer waits for a thread to get the GIL
 back from the caller building records.
 """
@@ -48,7 +48,7 @@ async def _async_walks(
 ) -> tuple[float, float]:
     """The same walk with ``usagekit.AsyncOpenAIClient`` (its requests tasks on one loop, no
     threads): all 11 endpoints and ``slowest`` alone, alternately, best of ``repeats`` each;
-    each must give the records the sync walk gave (``counts``, per endpoint)."""
+    each must give as many records as the sync walk gave (``counts``, per endpoint)."""
     async with usagekit.AsyncOpenAIClient(
         api_key=server.api_key, base_url=server.base_url
     ) as client:

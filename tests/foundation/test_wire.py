@@ -84,6 +84,8 @@ def test_a_day_beyond_the_calendar_is_invalid(parse: Any, value: str) -> None:
 def test_unix_seconds_are_aware_utc_the_same_each_time(value: Any, expected: datetime) -> None:
     first, again = _from_unix(value), _from_unix(value)
     assert first == again == expected and first.tzinfo is timezone.utc
+    if type(value) is int:  # converted once, then shared
+        assert again is first and _MOMENTS[value] is first
 
 
 def test_unix_seconds_past_the_kept_moments_are_still_converted() -> None:

@@ -24,6 +24,9 @@ from hypothesis import strategies as st
 from tests.openai._support import load
 from usagekit import ResponseValidationError
 from usagekit._core._http import Undecoded, decode
+from usagekit._core.records import FLOW
+from usagekit._core.table import RecordTable
+from usagekit._lineitems import charge_attributes, parse_line_item
 from usagekit._providers.openai import _plain
 from usagekit._providers.openai._models import OpenAICostAmount, OpenAICostsResult
 from usagekit._providers.openai._normalize import page_table
@@ -84,6 +87,52 @@ def test_costs_as_openai_sends_them_are_read_plainly_to_the_last_digit(kind: str
     assert page is not None
     assert plain_page(COSTS, _costs(kind)) is not None  # the walk's reader takes it too
     assert _outcome(page)  # records, not none
+
+
+def test_plain_pages_compare_by_value_costs_included() -> None:
+    assert _costs_page_of(_costs()) == _costs_page_of(_costs())
+    assert _costs_page_of(_costs()) != _costs_page_of(_costs(quantity=41))
+    assert _costs_page_of(_costs()) != _costs_page_of(_amount(currency="eur"))
+
+
+def _costs_page_of(body: bytes) -> PlainPage:
+    page = _plain._costs_page(body)
+    assert page is not None
+    return page
+
+
+def test_cost_ids_are_those_of_the_general_table_path() -> None:
+    """Each cost record is what ``RecordTable.add`` makes of its result (the path every
+    provider's odd records take, ids from ``_id_prefix``), whatever the page shares."""
+    body = load("pages", "costs")
+    first = body["data"][1]["results"][0]
+    body["data"][0]["results"] += [  # a group of the next bucket too, one of other dimensions
+        dict(first, quantity=7),
+        dict(first, project_id="proj_b", api_key_id="key_1", quantity_unit=None),
+    ]
+    exact = decode(json.dumps(body).encode(), COSTS.page_type)
+    general = RecordTable()
+    for bucket in exact.data:
+        for result in bucket.results:
+            attributes = {"quantity": str(result.quantity)} if result.quantity is not None else {}
+            if result.quantity_unit is not None:
+                attributes["quantity_unit"] = result.quantity_unit
+            attributes.update(charge_attributes(parse_line_item(result.line_item)))
+            general.add(
+                (("cost", result.amount.value, result.amount.currency.upper(), FLOW),),
+                provider="openai",
+                source="costs",
+                start=bucket.start_time,
+                end=bucket.end_time,
+                project_id=result.project_id,
+                api_key_id=result.api_key_id,
+                line_item=result.line_item,
+                attributes=attributes,
+            )
+    expected = list(general)
+    assert len(expected) == 5 and len({r.id for r in expected}) == 5
+    for page in (exact, _costs_page_of(json.dumps(body).encode())):
+        assert list(page_table(COSTS, page)) == expected
 
 
 def test_every_field_the_models_declare_is_checked() -> None:

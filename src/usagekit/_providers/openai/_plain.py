@@ -133,7 +133,7 @@ class PlainPage:
 
 
 AnyPage = OpenAIPage[Any] | PlainPage
-"""A page of the walk: plain (usage pages plainly valid) or the endpoint's model."""
+"""A page of the walk: plain (a usage or costs page plainly valid) or the endpoint's model."""
 
 AnyBucket = OpenAIBucket[Any] | PlainBucket
 """A bucket of either kind of page."""
@@ -293,7 +293,7 @@ _DICT = {dict}
 
 
 def plain_page(endpoint: Endpoint[Any], content: bytes) -> PlainPage | None:
-    """A usage page read without wire models, or None when it must go the exact way.
+    """A page (usage or costs) read without wire models, or None when it must go the exact way.
 
     Args:
         endpoint: The endpoint the page came from.
@@ -301,7 +301,7 @@ def plain_page(endpoint: Endpoint[Any], content: bytes) -> PlainPage | None:
 
     Returns:
         The page, every declared field checked as its wire model would (see the module); None
-        when the body is anything else, or ``orjson`` is not installed: then
+        when the body is anything else, or (a usage page) ``orjson`` is not installed: then
         :func:`~usagekit._core._http.decode` decides.
     """
     if type(content) is not bytes:
@@ -370,6 +370,16 @@ class PlainAmount:
         self.value = value
         self.currency = currency
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PlainAmount):
+            return NotImplemented
+        return (self.value, self.currency) == (other.value, other.currency)
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like the pages
+
+    def __repr__(self) -> str:
+        return f"PlainAmount({self.value}, {self.currency!r})"
+
 
 class PlainCost:
     """What normalization reads of an ``OpenAICostsResult`` (see :data:`COST_FIELDS`)."""
@@ -385,6 +395,19 @@ class PlainCost:
         self.project_id: str | None = result.get("project_id")
         self.api_key_id: str | None = result.get("api_key_id")
         self.quantity_unit: str | None = result.get("quantity_unit")
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PlainCost):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like the pages
+
+    def __repr__(self) -> str:
+        return f"PlainCost({self.line_item!r}, {self.amount!r})"
 
 
 _COST_RESULT = ("object", "amount", "line_item", "project_id", "api_key_id", "quantity")
